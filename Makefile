@@ -1,0 +1,162 @@
+# xdpsec - one `make` builds everything into build/.
+#
+#   make            BPF objects + skeletons, libxdpsec.a, xdpsecd, xdpsecctl,
+#                   unit tests and benchmarks
+#   sudo make deps  install every Debian package the project needs (idempotent)
+#   sudo make test  deps, build, then every test (unit, BPF, fuzz smoke, netns)
+#   sudo make demo  deps, build, then the end-to-end demo in namespaces
+#   make fuzz       libFuzzer targets (clang) into build/fuzz/
+#   make vmlinux    regenerate vmlinux/vmlinux.h from the running kernel's BTF
+#   make install    PREFIX=/usr/local DESTDIR=
+#
+# Sources are discovered by directory so that adding a file needs no edit here:
+#   bpf/NAME.bpf.c        -> build/NAME.bpf.o + build/NAME.skel.h
+#                            (classify.bpf.c is built as build/xdpsec.bpf.o, the
+#                            name users give to `ip link ... xdp obj`)
+#   user/*.c              -> build/libxdpsec.a, except the programs' mains:
+#   user/xdpsecd.c, user/xdpsecctl.c -> build/xdpsecd, build/xdpsecctl
+#   tests/unit/test_*.c, tests/bpf/test_*.c -> build/tests/test_*
+#   tests/fuzz/fuzz_*.c   -> build/fuzz/fuzz_*  (make fuzz)
+#   bench/*.c             -> build/bench/*
+
+BUILD    ?= build
+CC       ?= gcc
+CLANG    ?= clang
+BPFTOOL  ?= bpftool
+PYTHON   ?= /usr/bin/python3
+PREFIX   ?= /usr/local
+DESTDIR  ?=
+
+ARCH     := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
+
+# ---------------------------------------------------------------- flags
+WARN     := -Wall -Wextra -Werror
+CFLAGS   ?= -O2 -g
+CPPFLAGS := -D_GNU_SOURCE -Iheaders -Iuser -I$(BUILD)
+ALL_CFLAGS := -std=gnu11 $(WARN) $(CFLAGS) $(CPPFLAGS) -MMD -MP -pthread
+LDLIBS   := -lxdp -lbpf -lelf -lz -ljson-c -lcrypto -l:libIPSec_MB.a -lpthread -lm
+
+BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) $(WARN) \
+	-Wno-unused-function -Iheaders -Ivmlinux -I$(BUILD)
+
+# DPDK (benchmark baseline only); -isystem keeps its headers out of -Werror.
+DPDK_CFLAGS := $(patsubst -I%,-isystem %,$(shell pkg-config --cflags libdpdk 2>/dev/null))
+DPDK_LIBS   := $(shell pkg-config --libs libdpdk 2>/dev/null)
+
+# ---------------------------------------------------------------- sources
+BPF_SRCS   := $(wildcard bpf/*.bpf.c)
+BPF_NAMES  := $(patsubst bpf/%.bpf.c,%,$(BPF_SRCS))
+bpf_obj     = $(BUILD)/$(if $(filter classify,$(1)),xdpsec,$(1)).bpf.o
+BPF_OBJS   := $(foreach n,$(BPF_NAMES),$(call bpf_obj,$(n)))
+SKELS      := $(patsubst %,$(BUILD)/%.skel.h,$(BPF_NAMES))
+
+MAINS      := user/xdpsecd.c user/xdpsecctl.c
+LIB_SRCS   := $(filter-out $(MAINS),$(wildcard user/*.c))
+LIB_OBJS   := $(patsubst user/%.c,$(BUILD)/obj/%.o,$(LIB_SRCS))
+LIB        := $(BUILD)/libxdpsec.a
+PROGS      := $(patsubst user/%.c,$(BUILD)/%,$(wildcard $(MAINS)))
+
+TEST_SRCS  := $(wildcard tests/unit/test_*.c tests/bpf/test_*.c)
+TESTS      := $(patsubst %.c,$(BUILD)/tests/%,$(notdir $(TEST_SRCS)))
+TEST_HELPERS := $(filter-out $(TEST_SRCS),$(wildcard tests/unit/*.c tests/bpf/*.c))
+
+FUZZ_SRCS  := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZERS    := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
+FUZZ_FLAGS := -O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all
+FUZZ_LIB_OBJS := $(patsubst user/%.c,$(BUILD)/fuzzobj/%.o,$(LIB_SRCS))
+
+BENCH_SRCS := $(wildcard bench/*.c)
+BENCHES    := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
+
+.PHONY: all bpf user tests bench fuzz deps test demo clean vmlinux install
+.DEFAULT_GOAL := all
+
+all: bpf user tests bench
+
+bpf: $(BPF_OBJS) $(SKELS)
+user: $(LIB) $(PROGS)
+tests: $(TESTS)
+bench: $(BENCHES)
+fuzz: $(FUZZERS)
+
+# ---------------------------------------------------------------- BPF
+$(BUILD)/xdpsec.bpf.o: bpf/classify.bpf.c | $(BUILD)
+	$(CLANG) $(BPF_CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/%.bpf.o: bpf/%.bpf.c | $(BUILD)
+	$(CLANG) $(BPF_CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/classify.skel.h: $(BUILD)/xdpsec.bpf.o
+	$(BPFTOOL) gen skeleton $< name xdpsec_classify > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
+	$(BPFTOOL) gen skeleton $< name xdpsec_$* > $@.tmp && mv $@.tmp $@
+
+# ---------------------------------------------------------------- userspace
+$(BUILD)/obj/%.o: user/%.c $(SKELS) | $(BUILD)/obj
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(LIB): $(LIB_OBJS)
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/%: user/%.c $(LIB) $(SKELS)
+	$(CC) $(ALL_CFLAGS) $< -o $@ $(LIB) $(LDLIBS)
+
+$(BUILD)/tests/%: tests/unit/%.c $(LIB) $(SKELS) $(TEST_HELPERS) | $(BUILD)/tests
+	$(CC) $(ALL_CFLAGS) -Itests/unit $< $(filter tests/unit/%,$(TEST_HELPERS)) -o $@ $(LIB) $(LDLIBS)
+
+$(BUILD)/tests/%: tests/bpf/%.c $(LIB) $(SKELS) $(BPF_OBJS) $(TEST_HELPERS) | $(BUILD)/tests
+	$(CC) $(ALL_CFLAGS) -Itests/unit -Itests/bpf $< $(filter tests/bpf/%,$(TEST_HELPERS)) -o $@ $(LIB) $(LDLIBS)
+
+$(BUILD)/bench/%: bench/%.c $(LIB) | $(BUILD)/bench
+	$(CC) $(ALL_CFLAGS) -O3 $(DPDK_CFLAGS) $< -o $@ $(LIB) $(LDLIBS) $(DPDK_LIBS)
+
+# ---------------------------------------------------------------- fuzz
+$(BUILD)/fuzzobj/%.o: user/%.c $(SKELS) | $(BUILD)/fuzzobj
+	$(CLANG) -std=gnu11 $(WARN) $(CPPFLAGS) $(FUZZ_FLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_OBJS) | $(BUILD)/fuzz
+	$(CLANG) -std=gnu11 $(WARN) $(CPPFLAGS) -O1 -g -fsanitize=fuzzer,address,undefined \
+		-fno-sanitize-recover=all $< $(FUZZ_LIB_OBJS) -o $@ $(LDLIBS)
+
+# ---------------------------------------------------------------- dirs
+$(BUILD) $(BUILD)/obj $(BUILD)/tests $(BUILD)/bench $(BUILD)/fuzz $(BUILD)/fuzzobj:
+	mkdir -p $@
+
+# ---------------------------------------------------------------- meta
+DEB_PKGS := clang llvm libbpf-dev libxdp-dev bpftool xdp-tools iproute2 \
+	libssl-dev libelf-dev zlib1g-dev pkg-config libipsec-mb-dev libdpdk-dev \
+	libjson-c-dev libclang-rt-14-dev python3-scapy python3-pytest \
+	python3-prometheus-client tcpdump ethtool scdoc man-db make gcc util-linux
+
+deps:
+	@missing=$$(for p in $(DEB_PKGS); do \
+		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; \
+	done); \
+	if [ -n "$$missing" ]; then \
+		echo "deps: installing:" $$missing; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	else echo "deps: all Debian packages present"; fi
+
+test: deps
+	$(MAKE) all fuzz
+	tests/run.sh
+
+demo: deps
+	$(MAKE) all
+	$(PYTHON) tests/e2e/demo.py
+
+vmlinux:
+	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > vmlinux/vmlinux.h.tmp
+	mv vmlinux/vmlinux.h.tmp vmlinux/vmlinux.h
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/lib/xdpsec
+	install -m 0755 $(PROGS) $(DESTDIR)$(PREFIX)/sbin/
+	install -m 0644 $(BPF_OBJS) $(DESTDIR)$(PREFIX)/lib/xdpsec/
+	@if [ -f docs/install.mk ]; then $(MAKE) -f docs/install.mk PREFIX=$(PREFIX) DESTDIR=$(DESTDIR); fi
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(wildcard $(BUILD)/*.d $(BUILD)/obj/*.d $(BUILD)/tests/*.d $(BUILD)/bench/*.d $(BUILD)/fuzzobj/*.d)

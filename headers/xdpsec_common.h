@@ -1,0 +1,179 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * xdpsec_common.h - definitions shared by the XDP programs and userspace
+ * (xdp-tools' common_kern_user.h pattern).
+ *
+ * Everything that crosses the kernel/user boundary lives here: the
+ * per-frame metadata struct, the classification and drop-reason enums, the
+ * counter index enum, map key/value structs and map names.  BPF code
+ * includes it after vmlinux.h; userspace after <linux/types.h>.
+ */
+#ifndef XDPSEC_COMMON_H
+#define XDPSEC_COMMON_H
+
+#ifndef __bpf__
+#include <linux/types.h>
+#endif
+
+/* ---- Map names (as they appear in `bpftool map`; names are max 15 chars) */
+#define XDPSEC_MAP_COUNTERS  "xdpsec_cnt"     /* per-CPU array, enum xdpsec_counter  */
+#define XDPSEC_MAP_CONFIG    "xdpsec_cfg"     /* array[1] of struct xdpsec_config     */
+#define XDPSEC_MAP_DEVMAP    "xdpsec_devmap"  /* DEVMAP: slot 0 = feedback near end   */
+#define XDPSEC_MAP_SA        "xdpsec_sa"      /* HASH: struct xdpsec_sa_key -> _val   */
+#define XDPSEC_MAP_XSKS      "xdpsec_xsks"    /* XSKMAP on the feedback far end       */
+#define XDPSEC_MAP_DEC_CNT   "xdpsec_dcnt"    /* decrypt program's counters           */
+
+/* Folder for pins made by the daemon (xdp-tools style). */
+#define XDPSEC_PIN_DIR       "/sys/fs/bpf/xdpsec"
+
+#define XDPSEC_SA_MAX        4096
+#define XDPSEC_XSK_MAX       64
+#define XDPSEC_DEVMAP_FEEDBACK 0   /* DEVMAP slot of the feedback near end */
+
+/* Default UDP port of ESP-in-UDP (RFC 3948). Configurable in xdpsec_config. */
+#define XDPSEC_NATT_PORT     4500
+
+/* ---- Classification (what the classify program decided) */
+enum xdpsec_class {
+	XDPSEC_CLASS_PLAIN = 0,          /* not ESP, not fragmented: bypass        */
+	XDPSEC_CLASS_PLAIN_FRAG,         /* not ESP, IP fragment: kernel reassembles */
+	XDPSEC_CLASS_ESP,                /* whole ESP (or ESP-in-UDP)              */
+	XDPSEC_CLASS_ESP_FRAG_FIRST,     /* first fragment of an ESP datagram      */
+	XDPSEC_CLASS_ESP_FRAG_MIDDLE,    /* non-first, non-last fragment (see note) */
+	XDPSEC_CLASS_ESP_FRAG_LAST,      /* last fragment                          */
+	XDPSEC_CLASS_IKE,                /* UDP/4500 with the non-ESP marker       */
+	XDPSEC_CLASS_NATT_KEEPALIVE,     /* UDP/4500 with one 0xFF byte            */
+	XDPSEC_CLASS_MALFORMED,          /* see enum xdpsec_drop_reason            */
+	XDPSEC_CLASS_PLAINTEXT,          /* decrypted by the daemon (decrypt stage) */
+	XDPSEC_CLASS__MAX
+};
+/*
+ * Note on non-first fragments: only the first fragment carries the
+ * protocol's header, so a middle/last fragment is "ESP" only because its IP
+ * protocol field says 50 (or, for ESP-in-UDP, 17: any UDP non-first
+ * fragment may be ESP-in-UDP, and the classify program steers it to the
+ * daemon only when the config says so -- see XDPSEC_CFG_UDP_FRAGS).
+ */
+
+/* ---- Drop / anomaly reasons of the BPF stages */
+enum xdpsec_drop_reason {
+	XDPSEC_DROP_NONE = 0,
+	XDPSEC_DROP_TRUNC_ETH,           /* frame shorter than an Ethernet header  */
+	XDPSEC_DROP_TRUNC_VLAN,          /* VLAN tag cut short                     */
+	XDPSEC_DROP_VLAN_DEPTH,          /* more than two VLAN tags                */
+	XDPSEC_DROP_TRUNC_IPV4,          /* shorter than the IPv4 header/IHL       */
+	XDPSEC_DROP_IPV4_BAD_IHL,        /* IHL < 5                                */
+	XDPSEC_DROP_IPV4_BAD_VERSION,    /* version nibble is not 4                */
+	XDPSEC_DROP_IPV4_BAD_LEN,        /* total length < IHL or > frame          */
+	XDPSEC_DROP_TRUNC_IPV6,          /* shorter than the IPv6 header           */
+	XDPSEC_DROP_IPV6_BAD_LEN,        /* payload length > frame                 */
+	XDPSEC_DROP_IPV6_TRUNC_EXTHDR,   /* extension header cut short             */
+	XDPSEC_DROP_IPV6_EXTHDR_DEPTH,   /* extension chain deeper than the bound  */
+	XDPSEC_DROP_FRAG_TOO_BIG,        /* fragment offset + length > 65535       */
+	XDPSEC_DROP_FRAG_ZERO_LEN,       /* fragment with no payload               */
+	XDPSEC_DROP_TRUNC_ESP,           /* ESP header (SPI+seq) cut short         */
+	XDPSEC_DROP_TRUNC_UDP,           /* UDP header cut short                   */
+	XDPSEC_DROP_ESP_ZERO_SPI,        /* SPI 0 is reserved (RFC 4303 2.1)       */
+	XDPSEC_DROP_UNKNOWN_SPI,         /* decrypt stage: no SA for (dst, SPI)    */
+	XDPSEC_DROP_REPLAY_EARLY,        /* decrypt stage: left of replay window   */
+	XDPSEC_DROP_META,                /* decrypt stage: metadata missing/bad    */
+	XDPSEC_DROP_NO_XSK,              /* decrypt stage: no daemon socket        */
+	XDPSEC_DROP_ADJUST_META,         /* bpf_xdp_adjust_meta failed             */
+	XDPSEC_DROP__MAX
+};
+
+/* ---- Counters: one per-CPU array indexed by this enum (Cilium style).
+ * Class counters first (index == enum xdpsec_class), then drops (offset by
+ * XDPSEC_CNT_DROP_BASE + reason), then steering events. */
+enum xdpsec_counter {
+	XDPSEC_CNT_CLASS_BASE      = 0,
+	XDPSEC_CNT_DROP_BASE       = XDPSEC_CNT_CLASS_BASE + XDPSEC_CLASS__MAX,
+	XDPSEC_CNT_REDIRECTED      = XDPSEC_CNT_DROP_BASE + XDPSEC_DROP__MAX,
+	XDPSEC_CNT_REDIRECT_FAIL,        /* bpf_redirect_map returned an error     */
+	XDPSEC_CNT_NOT_CONFIGURED,       /* ESP passed: no DEVMAP entry (no daemon) */
+	XDPSEC_CNT_MALFORMED_PASSED,     /* malformed, policy = pass               */
+	XDPSEC_CNT_MALFORMED_DROPPED,    /* malformed, policy = drop               */
+	XDPSEC_CNT_ATOMIC_FRAG,          /* RFC 6946 atomic fragment seen (whole)  */
+	/* decrypt program (feedback far end) */
+	XDPSEC_CNT_DEC_FRESH,            /* frame redirected from an ingress netdev */
+	XDPSEC_CNT_DEC_REENTERED,        /* frame produced by the daemon (feedback) */
+	XDPSEC_CNT_DEC_TO_REASM,         /* ESP fragment -> daemon reassembly      */
+	XDPSEC_CNT_DEC_TO_ESP,           /* whole ESP -> daemon ESP engine         */
+	XDPSEC_CNT_DEC_PASS_PLAIN,       /* plaintext passed into the host stack   */
+	XDPSEC_CNT_DEC_FOREIGN,          /* no metadata: not ours, passed          */
+	XDPSEC_CNT__MAX
+};
+
+/* ---- Runtime configuration of the classify program (array map, key 0). */
+enum xdpsec_malformed_policy {
+	XDPSEC_MALFORMED_PASS = 0,       /* default: let the stack judge           */
+	XDPSEC_MALFORMED_DROP = 1,
+};
+
+#define XDPSEC_CFG_UDP_FRAGS   (1u << 0) /* steer non-first UDP fragments to the
+					    daemon when they may be ESP-in-UDP */
+
+struct xdpsec_config {
+	__u32 malformed_policy;          /* enum xdpsec_malformed_policy           */
+	__u16 natt_port;                 /* host order; 0 means XDPSEC_NATT_PORT   */
+	__u16 flags;                     /* XDPSEC_CFG_*                           */
+};
+
+/* ---- Per-frame metadata, written in front of the frame with
+ * bpf_xdp_adjust_meta() before a redirect.  It survives a DEVMAP redirect
+ * into a veth and is visible to AF_XDP consumers at (data - sizeof).
+ * The kernel caps metadata at 32 bytes and requires a multiple of 4. */
+#define XDPSEC_META_MAGIC  0x58505345u   /* "XPSE" */
+
+enum xdpsec_origin {
+	XDPSEC_ORIGIN_WIRE = 1,          /* classify program, fresh from ingress   */
+	XDPSEC_ORIGIN_DAEMON = 2,        /* produced by xdpsecd (feedback path)    */
+};
+
+/* Bits of xdpsec_meta.path: the branch of the decision tree a datagram is
+ * on, accumulated as the daemon learns its history layer by layer. */
+#define XDPSEC_PATH_ESP            (1u << 0) /* at least one ESP layer          */
+#define XDPSEC_PATH_FRAG_BEFORE    (1u << 1) /* inner fragments were decrypted  */
+#define XDPSEC_PATH_FRAG_AFTER     (1u << 2) /* ciphertext was reassembled      */
+#define XDPSEC_PATH_FRAG_BETWEEN   (1u << 3) /* reassembled between two layers  */
+#define XDPSEC_PATH_NESTED         (1u << 4) /* more than one ESP layer         */
+
+struct xdpsec_meta {
+	__u32 magic;                     /* XDPSEC_META_MAGIC                      */
+	__u8  class;                     /* enum xdpsec_class                      */
+	__u8  origin;                    /* enum xdpsec_origin                     */
+	__u8  layer;                     /* ESP layers removed so far              */
+	__u8  l3_off;                    /* offset of the IP header in the frame   */
+	__u32 ingress_ifindex;           /* where the datagram entered the host    */
+	__u32 rx_queue;                  /* its rx queue there                     */
+	__u32 sa_index;                  /* decrypt stage: SA found (or ~0)        */
+	__u32 path;                      /* XDPSEC_PATH_* bits                     */
+	__u32 spi;                       /* network order, 0 if not ESP            */
+	__u32 seq;                       /* ESP sequence number (host order)       */
+};
+
+/* ---- SA map shared with the decrypt program: (family, dst, SPI) -> index.
+ * The daemon owns the SA table; the kernel gets only what it needs for the
+ * early drop of unknown SPIs and of sequence numbers left of the window. */
+struct xdpsec_sa_key {
+	__u32 spi;                       /* network order                          */
+	__u8  family;                    /* AF_INET / AF_INET6                     */
+	__u8  proto;                     /* IPPROTO_ESP (50)                       */
+	__u16 encap_port;                /* 0 = plain ESP, else UDP dst port (host) */
+	__u8  daddr[16];                 /* IPv4 in the first 4 bytes, rest zero   */
+};
+
+#define XDPSEC_SA_F_ESN      (1u << 0)
+#define XDPSEC_SA_F_TUNNEL   (1u << 1)
+
+struct xdpsec_sa_val {
+	__u32 sa_index;                  /* index into the daemon's SA table       */
+	__u32 flags;                     /* XDPSEC_SA_F_*                          */
+	__u32 replay_window;             /* window size in packets, 0 = no check   */
+	__u32 _pad;
+	__u64 replay_top;                /* highest authenticated sequence number
+					    (64-bit with ESN), written by the daemon
+					    after the ICV verified                 */
+};
+
+#endif /* XDPSEC_COMMON_H */

@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Runs every test: C unit tests and BPF program tests (build/tests/test_*),
+# libFuzzer smoke runs (build/fuzz/fuzz_*), then the netns end-to-end tests
+# (pytest, tests/e2e).  Prints a summary; exits non-zero if anything failed.
+# Needs root (BPF, namespaces).  FUZZ_SECONDS overrides the smoke duration.
+set -u
+cd "$(dirname "$0")/.."
+BUILD=${BUILD:-build}
+PYTHON=${PYTHON:-/usr/bin/python3}
+FUZZ_SECONDS=${FUZZ_SECONDS:-30}
+failed=()
+start=$(date +%s)
+
+if [ "$(id -u)" != 0 ]; then
+	echo "run.sh: the BPF and netns tests need root: sudo make test" >&2
+	exit 2
+fi
+mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf
+
+for t in "$BUILD"/tests/test_*; do
+	[ -x "$t" ] || continue
+	[[ "$t" == *.d ]] && continue
+	echo "=== $t"
+	if ! "$t"; then failed+=("$t"); fi
+done
+
+# Fuzz smoke runs, two at a time (the machine has two cores).
+pids=(); names=()
+for f in "$BUILD"/fuzz/fuzz_*; do
+	[ -x "$f" ] || continue
+	[[ "$f" == *.d ]] && continue
+	name=$(basename "$f")
+	corpus="$BUILD/fuzz/corpus-$name"; mkdir -p "$corpus"
+	seeds="tests/fuzz/seeds/$name"; [ -d "$seeds" ] || seeds=""
+	echo "=== $f (${FUZZ_SECONDS}s smoke)"
+	"$f" -max_total_time="$FUZZ_SECONDS" -print_final_stats=1 "$corpus" $seeds \
+		> "$BUILD/fuzz/$name.log" 2>&1 &
+	pids+=($!); names+=("$f")
+	if [ ${#pids[@]} -ge 2 ]; then
+		for i in "${!pids[@]}"; do
+			wait "${pids[$i]}" || { failed+=("${names[$i]}"); tail -40 "$BUILD/fuzz/$(basename "${names[$i]}").log"; }
+		done
+		pids=(); names=()
+	fi
+done
+for i in "${!pids[@]}"; do
+	wait "${pids[$i]}" || { failed+=("${names[$i]}"); tail -40 "$BUILD/fuzz/$(basename "${names[$i]}").log"; }
+done
+
+if ls tests/e2e/test_*.py >/dev/null 2>&1; then
+	echo "=== pytest tests/e2e"
+	if ! "$PYTHON" -m pytest -q -p no:cacheprovider tests/e2e; then failed+=("tests/e2e"); fi
+fi
+
+echo
+echo "make test: $(( $(date +%s) - start ))s"
+if [ ${#failed[@]} -ne 0 ]; then
+	echo "FAILED: ${failed[*]}"
+	exit 1
+fi
+echo "all tests passed"
