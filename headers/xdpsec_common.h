@@ -21,7 +21,7 @@
 #define XDPSEC_MAP_DEVMAP    "xdpsec_devmap"  /* DEVMAP: slot 0 = feedback near end   */
 #define XDPSEC_MAP_SA        "xdpsec_sa"      /* HASH: struct xdpsec_sa_key -> _val   */
 #define XDPSEC_MAP_XSKS      "xdpsec_xsks"    /* XSKMAP on the feedback far end       */
-#define XDPSEC_MAP_DEC_CNT   "xdpsec_dcnt"    /* decrypt program's counters           */
+#define XDPSEC_MAP_SA_STATE "xdpsec_sastate" /* mmapable ARRAY: sa_index -> replay  */
 
 /* Folder for pins made by the daemon (xdp-tools style). */
 #define XDPSEC_PIN_DIR       "/sys/fs/bpf/xdpsec"
@@ -165,15 +165,24 @@ struct xdpsec_sa_key {
 
 #define XDPSEC_SA_F_ESN      (1u << 0)
 #define XDPSEC_SA_F_TUNNEL   (1u << 1)
+#define XDPSEC_SA_F_VALID    (1u << 31)
 
 struct xdpsec_sa_val {
-	__u32 sa_index;                  /* index into the daemon's SA table       */
+	__u32 sa_index;                  /* index into the daemon's SA table and
+					    into XDPSEC_MAP_SA_STATE               */
 	__u32 flags;                     /* XDPSEC_SA_F_*                          */
-	__u32 replay_window;             /* window size in packets, 0 = no check   */
-	__u32 _pad;
+};
+
+/* Replay state the kernel reads for its early drop.  An ARRAY map created
+ * with BPF_F_MMAPABLE, indexed by sa_index: the daemon mmap()s it and
+ * stores replay_top after each ICV verifies -- no syscall per packet.
+ * The kernel only reads; a stale (lower) replay_top only makes the early
+ * drop more permissive, never wrong: the daemon's window is authoritative. */
+struct xdpsec_sa_state {
 	__u64 replay_top;                /* highest authenticated sequence number
-					    (64-bit with ESN), written by the daemon
-					    after the ICV verified                 */
+					    (full 64 bits with ESN)                */
+	__u32 replay_window;             /* window size in packets, 0 = no check   */
+	__u32 flags;                     /* XDPSEC_SA_F_* (VALID when in use)      */
 };
 
 #endif /* XDPSEC_COMMON_H */

@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * daemon.h - state of one xdpsecd process, shared by its control half
+ * (xdpsecd.c, ctl_server.c, ctl_cmds.c) and its packet half (dataplane.c).
+ *
+ * Locking: the SA table is read-mostly and safe for concurrent lookups
+ * (sa_table.h); the reassembly engine is not thread-safe and is used only
+ * under reasm_lock.
+ */
+#ifndef XDPSEC_DAEMON_H
+#define XDPSEC_DAEMON_H
+
+#include <pthread.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+
+struct sa_table;
+struct reasm;
+struct events;
+struct dataplane;
+
+/* Run-time limits (`xdpsecctl limits get|set`), persisted in the state file. */
+struct xs_limits {
+	uint32_t reasm_timeout_ms;     /* default 30000                      */
+	uint64_t reasm_mem_cap;        /* bytes of fragments, default 4 MiB  */
+	uint32_t reasm_max_frags;      /* per datagram, default 64           */
+	uint32_t reasm_max_datagrams;  /* concurrent, default 4096           */
+	uint32_t reasm_src_share_pct;  /* per-source share of mem cap, % (default 25) */
+	uint32_t replay_window_default;/* for SAs added without replay-window, 0 = off?
+				          default 32 like ip xfrm           */
+};
+
+struct xdpsecd {
+	/* configuration (command line) */
+	const char *sock_path;
+	const char *state_path;
+	const char *config_path;
+	gid_t sock_gid;                /* group allowed read-only commands    */
+	gid_t admin_gid;               /* group allowed changes (besides root) */
+	int verbose;
+	time_t started;
+
+	/* shared state */
+	struct sa_table *sat;
+	struct reasm *reasm;
+	pthread_mutex_t reasm_lock;
+	struct xs_limits limits;
+	struct events *events;         /* `xdpsecctl monitor` event stream  */
+
+	struct dataplane *dp;          /* NULL when control-plane only      */
+};
+
+#endif

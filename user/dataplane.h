@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * dataplane.h - the daemon's packet half: attaches (or adopts) the classify
+ * program on the ingress interfaces, builds the feedback veth pair with the
+ * decrypt program on its far end, runs one AF_XDP worker per far-end queue
+ * and loops every frame through reassembly and the ESP engine.
+ *
+ * The control half (xdpsecd.c, ctl_*.c) calls only these functions.  With no
+ * interface given the daemon runs control-plane only: every function below
+ * is then a cheap no-op that reports nothing attached and zero counters.
+ */
+#ifndef XDPSEC_DATAPLANE_H
+#define XDPSEC_DATAPLANE_H
+
+#include <stddef.h>
+#include <json-c/json.h>
+#include "counters.h"
+#include "sa_config.h"
+
+struct xdpsecd;
+
+struct dataplane_opts {
+	const char *const *ifaces;   /* ingress interfaces (-i), may be empty   */
+	int n_ifaces;
+	int verbose;
+};
+
+/* Returns 0 or a negative errno with a message in err. */
+int dataplane_start(struct xdpsecd *d, const struct dataplane_opts *o,
+		    char *err, size_t errlen);
+/* Stops the workers, detaches what dataplane_start attached, removes the
+ * feedback pair.  Safe to call when start failed or was never called. */
+void dataplane_stop(struct xdpsecd *d);
+
+/* The SA table changed (add/del/flush): mirror it into the kernel's SA map.
+ * Called by the control commands after every successful change. */
+void dataplane_sa_added(struct xdpsecd *d, uint32_t sa_index,
+			const struct xs_sa_config *cfg);
+void dataplane_sa_deleted(struct xdpsecd *d, uint32_t sa_index,
+			  const struct xs_sa_config *cfg);
+
+/* BPF counters (summed over CPUs), per-branch and pipeline counters.
+ * Returns how many it would have written (may exceed max). */
+size_t dataplane_counters(struct xdpsecd *d, struct xs_counter *out, size_t max);
+void dataplane_reset_counters(struct xdpsecd *d);
+
+/* Fills `status` fields: interfaces, attach mode, feedback pair, workers,
+ * queue depths. */
+void dataplane_status(struct xdpsecd *d, json_object *out);
+
+#endif
