@@ -112,6 +112,11 @@ enum xdpsec_malformed_policy {
 
 #define XDPSEC_CFG_UDP_FRAGS   (1u << 0) /* steer non-first UDP fragments to the
 					    daemon when they may be ESP-in-UDP */
+#define XDPSEC_CFG_EARLY_DROP  (1u << 1) /* classify looks whole ESP up in the SA
+					    map and drops unknown SPIs and
+					    sequence numbers left of the replay
+					    window before the redirect (set by
+					    the daemon once it owns the SA map) */
 
 struct xdpsec_config {
 	__u32 malformed_policy;          /* enum xdpsec_malformed_policy           */
