@@ -101,6 +101,9 @@ enum xdpsec_counter {
 	XDPSEC_CNT_DEC_TO_ESP,           /* whole ESP -> daemon ESP engine         */
 	XDPSEC_CNT_DEC_PASS_PLAIN,       /* plaintext passed into the host stack   */
 	XDPSEC_CNT_DEC_FOREIGN,          /* no metadata: not ours, passed          */
+	XDPSEC_CNT_PLAIN_FRAG_FIRST,     /* plain fragments at offset 0: one per
+					    datagram the kernel reassembles      */
+	XDPSEC_CNT_DEC_IKE,              /* decrypt stage: IKE/keepalive passed    */
 	XDPSEC_CNT__MAX
 };
 
@@ -156,6 +159,13 @@ struct xdpsec_meta {
 	__u32 spi;                       /* network order, 0 if not ESP            */
 	__u32 seq;                       /* ESP sequence number (host order)       */
 };
+
+/* ---- In-band tag on frames the daemon sends back in (AF_XDP TX carries no
+ * XDP metadata): [Ethernet, type XDPSEC_SHIM_ETHERTYPE][struct xdpsec_meta]
+ * [IP packet].  The decrypt program strips the shim and turns it into XDP
+ * metadata.  0x88B5 is IEEE 802's "local experimental" EtherType; the
+ * feedback pair is private to the host, so it never reaches a wire. */
+#define XDPSEC_SHIM_ETHERTYPE 0x88B5
 
 /* ---- SA map shared with the decrypt program: (family, dst, SPI) -> index.
  * The daemon owns the SA table; the kernel gets only what it needs for the
