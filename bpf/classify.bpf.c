@@ -1,14 +1,159 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
-/* Placeholder: the classify program is being written (issue 2). */
+/*
+ * classify.bpf.c - xdpsec's ingress XDP program (built as build/xdpsec.bpf.o).
+ *
+ *   ip link set dev IFACE xdp obj build/xdpsec.bpf.o sec xdp
+ *
+ * Classifies every received frame (xdpsec_parse.h) and steers it:
+ *   plain, plain fragment, IKE, NAT keepalive -> XDP_PASS
+ *   ESP / ESP-in-UDP, whole or fragment       -> metadata + DEVMAP redirect
+ *                                                to the feedback veth (or
+ *                                                XDP_PASS when unset)
+ *   malformed                                 -> XDP_DROP or XDP_PASS by policy
+ * One self-contained program: iproute2 loads only the program it attaches.
+ * See docs/classify.md for the table and the counters.
+ */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
 #include "xdpsec_common.h"
+#include "xdpsec_maps.bpf.h"
+#include "xdpsec_parse.h"
+
+/*
+ * Optional early drop (XDPSEC_CFG_EARLY_DROP) of whole ESP: an unknown
+ * (family, dst, SPI, encap port) or a sequence number left of the replay
+ * window.  Conservative by construction: only what the daemon would
+ * certainly reject is dropped here.  Returns a drop reason or 0.
+ */
+static __always_inline int early_drop(const struct xdpsec_pkt *p)
+{
+	struct xdpsec_sa_key key = {};
+	struct xdpsec_sa_val *sa;
+	struct xdpsec_sa_state *st;
+	__u32 idx;
+	__u64 top, win;
+
+	key.spi = p->spi;
+	key.family = p->family;
+	key.proto = XDPSEC_IPPROTO_ESP;
+	key.encap_port = p->encap_port;
+	__builtin_memcpy(key.daddr, p->daddr, sizeof(key.daddr));
+	sa = bpf_map_lookup_elem(&xdpsec_sa, &key);
+	if (!sa)
+		return XDPSEC_DROP_UNKNOWN_SPI;
+
+	idx = sa->sa_index;
+	st = bpf_map_lookup_elem(&xdpsec_sastate, &idx);
+	if (!st || !(st->flags & XDPSEC_SA_F_VALID) || !st->replay_window)
+		return 0;
+	/* ESN: the wire carries only the low 32 bits and RFC 4303 App. A
+	 * maps every value into [bottom, bottom + 2^32): nothing is provably
+	 * left of the window without the bitmap.  Never drop. */
+	if ((sa->flags | st->flags) & XDPSEC_SA_F_ESN)
+		return 0;
+	top = st->replay_top;       /* the daemon may be ahead: that is safe */
+	win = st->replay_window;
+	if (top >= win && (__u64)p->seq < top - win + 1)
+		return XDPSEC_DROP_REPLAY_EARLY;
+	return 0;
+}
+
+/* Metadata + redirect into the feedback veth; XDP_PASS when the daemon has
+ * not set the DEVMAP slot (the stack drops ESP it has no state for). */
+static __always_inline int steer_esp(struct xdp_md *ctx, const struct xdpsec_pkt *p,
+				     enum xdpsec_class cls)
+{
+	__u32 slot = XDPSEC_DEVMAP_FEEDBACK;
+	struct xdpsec_meta *m;
+	void *data;
+	long ret;
+
+	if (!bpf_map_lookup_elem(&xdpsec_devmap, &slot)) {
+		xdpsec_count(XDPSEC_CNT_NOT_CONFIGURED);
+		return XDP_PASS;
+	}
+	if (bpf_xdp_adjust_meta(ctx, -(int)sizeof(*m))) {
+		xdpsec_count(XDPSEC_CNT_DROP_BASE + XDPSEC_DROP_ADJUST_META);
+		return XDP_PASS;
+	}
+	data = (void *)(long)ctx->data;
+	m = (void *)(long)ctx->data_meta;
+	if ((void *)(m + 1) > data) {
+		xdpsec_count(XDPSEC_CNT_DROP_BASE + XDPSEC_DROP_ADJUST_META);
+		return XDP_PASS;
+	}
+	m->magic = XDPSEC_META_MAGIC;
+	m->class = cls;
+	m->origin = XDPSEC_ORIGIN_WIRE;
+	m->layer = 0;
+	m->l3_off = p->l3_off;
+	m->ingress_ifindex = ctx->ingress_ifindex;
+	m->rx_queue = ctx->rx_queue_index;
+	m->sa_index = ~0u;
+	m->path = XDPSEC_PATH_ESP | (p->is_fragment ? XDPSEC_PATH_FRAG_AFTER : 0);
+	m->spi = p->has_esp ? p->spi : 0;
+	m->seq = p->has_esp ? p->seq : 0;
+
+	/* lower bits of flags = action if the slot vanished meanwhile */
+	ret = bpf_redirect_map(&xdpsec_devmap, slot, XDP_PASS);
+	if (ret == XDP_REDIRECT)
+		xdpsec_count(XDPSEC_CNT_REDIRECTED);
+	else
+		xdpsec_count(XDPSEC_CNT_REDIRECT_FAIL);
+	return ret;
+}
 
 SEC("xdp")
 int xdpsec_classify(struct xdp_md *ctx)
 {
-	(void)ctx;
-	return XDP_PASS;
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct xdpsec_config *cfg;
+	struct xdpsec_pkt p;
+	__u32 zero = 0, flags = 0, policy = XDPSEC_MALFORMED_PASS;
+	__u16 natt = XDPSEC_NATT_PORT;
+	enum xdpsec_class cls;
+	int r;
+
+	cfg = bpf_map_lookup_elem(&xdpsec_cfg, &zero);
+	if (cfg) {
+		flags = cfg->flags;
+		policy = cfg->malformed_policy;
+		if (cfg->natt_port)
+			natt = cfg->natt_port;
+	}
+
+	cls = xdpsec_parse(data, data_end, natt, flags, &p);
+	xdpsec_count(XDPSEC_CNT_CLASS_BASE + cls);
+	if (p.is_atomic)
+		xdpsec_count(XDPSEC_CNT_ATOMIC_FRAG);
+
+	switch (cls) {
+	case XDPSEC_CLASS_MALFORMED:
+		xdpsec_count(XDPSEC_CNT_DROP_BASE + p.reason);
+		if (policy == XDPSEC_MALFORMED_DROP) {
+			xdpsec_count(XDPSEC_CNT_MALFORMED_DROPPED);
+			return XDP_DROP;
+		}
+		xdpsec_count(XDPSEC_CNT_MALFORMED_PASSED);
+		return XDP_PASS;
+	case XDPSEC_CLASS_ESP:
+		if (flags & XDPSEC_CFG_EARLY_DROP) {
+			r = early_drop(&p);
+			if (r) {
+				xdpsec_count(XDPSEC_CNT_DROP_BASE + r);
+				return XDP_DROP;
+			}
+		}
+		return steer_esp(ctx, &p, cls);
+	case XDPSEC_CLASS_ESP_FRAG_FIRST:
+	case XDPSEC_CLASS_ESP_FRAG_MIDDLE:
+	case XDPSEC_CLASS_ESP_FRAG_LAST:
+		return steer_esp(ctx, &p, cls);
+	default:
+		return XDP_PASS;
+	}
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
