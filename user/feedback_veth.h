@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * feedback_veth.h - the feedback veth pair (the patent's feedback path 110).
+ *
+ * The classify program redirects IPsec frames into the NEAR end (DEVMAP);
+ * they come out of the FAR end, where the decrypt program runs natively and
+ * steers them to the daemon's AF_XDP sockets; the daemon transmits every
+ * frame it produces on the near end, so it re-enters the decrypt program.
+ * Plaintext is passed by the decrypt program into the host stack on the far
+ * end, so the far end is set up for local delivery (rp_filter, IPv6).
+ */
+#ifndef XDPSEC_FEEDBACK_VETH_H
+#define XDPSEC_FEEDBACK_VETH_H
+
+#include <net/if.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define FEEDBACK_NEAR_NAME "xdpsec-fbn"
+#define FEEDBACK_FAR_NAME  "xdpsec-fbf"
+
+struct feedback_pair {
+	char near[IF_NAMESIZE], far[IF_NAMESIZE];
+	int near_ifindex, far_ifindex;
+	uint8_t near_mac[6], far_mac[6];
+	int queues;
+	int mtu;
+	bool created;
+	int saved_all_rp_filter;     /* -1 when untouched */
+};
+
+/* Creates the pair (removing a stale one left by a killed daemon) with
+ * `queues` queues each way and the given MTU, and brings it up.  The MTU is
+ * applied before any XDP program is attached. */
+int feedback_pair_create(struct feedback_pair *fp, int queues, int mtu,
+			 char *err, size_t errlen);
+/* Deletes the pair if this process created it; restores sysctls changed. */
+void feedback_pair_destroy(struct feedback_pair *fp);
+
+/* Runs /sbin/ip (or /usr/sbin/ip, /bin/ip) with the given argv, no shell.
+ * Returns its exit status, or -errno when it could not run. */
+int run_ip(const char *const argv[]);
+
+#endif

@@ -1,0 +1,387 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * xsk_io.c - AF_XDP I/O of one worker (see xsk_io.h).
+ *
+ * One UMEM, two sockets: RX on the far end's queue (fill + rx rings), TX on
+ * the near end's queue (tx + its own completion ring; XDP_SHARED_UMEM with
+ * another device needs a fill/completion pair per device).  Chunks move
+ * between a free stack, the fill ring, the rx ring, the worker and the tx
+ * ring; each is owned by exactly one of them at a time, which makes leaks
+ * visible in xsk_port_depths().
+ */
+#include <errno.h>
+#include <net/if.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <linux/if_xdp.h>
+#include <xdp/xsk.h>
+
+#include "xdpsec_common.h"
+#include "xsk_io.h"
+
+#ifndef XDP_USE_SG
+#define XDP_USE_SG (1 << 4)
+#endif
+#ifndef XDP_PKT_CONTD
+#define XDP_PKT_CONTD (1 << 0)
+#endif
+
+#define META_LEN ((uint32_t)sizeof(struct xdpsec_meta))
+
+struct xsk_port {
+	void *area;
+	size_t area_size;
+	struct xsk_umem *umem;
+	struct xsk_ring_prod fill;      /* RX socket's fill ring (the UMEM's) */
+	struct xsk_ring_cons comp;      /* unused: the RX socket never sends  */
+	struct xsk_ring_cons rx;
+	struct xsk_socket *rx_xsk;
+	struct xsk_ring_prod fill2;     /* TX socket's (kept empty)           */
+	struct xsk_ring_cons comp2;     /* TX completions                     */
+	struct xsk_ring_prod tx;
+	struct xsk_socket *tx_xsk;
+	bool sg;
+
+	uint64_t *free_stack;
+	uint32_t n_free;
+	uint32_t tx_outstanding;
+
+	uint8_t *gather;                /* multi-buffer RX reassembly         */
+	uint8_t gather_meta[META_LEN];
+	uint8_t *scratch;               /* the worker's own big buffer        */
+	struct xsk_port_stats st;
+};
+
+static inline uint64_t chunk_of(uint64_t addr)
+{
+	return addr & ~((uint64_t)XSKIO_FRAME_SIZE - 1);
+}
+
+static inline void put_chunk(struct xsk_port *p, uint64_t addr)
+{
+	if (p->n_free < XSKIO_NUM_FRAMES)
+		p->free_stack[p->n_free++] = chunk_of(addr);
+}
+
+static inline uint64_t get_chunk(struct xsk_port *p)
+{
+	return p->n_free ? p->free_stack[--p->n_free] : XSK_NO_ADDR;
+}
+
+static void refill(struct xsk_port *p)
+{
+	uint32_t idx, n = xsk_prod_nb_free(&p->fill, p->n_free);
+
+	if (n > p->n_free)
+		n = p->n_free;
+	if (!n) {
+		if (!p->n_free)
+			p->st.fill_starved++;
+		return;
+	}
+	n = xsk_ring_prod__reserve(&p->fill, n, &idx);
+	for (uint32_t i = 0; i < n; i++)
+		*xsk_ring_prod__fill_addr(&p->fill, idx + i) = get_chunk(p);
+	xsk_ring_prod__submit(&p->fill, n);
+}
+
+static void reap_completions(struct xsk_port *p)
+{
+	uint32_t idx, n = xsk_ring_cons__peek(&p->comp2, XSKIO_RING_SIZE, &idx);
+
+	for (uint32_t i = 0; i < n; i++)
+		put_chunk(p, *xsk_ring_cons__comp_addr(&p->comp2, idx + i));
+	if (n)
+		xsk_ring_cons__release(&p->comp2, n);
+	p->tx_outstanding -= n < p->tx_outstanding ? n : p->tx_outstanding;
+}
+
+static void kick_tx(struct xsk_port *p)
+{
+	/* Copy mode transmits inside sendto(): one call per batch. */
+	if (p->tx_outstanding && xsk_ring_prod__needs_wakeup(&p->tx))
+		sendto(xsk_socket__fd(p->tx_xsk), NULL, 0, MSG_DONTWAIT, NULL, 0);
+}
+
+struct xsk_port *xsk_port_open(int rx_ifindex, int tx_ifindex, int queue,
+			       bool bind_sg, char *err, size_t errlen)
+{
+	struct xsk_umem_config ucfg = {
+		.fill_size = XSKIO_RING_SIZE,
+		.comp_size = XSKIO_RING_SIZE,
+		.frame_size = XSKIO_FRAME_SIZE,
+		.frame_headroom = 0,
+		.flags = 0,
+	};
+	struct xsk_socket_config scfg = {
+		.rx_size = XSKIO_RING_SIZE,
+		.tx_size = XSKIO_RING_SIZE,
+		.libxdp_flags = XSK_LIBXDP_FLAGS__INHIBIT_PROG_LOAD,
+		.bind_flags = XDP_COPY | XDP_USE_NEED_WAKEUP,
+	};
+	char rx_name[IF_NAMESIZE], tx_name[IF_NAMESIZE];
+	struct xsk_port *p;
+	int ret;
+
+	if (!if_indextoname(rx_ifindex, rx_name) || !if_indextoname(tx_ifindex, tx_name)) {
+		snprintf(err, errlen, "xsk: no interface with index %d or %d", rx_ifindex, tx_ifindex);
+		return NULL;
+	}
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		goto nomem;
+	p->sg = bind_sg;
+	if (bind_sg)
+		scfg.bind_flags |= XDP_USE_SG;
+	p->area_size = (size_t)XSKIO_NUM_FRAMES * XSKIO_FRAME_SIZE;
+	p->area = mmap(NULL, p->area_size, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	p->free_stack = calloc(XSKIO_NUM_FRAMES, sizeof(uint64_t));
+	p->gather = malloc(XSKIO_MAX_PKT);
+	p->scratch = malloc(XSKIO_MAX_PKT + XSKIO_HEADROOM);
+	if (p->area == MAP_FAILED || !p->free_stack || !p->gather || !p->scratch) {
+		if (p->area == MAP_FAILED)
+			p->area = NULL;
+		xsk_port_close(p);
+		goto nomem;
+	}
+	for (uint32_t i = 0; i < XSKIO_NUM_FRAMES; i++)
+		put_chunk(p, (uint64_t)i * XSKIO_FRAME_SIZE);
+
+	ret = xsk_umem__create(&p->umem, p->area, p->area_size, &p->fill, &p->comp, &ucfg);
+	if (ret) {
+		snprintf(err, errlen, "xsk: umem create: %s", strerror(-ret));
+		goto fail;
+	}
+	ret = xsk_socket__create(&p->rx_xsk, rx_name, queue, p->umem, &p->rx, NULL, &scfg);
+	if (ret) {
+		snprintf(err, errlen, "xsk: rx socket on %s queue %d: %s", rx_name, queue, strerror(-ret));
+		goto fail;
+	}
+	ret = xsk_socket__create_shared(&p->tx_xsk, tx_name, queue, p->umem, NULL, &p->tx,
+					&p->fill2, &p->comp2, &scfg);
+	if (ret) {
+		snprintf(err, errlen, "xsk: tx socket on %s queue %d: %s", tx_name, queue, strerror(-ret));
+		goto fail;
+	}
+	refill(p);
+	return p;
+fail:
+	xsk_port_close(p);
+	return NULL;
+nomem:
+	snprintf(err, errlen, "xsk: out of memory");
+	return NULL;
+}
+
+void xsk_port_close(struct xsk_port *p)
+{
+	if (!p)
+		return;
+	if (p->tx_xsk)
+		xsk_socket__delete(p->tx_xsk);
+	if (p->rx_xsk)
+		xsk_socket__delete(p->rx_xsk);
+	if (p->umem)
+		xsk_umem__delete(p->umem);
+	if (p->area)
+		munmap(p->area, p->area_size);
+	free(p->free_stack);
+	free(p->gather);
+	free(p->scratch);
+	free(p);
+}
+
+int xsk_port_rx_fd(const struct xsk_port *p)
+{
+	return xsk_socket__fd(p->rx_xsk);
+}
+
+uint8_t *xsk_port_scratch(struct xsk_port *p)
+{
+	return p->scratch + XSKIO_HEADROOM;
+}
+
+const struct xsk_port_stats *xsk_port_stats(const struct xsk_port *p)
+{
+	return &p->st;
+}
+
+void xsk_port_depths(const struct xsk_port *p, unsigned *free_frames, unsigned *tx_pending)
+{
+	*free_frames = p->n_free;
+	*tx_pending = p->tx_outstanding;
+}
+
+int xsk_port_rx(struct xsk_port *p, struct xsk_pkt *pkts, int max, int timeout_ms)
+{
+	uint32_t idx, n, i, used = 0, chain_start = 0, glen = 0;
+	bool in_chain = false;
+	int out = 0;
+
+	n = xsk_ring_cons__peek(&p->rx, (uint32_t)max, &idx);
+	if (!n) {
+		struct pollfd pfd = { .fd = xsk_socket__fd(p->rx_xsk), .events = POLLIN };
+
+		if (timeout_ms > 0 && poll(&pfd, 1, timeout_ms) <= 0)
+			return 0;
+		n = xsk_ring_cons__peek(&p->rx, (uint32_t)max, &idx);
+		if (!n)
+			return 0;
+	}
+
+	for (i = 0; i < n && out < max; i++) {
+		const struct xdp_desc *d = xsk_ring_cons__rx_desc(&p->rx, idx + i);
+		uint8_t *data = xsk_umem__get_data(p->area, d->addr);
+		bool more = d->options & XDP_PKT_CONTD;
+
+		if (!in_chain && !more) {
+			struct xsk_pkt *k = &pkts[out++];
+
+			k->data = data;
+			k->len = d->len;
+			k->addr = d->addr;
+			k->headroom = (uint32_t)(d->addr - chunk_of(d->addr));
+			k->meta = k->headroom >= META_LEN ? data - META_LEN : NULL;
+			p->st.rx_frames++;
+			p->st.rx_bytes += d->len;
+			used = i + 1;
+			continue;
+		}
+		/* Multi-buffer: gather into p->gather.  Only one gathered packet
+		 * per call, since they share the buffer. */
+		if (!in_chain) {
+			if (out && pkts[out - 1].addr == XSK_NO_ADDR)
+				break;
+			in_chain = true;
+			chain_start = i;
+			glen = 0;
+			if (d->addr - chunk_of(d->addr) >= META_LEN)
+				memcpy(p->gather_meta, data - META_LEN, META_LEN);
+			else
+				memset(p->gather_meta, 0, META_LEN);
+		}
+		if (glen + d->len <= XSKIO_MAX_PKT)
+			memcpy(p->gather + glen, data, d->len);
+		glen += d->len;
+		if (!more) {
+			for (uint32_t j = chain_start; j <= i; j++)
+				put_chunk(p, xsk_ring_cons__rx_desc(&p->rx, idx + j)->addr);
+			used = i + 1;
+			in_chain = false;
+			if (glen > XSKIO_MAX_PKT) {
+				p->st.rx_bad_chain++;
+				continue;
+			}
+			struct xsk_pkt *k = &pkts[out++];
+
+			k->data = p->gather;
+			k->len = glen;
+			k->addr = XSK_NO_ADDR;
+			k->headroom = 0;
+			k->meta = p->gather_meta;
+			p->st.rx_frames++;
+			p->st.rx_multibuf++;
+			p->st.rx_bytes += glen;
+		}
+	}
+	/* An unfinished chain (or packets beyond `max`) stay in the ring. */
+	if (used < n)
+		xsk_ring_cons__cancel(&p->rx, n - used);
+	if (used)
+		xsk_ring_cons__release(&p->rx, used);
+	return out;
+}
+
+void xsk_port_release(struct xsk_port *p, const struct xsk_pkt *pkt)
+{
+	if (pkt->addr != XSK_NO_ADDR)
+		put_chunk(p, pkt->addr);
+}
+
+/* Reserve `n` tx descriptors, reaping completions and kicking once if the
+ * ring is full. */
+static bool tx_reserve(struct xsk_port *p, uint32_t n, uint32_t *idx)
+{
+	for (int tries = 0; tries < 2; tries++) {
+		if (xsk_ring_prod__reserve(&p->tx, n, idx) == n)
+			return true;
+		kick_tx(p);
+		reap_completions(p);
+	}
+	p->st.tx_ring_full++;
+	return false;
+}
+
+int xsk_port_tx_inplace(struct xsk_port *p, const struct xsk_pkt *pkt,
+			const uint8_t *start, uint32_t len)
+{
+	uint64_t base = chunk_of(pkt->addr);
+	uint64_t off = (uint64_t)(start - (uint8_t *)p->area);
+	uint32_t idx;
+
+	if (pkt->addr == XSK_NO_ADDR || off < base ||
+	    off + len > base + XSKIO_FRAME_SIZE)
+		return -EINVAL;
+	if (!tx_reserve(p, 1, &idx)) {
+		put_chunk(p, pkt->addr);
+		return -ENOBUFS;
+	}
+	struct xdp_desc *d = xsk_ring_prod__tx_desc(&p->tx, idx);
+
+	d->addr = off;
+	d->len = len;
+	d->options = 0;
+	xsk_ring_prod__submit(&p->tx, 1);
+	p->tx_outstanding++;
+	p->st.tx_frames++;
+	p->st.tx_bytes += len;
+	return 0;
+}
+
+int xsk_port_tx_copy(struct xsk_port *p, const uint8_t *frame, uint32_t len)
+{
+	uint32_t nchunks = (len + XSKIO_FRAME_SIZE - 1) / XSKIO_FRAME_SIZE, idx;
+	uint64_t addrs[XSKIO_MAX_PKT / XSKIO_FRAME_SIZE + 2];
+
+	if (!len || len > XSKIO_MAX_PKT || (nchunks > 1 && !p->sg))
+		return -EMSGSIZE;
+	if (p->n_free < nchunks) {
+		reap_completions(p);
+		if (p->n_free < nchunks) {
+			p->st.tx_no_frame++;
+			return -ENOBUFS;
+		}
+	}
+	if (!tx_reserve(p, nchunks, &idx))
+		return -ENOBUFS;
+	for (uint32_t c = 0; c < nchunks; c++) {
+		uint32_t off = c * XSKIO_FRAME_SIZE;
+		uint32_t clen = len - off < XSKIO_FRAME_SIZE ? len - off : XSKIO_FRAME_SIZE;
+		struct xdp_desc *d = xsk_ring_prod__tx_desc(&p->tx, idx + c);
+
+		addrs[c] = get_chunk(p);
+		memcpy(xsk_umem__get_data(p->area, addrs[c]), frame + off, clen);
+		d->addr = addrs[c];
+		d->len = clen;
+		d->options = c + 1 < nchunks ? XDP_PKT_CONTD : 0;
+	}
+	xsk_ring_prod__submit(&p->tx, nchunks);
+	p->tx_outstanding += nchunks;
+	p->st.tx_frames++;
+	p->st.tx_bytes += len;
+	if (nchunks > 1)
+		p->st.tx_multibuf++;
+	return 0;
+}
+
+void xsk_port_flush(struct xsk_port *p)
+{
+	kick_tx(p);
+	reap_completions(p);
+	refill(p);
+}

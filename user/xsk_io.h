@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * xsk_io.h - AF_XDP I/O of one worker: one UMEM shared by an RX socket on
+ * the feedback pair's far end (queue q) and a TX socket on its near end
+ * (queue q), so a frame received, decrypted in place and sent back in is
+ * never copied.  Frames above one UMEM chunk travel as multi-buffer
+ * (XDP_USE_SG) descriptor chains.
+ *
+ * Single-threaded: one xsk_port per worker thread.
+ */
+#ifndef XDPSEC_XSK_IO_H
+#define XDPSEC_XSK_IO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define XSKIO_FRAME_SIZE   4096u
+#define XSKIO_NUM_FRAMES   4096u
+#define XSKIO_RING_SIZE    2048u
+#define XSKIO_BATCH        64u
+#define XSKIO_HEADROOM     256u    /* XDP_PACKET_HEADROOM: data starts here */
+#define XSKIO_MAX_PKT      (70u * 1024u)
+
+struct xsk_port;
+
+struct xsk_port_stats {
+	uint64_t rx_frames, rx_bytes, rx_multibuf, rx_bad_chain;
+	uint64_t tx_frames, tx_bytes, tx_multibuf, tx_no_frame, tx_ring_full;
+	uint64_t fill_starved;
+};
+
+/* Creates the UMEM and both sockets.  bind_sg: request XDP_USE_SG.
+ * Returns NULL with a message in err. */
+struct xsk_port *xsk_port_open(int rx_ifindex, int tx_ifindex, int queue,
+			       bool bind_sg, char *err, size_t errlen);
+void xsk_port_close(struct xsk_port *p);
+int xsk_port_rx_fd(const struct xsk_port *p);
+
+/* A received packet.  When it fitted one chunk, `data` points into the
+ * UMEM (in-place processing allowed; `headroom` bytes before data are ours
+ * to write, metadata included) and `addr` identifies the chunk.  A
+ * multi-buffer packet is gathered into the port's scratch buffer and
+ * addr == XSK_NO_ADDR. */
+#define XSK_NO_ADDR UINT64_MAX
+struct xsk_pkt {
+	uint8_t *data;
+	uint32_t len;
+	uint32_t headroom;
+	uint64_t addr;
+	const void *meta;       /* 32 bytes before the first buffer's data */
+};
+
+/* Waits up to timeout_ms for packets, returns how many were put in pkts
+ * (at most max).  Every returned packet must be handed back with
+ * xsk_port_release() or transmitted with xsk_port_tx_inplace(). */
+int xsk_port_rx(struct xsk_port *p, struct xsk_pkt *pkts, int max, int timeout_ms);
+void xsk_port_release(struct xsk_port *p, const struct xsk_pkt *pkt);
+
+/* Queue a frame whose bytes [start, start+len) lie inside the chunk of a
+ * received packet (pkt->addr != XSK_NO_ADDR): sent without a copy; the
+ * chunk returns to the pool on completion. */
+int xsk_port_tx_inplace(struct xsk_port *p, const struct xsk_pkt *pkt,
+			const uint8_t *start, uint32_t len);
+/* Queue a copy of an arbitrary frame (up to XSKIO_MAX_PKT), split into a
+ * descriptor chain when larger than a chunk. */
+int xsk_port_tx_copy(struct xsk_port *p, const uint8_t *frame, uint32_t len);
+/* Kick the TX ring (one syscall per batch), reap completions, refill RX. */
+void xsk_port_flush(struct xsk_port *p);
+
+/* Scratch buffer of XSKIO_MAX_PKT bytes for the worker's own use. */
+uint8_t *xsk_port_scratch(struct xsk_port *p);
+const struct xsk_port_stats *xsk_port_stats(const struct xsk_port *p);
+void xsk_port_depths(const struct xsk_port *p, unsigned *free_frames,
+		     unsigned *tx_pending);
+
+#endif
