@@ -1,0 +1,93 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * crypto.h - the ESP engine's crypto layer: one "open" operation (verify the
+ * ICV, then decrypt in place) over two backends, intel-ipsec-mb (fast,
+ * x86_64) and OpenSSL 3 EVP (portable).
+ *
+ * Keys are expanded once per SA (struct crypto_sa, immutable afterwards, so
+ * any number of worker threads may use it at once); everything mutable
+ * (IMB_MGR, EVP contexts) lives in a per-thread struct crypto_thr.
+ * Tags are always compared in constant time (CRYPTO_memcmp); ipsec-mb's
+ * GCM/ChaCha decrypt only computes the tag.
+ */
+#ifndef XDPSEC_CRYPTO_H
+#define XDPSEC_CRYPTO_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "sa_config.h"
+
+enum crypto_backend {
+	CRYPTO_BACKEND_AUTO = 0,     /* env XDPSEC_CRYPTO=openssl|ipsecmb, else ipsec-mb if usable */
+	CRYPTO_BACKEND_IPSECMB,
+	CRYPTO_BACKEND_OPENSSL,
+};
+
+const char *crypto_backend_name(enum crypto_backend be);
+/* AUTO -> a concrete backend (env, then ipsec-mb if this CPU runs it). */
+enum crypto_backend crypto_backend_resolve(enum crypto_backend be);
+
+/* One inbound ESP packet, laid out as on the wire. */
+struct crypto_op {
+	const uint8_t *esp;      /* SPI, seq, IV: the start of the ESP header  */
+	uint8_t *ct;             /* ciphertext (after the IV), decrypted in place */
+	size_t ct_len;
+	const uint8_t *icv;      /* received ICV, right after ct               */
+	uint32_t seq_hi;         /* ESN high bits (host order), used if esn    */
+	int esn;
+};
+
+struct crypto_sa;            /* per SA: expanded keys, wiped on free        */
+struct crypto_thr;           /* per worker thread                           */
+
+/* Parameters of an SA's transform, known before any packet. */
+struct crypto_params {
+	uint16_t iv_len;         /* 8 (GCM, ChaCha20) or 16 (CBC)              */
+	uint16_t icv_len;        /* bytes                                       */
+	uint16_t block;          /* ciphertext length must be a multiple: 16 CBC, 1 AEAD */
+};
+
+/* Validates cfg's algorithm fields; 0 or -EINVAL with err naming the field. */
+int crypto_check_config(const struct xs_sa_config *cfg, struct crypto_params *p,
+			char *err, size_t errlen);
+
+/* Expands cfg's keys for backend be (IPSECMB falls back to OPENSSL for an SA
+ * it cannot serve; crypto_sa_backend tells which one was taken). */
+struct crypto_sa *crypto_sa_new(enum crypto_backend be, const struct xs_sa_config *cfg,
+				char *err, size_t errlen);
+void crypto_sa_free(struct crypto_sa *s);          /* wipes the keys */
+enum crypto_backend crypto_sa_backend(const struct crypto_sa *s);
+
+struct crypto_thr *crypto_thr_new(void);
+void crypto_thr_free(struct crypto_thr *t);
+
+/* Verify the ICV, and only then decrypt op->ct in place.
+ * 0 = authentic and decrypted; -EBADMSG = ICV mismatch (ct untouched or
+ * garbage, never to be used); other negative = internal error. */
+int crypto_open(struct crypto_thr *t, const struct crypto_sa *s, const struct crypto_op *op);
+
+/* Backends (crypto_openssl.c, crypto_ipsecmb.c); dispatch in crypto_core.c. */
+struct crypto_sa *crypto_ossl_sa_new(const struct xs_sa_config *cfg, char *err, size_t errlen);
+void crypto_ossl_sa_free(struct crypto_sa *s);
+void *crypto_ossl_thr_new(void);
+void crypto_ossl_thr_free(void *t);
+int crypto_ossl_open(void *t, const struct crypto_sa *s, const struct crypto_op *op);
+
+int crypto_imb_usable(void);
+struct crypto_sa *crypto_imb_sa_new(const struct xs_sa_config *cfg, char *err, size_t errlen);
+void crypto_imb_sa_free(struct crypto_sa *s);
+void *crypto_imb_thr_new(void);
+void crypto_imb_thr_free(void *t);
+int crypto_imb_open(void *t, const struct crypto_sa *s, const struct crypto_op *op);
+
+/* Common head of every backend's crypto_sa. */
+struct crypto_sa_head {
+	enum crypto_backend be;
+	uint8_t alg, auth;
+	uint16_t icv_len;
+	uint16_t key_len;        /* cipher key bytes, salt excluded             */
+	uint64_t uid;            /* unique per crypto_sa: per-thread key caches */
+};
+uint64_t crypto_next_uid(void);
+
+#endif

@@ -1,0 +1,167 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * crypto_core.c - backend selection, transform validation, and dispatch of
+ * crypto_open to the backend that expanded the SA's keys.
+ */
+#include "crypto.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "log.h"
+
+struct crypto_thr {
+	void *ossl;              /* crypto_openssl.c per-thread state */
+	void *imb;               /* crypto_ipsecmb.c per-thread state, NULL if unusable */
+};
+
+uint64_t crypto_next_uid(void)
+{
+	static uint64_t uid;
+
+	return __atomic_add_fetch(&uid, 1, __ATOMIC_RELAXED);
+}
+
+enum crypto_backend crypto_backend_resolve(enum crypto_backend be)
+{
+	const char *env;
+
+	if (be == CRYPTO_BACKEND_AUTO) {
+		env = getenv("XDPSEC_CRYPTO");
+		if (env && !strcmp(env, "openssl"))
+			be = CRYPTO_BACKEND_OPENSSL;
+		else if (env && !strcmp(env, "ipsecmb"))
+			be = CRYPTO_BACKEND_IPSECMB;
+		else {
+			if (env && *env)
+				pr_warn("XDPSEC_CRYPTO=%s: unknown backend (openssl|ipsecmb), using auto\n", env);
+			be = CRYPTO_BACKEND_IPSECMB;
+		}
+	}
+	if (be == CRYPTO_BACKEND_IPSECMB && !crypto_imb_usable()) {
+		pr_warn("crypto: intel-ipsec-mb unusable on this CPU, using OpenSSL\n");
+		be = CRYPTO_BACKEND_OPENSSL;
+	}
+	return be;
+}
+
+static int bad(char *err, size_t errlen, const char *msg)
+{
+	if (err && errlen)
+		snprintf(err, errlen, "%s", msg);
+	return -EINVAL;
+}
+
+int crypto_check_config(const struct xs_sa_config *c, struct crypto_params *p,
+			char *err, size_t errlen)
+{
+	switch (c->alg) {
+	case XS_ALG_AES_GCM:
+		if (c->enc_key_len != 20 && c->enc_key_len != 28 && c->enc_key_len != 36)
+			return bad(err, errlen, "rfc4106(gcm(aes)) key: must be 16, 24 or 32 bytes plus a 4-byte salt (160, 224 or 288 bits)");
+		if (c->icv_bits != 64 && c->icv_bits != 96 && c->icv_bits != 128)
+			return bad(err, errlen, "rfc4106(gcm(aes)) icv: must be 64, 96 or 128 bits");
+		if (c->auth != XS_AUTH_NONE)
+			return bad(err, errlen, "auth: an AEAD algorithm takes no separate auth algorithm");
+		p->iv_len = 8;
+		p->block = 1;
+		break;
+	case XS_ALG_CHACHA20_POLY1305:
+		if (c->enc_key_len != 36)
+			return bad(err, errlen, "rfc7539esp(chacha20,poly1305) key: must be 32 bytes plus a 4-byte salt (288 bits)");
+		if (c->icv_bits != 128)
+			return bad(err, errlen, "rfc7539esp(chacha20,poly1305) icv: must be 128 bits");
+		if (c->auth != XS_AUTH_NONE)
+			return bad(err, errlen, "auth: an AEAD algorithm takes no separate auth algorithm");
+		p->iv_len = 8;
+		p->block = 1;
+		break;
+	case XS_ALG_AES_CBC: {
+		static const struct { uint16_t key, trunc; } a[] = {
+			[XS_AUTH_HMAC_SHA1] = { 20, 96 },
+			[XS_AUTH_HMAC_SHA256] = { 32, 128 },
+			[XS_AUTH_HMAC_SHA384] = { 48, 192 },
+			[XS_AUTH_HMAC_SHA512] = { 64, 256 },
+		};
+		if (c->enc_key_len != 16 && c->enc_key_len != 24 && c->enc_key_len != 32)
+			return bad(err, errlen, "cbc(aes) key: must be 16, 24 or 32 bytes");
+		if (c->auth < XS_AUTH_HMAC_SHA1 || c->auth > XS_AUTH_HMAC_SHA512)
+			return bad(err, errlen, "auth: cbc(aes) needs hmac(sha1|sha256|sha384|sha512)");
+		if (c->auth_key_len != a[c->auth].key)
+			return bad(err, errlen, "auth key: must be the hash's size (sha1 20, sha256 32, sha384 48, sha512 64 bytes)");
+		if (c->icv_bits != a[c->auth].trunc)
+			return bad(err, errlen, "auth-trunc: must be 96 (sha1), 128 (sha256), 192 (sha384) or 256 (sha512) bits");
+		p->iv_len = 16;
+		p->block = 16;
+		break;
+	}
+	default:
+		return bad(err, errlen, "alg: unsupported algorithm (rfc4106(gcm(aes)), rfc7539esp(chacha20,poly1305), cbc(aes))");
+	}
+	p->icv_len = c->icv_bits / 8;
+	return 0;
+}
+
+struct crypto_sa *crypto_sa_new(enum crypto_backend be, const struct xs_sa_config *cfg,
+				char *err, size_t errlen)
+{
+	struct crypto_params p;
+	struct crypto_sa *s = NULL;
+
+	if (crypto_check_config(cfg, &p, err, errlen))
+		return NULL;
+	be = crypto_backend_resolve(be);
+	if (be == CRYPTO_BACKEND_IPSECMB)
+		s = crypto_imb_sa_new(cfg, err, errlen);
+	if (!s)             /* OpenSSL, or an algorithm ipsec-mb cannot serve */
+		s = crypto_ossl_sa_new(cfg, err, errlen);
+	return s;
+}
+
+void crypto_sa_free(struct crypto_sa *s)
+{
+	if (!s)
+		return;
+	if (crypto_sa_backend(s) == CRYPTO_BACKEND_IPSECMB)
+		crypto_imb_sa_free(s);
+	else
+		crypto_ossl_sa_free(s);
+}
+
+enum crypto_backend crypto_sa_backend(const struct crypto_sa *s)
+{
+	return ((const struct crypto_sa_head *)s)->be;
+}
+
+struct crypto_thr *crypto_thr_new(void)
+{
+	struct crypto_thr *t = calloc(1, sizeof(*t));
+
+	if (!t)
+		return NULL;
+	t->ossl = crypto_ossl_thr_new();
+	if (!t->ossl) {
+		free(t);
+		return NULL;
+	}
+	if (crypto_imb_usable())
+		t->imb = crypto_imb_thr_new();
+	return t;
+}
+
+void crypto_thr_free(struct crypto_thr *t)
+{
+	if (!t)
+		return;
+	crypto_ossl_thr_free(t->ossl);
+	crypto_imb_thr_free(t->imb);
+	free(t);
+}
+
+int crypto_open(struct crypto_thr *t, const struct crypto_sa *s, const struct crypto_op *op)
+{
+	if (((const struct crypto_sa_head *)s)->be == CRYPTO_BACKEND_IPSECMB)
+		return t->imb ? crypto_imb_open(t->imb, s, op) : -EIO;
+	return crypto_ossl_open(t->ossl, s, op);
+}

@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * esp.h - inbound ESP processing (RFC 4303, 4304 ESN, 3948 UDP encap,
+ * 4106 GCM, 7634 ChaCha20-Poly1305, 3602/2404/4868 CBC + HMAC).  No I/O:
+ * the daemon, tests, fuzzer and benchmark drive the same function.
+ */
+#ifndef XDPSEC_ESP_H
+#define XDPSEC_ESP_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "sa_table.h"
+#include "counters.h"
+
+/* What the plaintext is: a whole IP packet, an IP fragment (fragmented
+ * before encryption), or another ESP packet (nested layer, incl. ESP-in-UDP). */
+enum esp_kind { ESP_OUT_WHOLE = 0, ESP_OUT_FRAGMENT, ESP_OUT_ESP };
+
+enum esp_drop {
+	ESP_DROP_NONE = 0,
+	ESP_DROP_TRUNC,          /* IP/UDP/ESP header, IV, ICV or trailer cut short */
+	ESP_DROP_NOT_ESP,        /* not proto 50 nor UDP-encapsulated ESP        */
+	ESP_DROP_NO_SA,          /* no SA for (dst, SPI)                         */
+	ESP_DROP_REPLAY,         /* replayed / left of the window / ESN unresolvable */
+	ESP_DROP_AUTH,           /* ICV did not verify                           */
+	ESP_DROP_PAD,            /* padding bytes not 1,2,3.. or pad length too big */
+	ESP_DROP_TFC,            /* next header 59: dummy packet (authentic)     */
+	ESP_DROP_BAD_NEXT_HDR,   /* next header does not fit the SA's mode       */
+	ESP_DROP_BAD_INNER,      /* tunnel mode: inner packet malformed          */
+	ESP_DROP_NOMEM,          /* crypto library error                         */
+	ESP_DROP_BAD_IP,         /* outer IP header malformed                    */
+	ESP_DROP_ENCAP,          /* UDP encapsulation does not match the SA      */
+	ESP_DROP__MAX
+};
+
+struct esp_result {
+	uint8_t *data;           /* plaintext IP packet, inside the input buffer */
+	size_t len;
+	enum esp_kind kind;
+	uint32_t sa_index;       /* SA_INDEX_NONE when no SA was found           */
+	uint64_t seq;            /* full sequence number (ESN high bits inferred) */
+	uint64_t replay_top;     /* SA's right edge after the update             */
+	enum esp_drop drop;
+};
+
+struct esp_ctx;
+
+/* One per worker thread: per-thread crypto state (IMB_MGR, EVP contexts)
+ * and the thread's read-side registration with the SA table.  At most
+ * ESP_MAX_CTX per table.  Free every ctx before sa_table_free. */
+#define ESP_MAX_CTX 64
+struct esp_ctx *esp_ctx_new(struct sa_table *t);
+void esp_ctx_free(struct esp_ctx *c);
+
+/* pkt: an IPv4 or IPv6 packet (IP header first, no Ethernet; IPv6
+ * extension headers walked) whose payload is ESP (proto 50) or UDP carrying
+ * ESP (RFC 3948, the SA's encap ports; the non-ESP marker is not ESP).
+ * Decrypts IN PLACE; on 0, res->data/len point inside pkt's buffer at the
+ * plaintext IP packet: transport mode = the outer IP header rebuilt around
+ * the payload (protocol/next header, lengths, checksum; IPv4 fragment fields
+ * kept, kind = ESP_OUT_FRAGMENT if they say fragment), tunnel mode = the
+ * inner packet, checked well formed.  On <0, res->drop says why; the reason
+ * is counted per SA and globally.  Nothing unauthenticated is ever returned.
+ * res->replay_top is the SA's right edge after the update. */
+int esp_input(struct esp_ctx *c, uint8_t *pkt, size_t len, struct esp_result *res);
+
+const char *esp_drop_name(enum esp_drop d);
+
+/* Global counters (group "esp"): every drop reason plus delivered packets,
+ * summed over all contexts of the table.  Returns the new n. */
+size_t esp_counters(struct sa_table *t, struct xs_counter *out, size_t n, size_t max);
+
+#endif
