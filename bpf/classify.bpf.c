@@ -128,6 +128,9 @@ int xdpsec_classify(struct xdp_md *ctx)
 	xdpsec_count(XDPSEC_CNT_CLASS_BASE + cls);
 	if (p.is_atomic)
 		xdpsec_count(XDPSEC_CNT_ATOMIC_FRAG);
+	/* one per datagram the kernel will reassemble (the path counter) */
+	if (cls == XDPSEC_CLASS_PLAIN_FRAG && p.is_first)
+		xdpsec_count(XDPSEC_CNT_PLAIN_FRAG_FIRST);
 
 	switch (cls) {
 	case XDPSEC_CLASS_MALFORMED:
