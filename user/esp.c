@@ -1,0 +1,478 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * esp.c - inbound ESP processing (RFC 4303 3.4): outer IP parse, optional
+ * UDP decapsulation (RFC 3948), SA lookup, replay pre-check, ICV check and
+ * decryption (crypto.c), trailer check, then -- only if everything holds --
+ * the replay window update and the plaintext handed back in place.
+ *
+ * Order matters for security: the window is only ever moved by packets
+ * whose ICV verified (3.4.3), and res->data is set only on success.
+ * No allocation per packet; every length read from the packet is checked.
+ */
+#include "esp_sa.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include "xdpsec_common.h"
+
+struct esp_ctx {
+	struct sa_reader rd;     /* first: cache-line aligned */
+	struct sa_table *t;
+	struct crypto_thr *ct;
+};
+
+static const char *const drop_names[ESP_DROP__MAX] = {
+	[ESP_DROP_NONE] = "none",
+	[ESP_DROP_TRUNC] = "trunc",
+	[ESP_DROP_NOT_ESP] = "not_esp",
+	[ESP_DROP_NO_SA] = "no_sa",
+	[ESP_DROP_REPLAY] = "replay",
+	[ESP_DROP_AUTH] = "auth",
+	[ESP_DROP_PAD] = "pad",
+	[ESP_DROP_TFC] = "tfc_dummy",
+	[ESP_DROP_BAD_NEXT_HDR] = "bad_next_hdr",
+	[ESP_DROP_BAD_INNER] = "bad_inner",
+	[ESP_DROP_NOMEM] = "crypto_error",
+	[ESP_DROP_BAD_IP] = "bad_ip",
+	[ESP_DROP_ENCAP] = "encap_mismatch",
+};
+
+static const char *const drop_help[ESP_DROP__MAX] = {
+	[ESP_DROP_NONE] = "ESP packets decrypted and delivered",
+	[ESP_DROP_TRUNC] = "ESP dropped: header, IV, ICV or trailer cut short",
+	[ESP_DROP_NOT_ESP] = "ESP dropped: not ESP nor UDP-encapsulated ESP",
+	[ESP_DROP_NO_SA] = "ESP dropped: no SA for destination and SPI",
+	[ESP_DROP_REPLAY] = "ESP dropped: replayed or left of the replay window",
+	[ESP_DROP_AUTH] = "ESP dropped: ICV did not verify",
+	[ESP_DROP_PAD] = "ESP dropped: bad padding or pad length",
+	[ESP_DROP_TFC] = "ESP dropped: dummy packet (next header 59)",
+	[ESP_DROP_BAD_NEXT_HDR] = "ESP dropped: next header does not fit the SA mode",
+	[ESP_DROP_BAD_INNER] = "ESP dropped: tunnel inner packet malformed",
+	[ESP_DROP_NOMEM] = "ESP dropped: crypto library error",
+	[ESP_DROP_BAD_IP] = "ESP dropped: outer IP header malformed",
+	[ESP_DROP_ENCAP] = "ESP dropped: UDP encapsulation does not match the SA",
+};
+
+const char *esp_drop_name(enum esp_drop d)
+{
+	return (unsigned)d < ESP_DROP__MAX ? drop_names[d] : "?";
+}
+
+struct esp_ctx *esp_ctx_new(struct sa_table *t)
+{
+	struct esp_ctx *c = aligned_alloc(64, (sizeof(*c) + 63) & ~(size_t)63);
+
+	if (!c)
+		return NULL;
+	memset(c, 0, sizeof(*c));
+	c->t = t;
+	c->ct = crypto_thr_new();
+	if (!c->ct || sa_table_reader_add(t, &c->rd)) {
+		crypto_thr_free(c->ct);
+		free(c);
+		return NULL;
+	}
+	return c;
+}
+
+void esp_ctx_free(struct esp_ctx *c)
+{
+	if (!c)
+		return;
+	sa_table_reader_del(c->t, &c->rd);
+	crypto_thr_free(c->ct);
+	free(c);
+}
+
+size_t esp_counters(struct sa_table *t, struct xs_counter *out, size_t n, size_t max)
+{
+	uint64_t sum[ESP_DROP__MAX];
+	int i, j;
+
+	pthread_mutex_lock(&t->mu);
+	memcpy(sum, t->retired, sizeof(sum));
+	for (i = 0; i < ESP_MAX_CTX; i++)
+		if (t->readers[i])
+			for (j = 0; j < ESP_DROP__MAX; j++)
+				sum[j] += atomic_load_explicit(&t->readers[i]->cnt[j], memory_order_relaxed);
+	pthread_mutex_unlock(&t->mu);
+	n = xs_counter_add(out, n, max, "esp", "delivered", drop_help[0], sum[0], 0);
+	for (j = 1; j < ESP_DROP__MAX; j++)
+		n = xs_counter_add(out, n, max, "esp", drop_names[j], drop_help[j], sum[j], 1);
+	return n;
+}
+
+static inline uint16_t rd16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
+static inline uint32_t rd32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+static inline void wr16(uint8_t *p, uint16_t v) { p[0] = v >> 8; p[1] = (uint8_t)v; }
+
+static uint16_t ip_csum(const uint8_t *p, size_t len)
+{
+	uint32_t sum = 0;
+	size_t i;
+
+	for (i = 0; i + 1 < len; i += 2)
+		sum += rd16(p + i);
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)~sum;
+}
+
+/* Is the UDP datagram at p (len bytes) ESP-in-UDP on the standard port?
+ * Used to tell the pipeline that a plaintext is another ESP layer. */
+static int udp_is_esp(const uint8_t *p, size_t len)
+{
+	return len >= 8 + 8 && rd16(p + 2) == XDPSEC_NATT_PORT && rd32(p + 8) != 0;
+}
+
+/* Walk IPv6 extension headers from off with next header *nh.  Returns the
+ * offset of the first non-extension header, or -1 if cut short. */
+static long v6_walk(const uint8_t *p, size_t len, size_t off, uint8_t *nh,
+		    size_t *nh_off, int *frag)
+{
+	int depth;
+
+	for (depth = 0; depth < 8; depth++) {
+		size_t hl;
+
+		switch (*nh) {
+		case 0: case 43: case 60:       /* hop-by-hop, routing, dest options */
+			if (off + 2 > len)
+				return -1;
+			hl = ((size_t)p[off + 1] + 1) * 8;
+			break;
+		case 44:                        /* fragment */
+			hl = 8;
+			*frag = 1;
+			break;
+		default:
+			return (long)off;
+		}
+		if (off + hl > len)
+			return -1;
+		*nh_off = off;
+		*nh = p[off];
+		off += hl;
+	}
+	return -1;                              /* deeper than we walk */
+}
+
+/* Tunnel mode: is the inner packet well formed?  Sets *out_len (the inner
+ * packet's own length; TFC padding after it is cut) and *kind. */
+static enum esp_drop check_inner(const uint8_t *p, size_t len, uint8_t nh, size_t *out_len,
+				 enum esp_kind *kind)
+{
+	*kind = ESP_OUT_WHOLE;
+	if (nh == IPPROTO_IPIP) {
+		size_t ihl, tot;
+
+		if (len < 20 || p[0] >> 4 != 4)
+			return ESP_DROP_BAD_INNER;
+		ihl = (size_t)(p[0] & 15) * 4;
+		tot = rd16(p + 2);
+		if (ihl < 20 || tot < ihl || tot > len || ip_csum(p, ihl) != 0)
+			return ESP_DROP_BAD_INNER;
+		*out_len = tot;
+		if (rd16(p + 6) & 0x3fff)
+			*kind = ESP_OUT_FRAGMENT;
+		else if (p[9] == IPPROTO_ESP ||
+			 (p[9] == IPPROTO_UDP && udp_is_esp(p + ihl, tot - ihl)))
+			*kind = ESP_OUT_ESP;
+		return ESP_DROP_NONE;
+	}
+	if (nh == IPPROTO_IPV6) {
+		size_t tot, nh_off = 6;
+		uint8_t inh;
+		int frag = 0;
+		long l4;
+
+		if (len < 40 || p[0] >> 4 != 6)
+			return ESP_DROP_BAD_INNER;
+		tot = 40 + (size_t)rd16(p + 4);
+		if (tot > len)
+			return ESP_DROP_BAD_INNER;
+		*out_len = tot;
+		inh = p[6];
+		l4 = v6_walk(p, tot, 40, &inh, &nh_off, &frag);
+		if (l4 < 0)
+			return ESP_DROP_BAD_INNER;
+		if (frag)
+			*kind = ESP_OUT_FRAGMENT;
+		else if (inh == IPPROTO_ESP ||
+			 (inh == IPPROTO_UDP && udp_is_esp(p + l4, tot - (size_t)l4)))
+			*kind = ESP_OUT_ESP;
+		return ESP_DROP_NONE;
+	}
+	return ESP_DROP_BAD_NEXT_HDR;
+}
+
+static int drop(struct esp_ctx *c, struct esp_result *res, enum esp_drop d)
+{
+	_Atomic uint64_t *cnt = &c->rd.cnt[d];
+
+	/* single writer: a plain load+store, no locked instruction */
+	atomic_store_explicit(cnt, atomic_load_explicit(cnt, memory_order_relaxed) + 1,
+			      memory_order_relaxed);
+	res->drop = d;
+	return d == ESP_DROP_NOMEM ? -ENOMEM : -EINVAL;
+}
+
+static inline void sa_count(uint64_t *field)
+{
+	__atomic_fetch_add(field, 1, __ATOMIC_RELAXED);
+}
+
+int esp_input(struct esp_ctx *c, uint8_t *pkt, size_t len, struct esp_result *res)
+{
+	size_t l3_len, nh_off, esp_off, end, esp_len, ct_len, pay_len, out_len = 0;
+	int is_v4, is_frag = 0, udp = 0;
+	uint16_t dport = 0;
+	const uint8_t *daddr;
+	struct crypto_op op;
+	enum esp_drop verdict;
+	enum esp_kind kind = ESP_OUT_WHOLE;
+	struct sa_key k;
+	uint64_t seq, top;
+	uint8_t proto, nh, padlen, *pt;
+	struct sa *s;
+	int rc;
+
+	res->data = NULL;
+	res->len = 0;
+	res->kind = ESP_OUT_WHOLE;
+	res->sa_index = SA_INDEX_NONE;
+	res->seq = 0;
+	res->replay_top = 0;
+	res->drop = ESP_DROP_NONE;
+
+	/* ---- outer IP header */
+	if (len < 1)
+		return drop(c, res, ESP_DROP_TRUNC);
+	if (pkt[0] >> 4 == 4) {
+		size_t ihl, tot;
+
+		if (len < 20)
+			return drop(c, res, ESP_DROP_TRUNC);
+		ihl = (size_t)(pkt[0] & 15) * 4;
+		tot = rd16(pkt + 2);
+		if (ihl < 20 || tot < ihl)
+			return drop(c, res, ESP_DROP_BAD_IP);
+		if (tot > len)
+			return drop(c, res, ESP_DROP_TRUNC);
+		len = tot;                      /* ignore link-layer padding */
+		is_v4 = 1;
+		is_frag = (rd16(pkt + 6) & 0x3fff) != 0;
+		proto = pkt[9];
+		nh_off = 9;
+		l3_len = ihl;
+		daddr = pkt + 16;
+	} else if (pkt[0] >> 4 == 6) {
+		long off;
+
+		if (len < 40)
+			return drop(c, res, ESP_DROP_TRUNC);
+		if (rd16(pkt + 4) == 0)
+			return drop(c, res, ESP_DROP_BAD_IP);   /* jumbogram */
+		if (40 + (size_t)rd16(pkt + 4) > len)
+			return drop(c, res, ESP_DROP_TRUNC);
+		len = 40 + (size_t)rd16(pkt + 4);
+		is_v4 = 0;
+		proto = pkt[6];
+		nh_off = 6;
+		off = v6_walk(pkt, len, 40, &proto, &nh_off, &is_frag);
+		if (off < 0)
+			return drop(c, res, ESP_DROP_TRUNC);
+		l3_len = (size_t)off;
+		daddr = pkt + 24;
+	} else {
+		return drop(c, res, ESP_DROP_BAD_IP);
+	}
+
+	/* ---- ESP, or ESP in UDP (RFC 3948) */
+	end = len;
+	if (proto == IPPROTO_UDP) {
+		size_t ulen;
+
+		if (l3_len + 8 > len)
+			return drop(c, res, ESP_DROP_TRUNC);
+		ulen = rd16(pkt + l3_len + 4);
+		if (ulen < 8 || l3_len + ulen > len)
+			return drop(c, res, ESP_DROP_TRUNC);
+		/* one 0xff byte: NAT keepalive; four zero bytes: IKE (non-ESP marker) */
+		if (ulen < 8 + 4 || rd32(pkt + l3_len + 8) == 0)
+			return drop(c, res, ESP_DROP_NOT_ESP);
+		dport = rd16(pkt + l3_len + 2);
+		udp = 1;
+		esp_off = l3_len + 8;
+		end = l3_len + ulen;
+	} else if (proto == IPPROTO_ESP) {
+		esp_off = l3_len;
+	} else {
+		return drop(c, res, ESP_DROP_NOT_ESP);
+	}
+	esp_len = end - esp_off;
+	if (esp_len < 8)
+		return drop(c, res, ESP_DROP_TRUNC);
+
+	memset(&k, 0, sizeof(k));
+	k.family = is_v4 ? AF_INET : AF_INET6;
+	memcpy(k.daddr, daddr, is_v4 ? 4 : 16);
+	k.spi = rd32(pkt + esp_off);
+	k.proto = IPPROTO_ESP;
+
+	sa_read_enter(c->t, &c->rd);
+	s = sa_table_lookup(c->t, &k);
+	if (!s) {
+		verdict = ESP_DROP_NO_SA;
+		goto out_drop;
+	}
+	res->sa_index = s->index;
+	if (udp != s->encap || (udp && dport != s->encap_dport)) {
+		sa_count(&s->st.encap);
+		verdict = ESP_DROP_ENCAP;
+		goto out_drop;
+	}
+	if (esp_len < 8 + (size_t)s->cp.iv_len + s->cp.icv_len + 2) {
+		sa_count(&s->st.trunc);
+		verdict = ESP_DROP_TRUNC;
+		goto out_drop;
+	}
+	ct_len = esp_len - 8 - s->cp.iv_len - s->cp.icv_len;
+	if (ct_len % s->cp.block) {
+		sa_count(&s->st.trunc);
+		verdict = ESP_DROP_TRUNC;
+		goto out_drop;
+	}
+
+	/* ---- sequence number: ESN inference, replay pre-check (no lock) */
+	if (s->esn) {
+		if (replay_esn_infer(__atomic_load_n(&s->replay.top, __ATOMIC_ACQUIRE),
+				     s->replay.window, rd32(pkt + esp_off + 4), &seq)) {
+			sa_count(&s->st.replay);
+			verdict = ESP_DROP_REPLAY;
+			goto out_drop;
+		}
+	} else {
+		seq = rd32(pkt + esp_off + 4);
+	}
+	res->seq = seq;
+	if (replay_check(&s->replay, seq)) {
+		sa_count(&s->st.replay);
+		verdict = ESP_DROP_REPLAY;
+		goto out_drop;
+	}
+
+	/* ---- ICV, then decryption */
+	pt = pkt + esp_off + 8 + s->cp.iv_len;
+	op.esp = pkt + esp_off;
+	op.ct = pt;
+	op.ct_len = ct_len;
+	op.icv = pt + ct_len;
+	op.seq_hi = (uint32_t)(seq >> 32);
+	op.esn = s->esn;
+	rc = crypto_open(c->ct, s->crypto, &op);
+	if (rc) {
+		if (rc == -EBADMSG) {
+			sa_count(&s->st.auth_fail);
+			verdict = ESP_DROP_AUTH;
+		} else {
+			verdict = ESP_DROP_NOMEM;
+		}
+		goto out_drop;
+	}
+
+	/* ---- authentic from here on: trailer (RFC 4303 2.4-2.6) */
+	padlen = pt[ct_len - 2];
+	nh = pt[ct_len - 1];
+	verdict = ESP_DROP_NONE;
+	if ((size_t)padlen + 2 > ct_len) {
+		verdict = ESP_DROP_PAD;
+	} else {
+		const uint8_t *pad = pt + ct_len - 2 - padlen;
+		uint8_t bad = 0, i;
+
+		for (i = 0; i < padlen; i++)
+			bad |= pad[i] ^ (uint8_t)(i + 1);
+		if (bad)
+			verdict = ESP_DROP_PAD;
+	}
+	pay_len = ct_len - 2 - padlen;
+	if (verdict == ESP_DROP_NONE) {
+		if (nh == 59)
+			verdict = ESP_DROP_TFC;
+		else if (s->mode == XS_MODE_TUNNEL)
+			verdict = check_inner(pt, pay_len, nh, &out_len, &kind);
+	}
+
+	/* ---- window update (authoritative re-check under the SA's lock) */
+	pthread_spin_lock(&s->lock);
+	if (replay_update(&s->replay, seq)) {
+		verdict = ESP_DROP_REPLAY;      /* another worker took it meanwhile */
+		sa_count(&s->st.replay);
+	} else if (verdict == ESP_DROP_NONE) {
+		s->st.packets++;
+		s->st.bytes += s->mode == XS_MODE_TUNNEL ? out_len : pay_len;
+	}
+	top = s->replay.top;
+	pthread_spin_unlock(&s->lock);
+	res->replay_top = top;
+	switch (verdict) {
+	case ESP_DROP_NONE:
+	case ESP_DROP_REPLAY:
+		break;
+	case ESP_DROP_PAD:
+		sa_count(&s->st.pad_err);
+		break;
+	case ESP_DROP_TFC:
+		sa_count(&s->st.tfc_dummy);
+		break;
+	default:
+		sa_count(&s->st.bad_inner);
+	}
+	if (verdict != ESP_DROP_NONE)
+		goto out_drop;
+	{
+		uint8_t mode = s->mode;
+
+		sa_read_leave(&c->rd);
+		if (mode == XS_MODE_TUNNEL) {
+			res->data = pt;
+			res->len = out_len;
+			res->kind = kind;
+		} else {
+			/* Transport: slide the IP header (and IPv6 extension headers)
+			 * up against the payload; it is short, the payload may not be. */
+			size_t shift = (size_t)(pt - pkt) - l3_len;
+			uint8_t *ip = pkt + shift;
+
+			memmove(ip, pkt, l3_len);
+			ip[nh_off] = nh;
+			out_len = l3_len + pay_len;
+			if (is_v4) {
+				wr16(ip + 2, (uint16_t)out_len);
+				wr16(ip + 10, 0);
+				wr16(ip + 10, ip_csum(ip, l3_len));
+			} else {
+				wr16(ip + 4, (uint16_t)(out_len - 40));
+			}
+			res->data = ip;
+			res->len = out_len;
+			if (is_frag)
+				res->kind = ESP_OUT_FRAGMENT;
+			else if (nh == IPPROTO_ESP ||
+				 (nh == IPPROTO_UDP && udp_is_esp(ip + l3_len, pay_len)))
+				res->kind = ESP_OUT_ESP;
+		}
+		drop(c, res, ESP_DROP_NONE);    /* counts "delivered" */
+		return 0;
+	}
+
+out_drop:
+	sa_read_leave(&c->rd);
+	return drop(c, res, verdict);
+}
