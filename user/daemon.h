@@ -19,6 +19,7 @@ struct sa_table;
 struct reasm;
 struct events;
 struct dataplane;
+struct ctl_server;
 
 /* Run-time limits (`xdpsecctl limits get|set`), persisted in the state file. */
 struct xs_limits {
@@ -49,6 +50,19 @@ struct xdpsecd {
 	struct events *events;         /* `xdpsecctl monitor` event stream  */
 
 	struct dataplane *dp;          /* NULL when control-plane only      */
+
+	/* control half (owned by xdpsecd.c / ctl_*.c / state_file.c) */
+	const char *const *ifaces;     /* -i arguments, for status           */
+	int n_ifaces;
+	const char *sock_group;        /* --group / --admin-group names       */
+	const char *admin_group;
+	uint32_t max_sas;
+	struct ctl_server *srv;
+	int loading;                   /* >0 while restoring state / running -c:
+				          changes do not rewrite the state file */
+	uint64_t state_saves;          /* successful state file writes        */
+	uint64_t state_save_errors;
+	uint64_t state_replay_sum;     /* sum of replay tops at the last save */
 };
 
 #endif
