@@ -1,50 +1,723 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
  * dataplane.c - the daemon's packet half (see dataplane.h).
- * This first version is control-plane only: nothing is attached and every
- * query reports an idle data plane.  The AF_XDP pipeline replaces it.
+ *
+ * Start-up, in order:
+ *  1. on every ingress interface, adopt the classify program already
+ *     attached (found from the interface: prog id -> map ids -> names; no
+ *     pin path assumed) or load and attach our own;
+ *  2. create the feedback veth pair;
+ *  3. load the decrypt program with the classify program's maps (one SA
+ *     map, one counter array, one config) and attach it natively on the
+ *     far end;
+ *  4. one worker per far-end queue: an AF_XDP socket pair (xsk_io.c) and
+ *     a thread running the pipeline (pipeline.c);
+ *  5. point the DEVMAP at the near end: only now does IPsec traffic flow
+ *     to us; until then the classify program passes it to the stack.
+ * Stop undoes it in reverse; plain traffic is never interrupted.
  */
 #include <errno.h>
-#include <stdio.h>
+#include <net/if.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <linux/if_link.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "classify.skel.h"
+#include "decrypt.skel.h"
 #include "daemon.h"
 #include "dataplane.h"
+#include "esp.h"
+#include "feedback_veth.h"
+#include "log.h"
+#include "pipeline.h"
+#include "sa_table.h"
+#include "xdpsec_common.h"
+#include "xsk_io.h"
 
-int dataplane_start(struct xdpsecd *d, const struct dataplane_opts *o,
-		    char *err, size_t errlen)
+#define MAX_IFACES 8
+#define FEEDBACK_MTU 65535
+
+struct ingress {
+	char name[IF_NAMESIZE];
+	int ifindex;
+	bool attached_by_us;      /* else adopted: left attached on stop */
+	__u32 xdp_flags;
+	int prog_fd;
+	struct xdpsec_classify *skel;   /* when we loaded it */
+	int cnt_fd, cfg_fd, devmap_fd, sa_fd, sastate_fd;
+};
+
+struct worker {
+	pthread_t thread;
+	bool running;
+	struct pipeline_worker pw;
+};
+
+struct dataplane {
+	struct ingress in[MAX_IFACES];
+	int n_in;
+	struct feedback_pair fp;
+	struct xdpsec_decrypt *dec;
+	bool dec_attached;
+	bool sg;
+	struct xdpsec_sa_state *sastate;
+	size_t sastate_len;
+	struct worker *workers;
+	int n_workers;
+	atomic_bool stop;
+	uint64_t cnt_base[XDPSEC_CNT__MAX];   /* for `stats --reset` */
+	struct pipeline_stats pipe_base;
+	int ncpus;
+};
+
+/* ---------------------------------------------------------------- maps */
+
+static int map_fd_by_name(int prog_fd, const char *want)
 {
-	(void)d;
-	if (o && o->n_ifaces > 0) {
-		snprintf(err, errlen, "data plane not built yet");
-		return -EOPNOTSUPP;
+	struct bpf_prog_info info = { 0 };
+	__u32 len = sizeof(info), ids[32], n;
+
+	if (bpf_obj_get_info_by_fd(prog_fd, &info, &len))
+		return -errno;
+	n = info.nr_map_ids < 32 ? info.nr_map_ids : 32;
+	memset(&info, 0, sizeof(info));
+	info.nr_map_ids = n;
+	info.map_ids = (__u64)(unsigned long)ids;
+	len = sizeof(info);
+	if (bpf_obj_get_info_by_fd(prog_fd, &info, &len))
+		return -errno;
+	for (__u32 i = 0; i < n; i++) {
+		struct bpf_map_info mi = { 0 };
+		__u32 mlen = sizeof(mi);
+		int fd = bpf_map_get_fd_by_id(ids[i]);
+
+		if (fd < 0)
+			continue;
+		if (!bpf_obj_get_info_by_fd(fd, &mi, &mlen) && !strcmp(mi.name, want))
+			return fd;
+		close(fd);
+	}
+	return -ENOENT;
+}
+
+static int adopt_maps(struct ingress *in, char *err, size_t errlen)
+{
+	static const char *const names[] = { XDPSEC_MAP_COUNTERS, XDPSEC_MAP_CONFIG,
+		XDPSEC_MAP_DEVMAP, XDPSEC_MAP_SA, XDPSEC_MAP_SA_STATE };
+	int *fds[] = { &in->cnt_fd, &in->cfg_fd, &in->devmap_fd, &in->sa_fd, &in->sastate_fd };
+
+	for (size_t i = 0; i < 5; i++) {
+		*fds[i] = map_fd_by_name(in->prog_fd, names[i]);
+		if (*fds[i] < 0) {
+			snprintf(err, errlen, "%s: the attached program has no map %s: "
+				 "not an xdpsec classify program of this version", in->name, names[i]);
+			return -ENOENT;
+		}
 	}
 	return 0;
 }
 
-void dataplane_stop(struct xdpsecd *d) { (void)d; }
-
-void dataplane_sa_added(struct xdpsecd *d, uint32_t sa_index,
-			const struct xs_sa_config *cfg)
+static int attach_or_adopt(struct dataplane *dp, struct ingress *in, char *err, size_t errlen)
 {
-	(void)d; (void)sa_index; (void)cfg;
-}
+	__u32 prog_id = 0;
+	int ret;
 
-void dataplane_sa_deleted(struct xdpsecd *d, uint32_t sa_index,
-			  const struct xs_sa_config *cfg)
-{
-	(void)d; (void)sa_index; (void)cfg;
-}
+	in->ifindex = (int)if_nametoindex(in->name);
+	if (!in->ifindex) {
+		snprintf(err, errlen, "-i %s: no such interface", in->name);
+		return -ENODEV;
+	}
+	in->cnt_fd = in->cfg_fd = in->devmap_fd = in->sa_fd = in->sastate_fd = -1;
+	if (!bpf_xdp_query_id(in->ifindex, 0, &prog_id) && prog_id) {
+		struct bpf_prog_info info = { 0 };
+		__u32 len = sizeof(info);
 
-size_t dataplane_counters(struct xdpsecd *d, struct xs_counter *out, size_t max)
-{
-	(void)d; (void)out; (void)max;
+		in->prog_fd = bpf_prog_get_fd_by_id(prog_id);
+		if (in->prog_fd < 0 || bpf_obj_get_info_by_fd(in->prog_fd, &info, &len)) {
+			snprintf(err, errlen, "%s: cannot inspect attached XDP program %u", in->name, prog_id);
+			return -EPERM;
+		}
+		if (strcmp(info.name, "xdpsec_classify")) {
+			snprintf(err, errlen, "%s: another XDP program (%s, id %u) is attached; "
+				 "detach it first (ip link set dev %s xdp off)",
+				 in->name, info.name, prog_id, in->name);
+			return -EBUSY;
+		}
+		pr_info("%s: adopting attached classify program id %u\n", in->name, prog_id);
+		return adopt_maps(in, err, errlen);
+	}
+
+	/* Nothing attached: load our own, sharing the first interface's maps. */
+	in->skel = xdpsec_classify__open();
+	if (!in->skel) {
+		snprintf(err, errlen, "%s: cannot open the classify program", in->name);
+		return -ENOMEM;
+	}
+	if (dp->n_in > 0 && dp->in != in) {
+		struct ingress *first = &dp->in[0];
+
+		bpf_map__reuse_fd(in->skel->maps.xdpsec_cnt, first->cnt_fd);
+		bpf_map__reuse_fd(in->skel->maps.xdpsec_cfg, first->cfg_fd);
+		bpf_map__reuse_fd(in->skel->maps.xdpsec_devmap, first->devmap_fd);
+		bpf_map__reuse_fd(in->skel->maps.xdpsec_sa, first->sa_fd);
+		bpf_map__reuse_fd(in->skel->maps.xdpsec_sastate, first->sastate_fd);
+	}
+	ret = xdpsec_classify__load(in->skel);
+	if (ret) {
+		snprintf(err, errlen, "%s: loading the classify program failed: %s (run with -v)",
+			 in->name, strerror(-ret));
+		return ret;
+	}
+	in->prog_fd = bpf_program__fd(in->skel->progs.xdpsec_classify);
+	in->xdp_flags = XDP_FLAGS_DRV_MODE;
+	ret = bpf_xdp_attach(in->ifindex, in->prog_fd, in->xdp_flags | XDP_FLAGS_UPDATE_IF_NOEXIST, NULL);
+	if (ret) {
+		pr_info("%s: native XDP unavailable (%s), using generic mode\n", in->name, strerror(-ret));
+		in->xdp_flags = XDP_FLAGS_SKB_MODE;
+		ret = bpf_xdp_attach(in->ifindex, in->prog_fd, in->xdp_flags | XDP_FLAGS_UPDATE_IF_NOEXIST, NULL);
+	}
+	if (ret) {
+		snprintf(err, errlen, "%s: attaching the classify program failed: %s", in->name, strerror(-ret));
+		return ret;
+	}
+	in->attached_by_us = true;
+	in->cnt_fd = dup(bpf_map__fd(in->skel->maps.xdpsec_cnt));
+	in->cfg_fd = dup(bpf_map__fd(in->skel->maps.xdpsec_cfg));
+	in->devmap_fd = dup(bpf_map__fd(in->skel->maps.xdpsec_devmap));
+	in->sa_fd = dup(bpf_map__fd(in->skel->maps.xdpsec_sa));
+	in->sastate_fd = dup(bpf_map__fd(in->skel->maps.xdpsec_sastate));
+	pr_info("%s: attached classify program (%s mode)\n", in->name,
+		in->xdp_flags == XDP_FLAGS_DRV_MODE ? "native" : "generic");
 	return 0;
 }
 
-void dataplane_reset_counters(struct xdpsecd *d) { (void)d; }
+static void release_ingress(struct ingress *in)
+{
+	if (in->ifindex) {
+		__u32 slot = XDPSEC_DEVMAP_FEEDBACK;
+
+		if (in->devmap_fd >= 0)
+			bpf_map_delete_elem(in->devmap_fd, &slot);
+		if (in->attached_by_us)
+			bpf_xdp_detach(in->ifindex, in->xdp_flags, NULL);
+	}
+	int *fds[] = { &in->cnt_fd, &in->cfg_fd, &in->devmap_fd, &in->sa_fd, &in->sastate_fd, &in->prog_fd };
+
+	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
+		/* the skeleton owns its prog fd */
+		if (fds[i] == &in->prog_fd && in->skel)
+			continue;
+		if (*fds[i] >= 0)
+			close(*fds[i]);
+		*fds[i] = -1;
+	}
+	if (in->skel)
+		xdpsec_classify__destroy(in->skel);
+	in->skel = NULL;
+}
+
+/* -------------------------------------------------------------- decrypt */
+
+static int load_decrypt(struct dataplane *dp, char *err, size_t errlen)
+{
+	struct ingress *first = &dp->in[0];
+	int ret;
+
+	dp->dec = xdpsec_decrypt__open();
+	if (!dp->dec) {
+		snprintf(err, errlen, "cannot open the decrypt program");
+		return -ENOMEM;
+	}
+	bpf_map__reuse_fd(dp->dec->maps.xdpsec_cnt, first->cnt_fd);
+	bpf_map__reuse_fd(dp->dec->maps.xdpsec_cfg, first->cfg_fd);
+	bpf_map__reuse_fd(dp->dec->maps.xdpsec_devmap, first->devmap_fd);
+	bpf_map__reuse_fd(dp->dec->maps.xdpsec_sa, first->sa_fd);
+	bpf_map__reuse_fd(dp->dec->maps.xdpsec_sastate, first->sastate_fd);
+	ret = xdpsec_decrypt__load(dp->dec);
+	if (ret) {
+		snprintf(err, errlen, "loading the decrypt program failed: %s (run with -v)", strerror(-ret));
+		return ret;
+	}
+	ret = bpf_xdp_attach(dp->fp.far_ifindex, bpf_program__fd(dp->dec->progs.xdpsec_decrypt),
+			     XDP_FLAGS_DRV_MODE, NULL);
+	if (ret) {
+		snprintf(err, errlen, "attaching the decrypt program natively on %s failed: %s",
+			 dp->fp.far, strerror(-ret));
+		return ret;
+	}
+	dp->dec_attached = true;
+	return 0;
+}
+
+/* ------------------------------------------------------------- workers */
+
+static void *worker_main(void *arg)
+{
+	struct worker *wk = arg;
+	struct dataplane *dp = wk->pw.d->dp;
+	struct xsk_pkt pkts[XSKIO_BATCH];
+
+	while (!atomic_load_explicit(&dp->stop, memory_order_relaxed)) {
+		int n = xsk_port_rx(wk->pw.port, pkts, XSKIO_BATCH, 100);
+
+		for (int i = 0; i < n; i++)
+			pipeline_handle(&wk->pw, &pkts[i]);
+		xsk_port_flush(wk->pw.port);
+	}
+	return NULL;
+}
+
+static int start_workers(struct xdpsecd *d, char *err, size_t errlen)
+{
+	struct dataplane *dp = d->dp;
+	int xsks_fd = bpf_map__fd(dp->dec->maps.xdpsec_xsks);
+
+	dp->workers = calloc((size_t)dp->n_workers, sizeof(*dp->workers));
+	if (!dp->workers)
+		return -ENOMEM;
+	for (int q = 0; q < dp->n_workers; q++) {
+		struct worker *wk = &dp->workers[q];
+		struct pipeline_worker *pw = &wk->pw;
+		__u32 key = (__u32)q;
+		int fd;
+
+		pw->d = d;
+		pw->sastate = dp->sastate;
+		memcpy(pw->near_mac, dp->fp.near_mac, 6);
+		memcpy(pw->far_mac, dp->fp.far_mac, 6);
+		pw->port = xsk_port_open(dp->fp.far_ifindex, dp->fp.near_ifindex, q, dp->sg, err, errlen);
+		if (!pw->port && dp->sg) {
+			pr_warn("%s; retrying without multi-buffer (frames above %u bytes will be lost)\n",
+				err, XSKIO_FRAME_SIZE - XSKIO_HEADROOM);
+			dp->sg = false;
+			pw->port = xsk_port_open(dp->fp.far_ifindex, dp->fp.near_ifindex, q, false, err, errlen);
+		}
+		if (!pw->port)
+			return -EIO;
+		pw->esp = esp_ctx_new(d->sat);
+		if (!pw->esp) {
+			snprintf(err, errlen, "cannot create ESP context for worker %d", q);
+			return -ENOMEM;
+		}
+		fd = xsk_port_rx_fd(pw->port);
+		if (bpf_map_update_elem(xsks_fd, &key, &fd, 0)) {
+			snprintf(err, errlen, "XSKMAP update for queue %d: %s", q, strerror(errno));
+			return -errno;
+		}
+		if (pthread_create(&wk->thread, NULL, worker_main, wk)) {
+			snprintf(err, errlen, "cannot start worker %d", q);
+			return -EAGAIN;
+		}
+		wk->running = true;
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------ SA mirror */
+
+static void sa_key_of(const struct xs_sa_config *cfg, struct xdpsec_sa_key *k)
+{
+	memset(k, 0, sizeof(*k));
+	k->spi = htonl(cfg->spi);
+	k->family = cfg->dst.family;
+	k->proto = IPPROTO_ESP;
+	k->encap_port = cfg->encap ? cfg->encap_dport : 0;
+	memcpy(k->daddr, cfg->dst.bytes, cfg->dst.family == AF_INET ? 4 : 16);
+}
+
+void dataplane_sa_added(struct xdpsecd *d, uint32_t sa_index, const struct xs_sa_config *cfg)
+{
+	struct dataplane *dp = d->dp;
+	struct xdpsec_sa_key k;
+	struct xdpsec_sa_val v = { .sa_index = sa_index };
+
+	if (!dp || sa_index >= XDPSEC_SA_MAX)
+		return;
+	v.flags = (cfg->esn ? XDPSEC_SA_F_ESN : 0) |
+		  (cfg->mode == XS_MODE_TUNNEL ? XDPSEC_SA_F_TUNNEL : 0) | XDPSEC_SA_F_VALID;
+	if (dp->sastate) {
+		struct xdpsec_sa_state *st = &dp->sastate[sa_index];
+
+		__atomic_store_n(&st->replay_top, 0, __ATOMIC_RELAXED);
+		st->replay_window = cfg->replay_window;
+		st->flags = v.flags;
+	}
+	sa_key_of(cfg, &k);
+	for (int i = 0; i < dp->n_in; i++) {
+		if (i > 0 && dp->in[i].sa_fd == dp->in[0].sa_fd)
+			continue;
+		if (bpf_map_update_elem(dp->in[i].sa_fd, &k, &v, BPF_ANY))
+			pr_warn("SA map update for SPI 0x%08x failed: %s\n", cfg->spi, strerror(errno));
+	}
+	/* A NAT-T SA: non-first UDP fragments may be ESP-in-UDP, steer them. */
+	if (cfg->encap) {
+		for (int i = 0; i < dp->n_in; i++) {
+			__u32 zero = 0;
+			struct xdpsec_config c;
+
+			if (!bpf_map_lookup_elem(dp->in[i].cfg_fd, &zero, &c)) {
+				c.flags |= XDPSEC_CFG_UDP_FRAGS;
+				if (cfg->encap_dport && cfg->encap_dport != XDPSEC_NATT_PORT)
+					c.natt_port = cfg->encap_dport;
+				bpf_map_update_elem(dp->in[i].cfg_fd, &zero, &c, BPF_ANY);
+			}
+		}
+	}
+}
+
+void dataplane_sa_deleted(struct xdpsecd *d, uint32_t sa_index, const struct xs_sa_config *cfg)
+{
+	struct dataplane *dp = d->dp;
+	struct xdpsec_sa_key k;
+
+	if (!dp)
+		return;
+	sa_key_of(cfg, &k);
+	for (int i = 0; i < dp->n_in; i++)
+		bpf_map_delete_elem(dp->in[i].sa_fd, &k);
+	if (dp->sastate && sa_index < XDPSEC_SA_MAX)
+		dp->sastate[sa_index].flags = 0;
+}
+
+static int mirror_one(uint32_t index, const struct xs_sa_config *cfg, const struct sa_stats *st, void *arg)
+{
+	(void)st;
+	dataplane_sa_added(arg, index, cfg);
+	return 0;
+}
+
+/* ------------------------------------------------------------ start/stop */
+
+int dataplane_start(struct xdpsecd *d, const struct dataplane_opts *o, char *err, size_t errlen)
+{
+	struct dataplane *dp;
+	int ret;
+
+	if (!o || o->n_ifaces <= 0)
+		return 0;      /* control plane only */
+	if (o->n_ifaces > MAX_IFACES) {
+		snprintf(err, errlen, "at most %d interfaces", MAX_IFACES);
+		return -E2BIG;
+	}
+	dp = calloc(1, sizeof(*dp));
+	if (!dp)
+		return -ENOMEM;
+	d->dp = dp;
+	libbpf_set_print(xs_libbpf_print);
+	dp->ncpus = libbpf_num_possible_cpus();
+	dp->n_workers = (int)sysconf(_SC_NPROCESSORS_ONLN);
+	if (dp->n_workers < 1)
+		dp->n_workers = 1;
+	if (dp->n_workers > 8)
+		dp->n_workers = 8;
+	dp->sg = true;
+
+	for (int i = 0; i < o->n_ifaces; i++) {
+		struct ingress *in = &dp->in[dp->n_in];
+
+		snprintf(in->name, sizeof(in->name), "%s", o->ifaces[i]);
+		in->prog_fd = -1;
+		dp->n_in++;
+		ret = attach_or_adopt(dp, in, err, errlen);
+		if (ret)
+			goto fail;
+	}
+
+	ret = feedback_pair_create(&dp->fp, dp->n_workers, FEEDBACK_MTU, err, errlen);
+	if (ret)
+		goto fail;
+	ret = load_decrypt(dp, err, errlen);
+	if (ret)
+		goto fail;
+
+	dp->sastate_len = (size_t)XDPSEC_SA_MAX * sizeof(struct xdpsec_sa_state);
+	dp->sastate = mmap(NULL, dp->sastate_len, PROT_READ | PROT_WRITE, MAP_SHARED,
+			   dp->in[0].sastate_fd, 0);
+	if (dp->sastate == MAP_FAILED) {
+		pr_warn("cannot mmap the SA state map (%s): no early replay drop in XDP\n", strerror(errno));
+		dp->sastate = NULL;
+	}
+
+	ret = start_workers(d, err, errlen);
+	if (ret)
+		goto fail;
+
+	/* SAs restored before we started: mirror them into the kernel. */
+	sa_table_walk(d->sat, mirror_one, d);
+
+	/* Last: open the door.  Until now IPsec frames went to the stack. */
+	for (int i = 0; i < dp->n_in; i++) {
+		struct bpf_devmap_val v = { .ifindex = (__u32)dp->fp.near_ifindex };
+		__u32 slot = XDPSEC_DEVMAP_FEEDBACK;
+
+		if (bpf_map_update_elem(dp->in[i].devmap_fd, &slot, &v, BPF_ANY)) {
+			snprintf(err, errlen, "%s: DEVMAP update: %s", dp->in[i].name, strerror(errno));
+			ret = -errno;
+			goto fail;
+		}
+	}
+	pr_info("data plane up: %d interface(s), feedback pair %s/%s, %d worker(s)%s\n",
+		dp->n_in, dp->fp.near, dp->fp.far, dp->n_workers,
+		dp->sg ? ", multi-buffer" : "");
+	return 0;
+fail:
+	dataplane_stop(d);
+	return ret ? ret : -EIO;
+}
+
+void dataplane_stop(struct xdpsecd *d)
+{
+	struct dataplane *dp = d->dp;
+
+	if (!dp)
+		return;
+	/* close the door first, so frames keep going to the stack */
+	for (int i = 0; i < dp->n_in; i++) {
+		__u32 slot = XDPSEC_DEVMAP_FEEDBACK;
+
+		if (dp->in[i].devmap_fd >= 0)
+			bpf_map_delete_elem(dp->in[i].devmap_fd, &slot);
+	}
+	atomic_store(&dp->stop, true);
+	for (int q = 0; dp->workers && q < dp->n_workers; q++) {
+		struct worker *wk = &dp->workers[q];
+
+		if (wk->running)
+			pthread_join(wk->thread, NULL);
+		if (wk->pw.esp)
+			esp_ctx_free(wk->pw.esp);
+		xsk_port_close(wk->pw.port);
+	}
+	free(dp->workers);
+	if (dp->dec_attached)
+		bpf_xdp_detach(dp->fp.far_ifindex, XDP_FLAGS_DRV_MODE, NULL);
+	if (dp->dec)
+		xdpsec_decrypt__destroy(dp->dec);
+	feedback_pair_destroy(&dp->fp);
+	if (dp->sastate)
+		munmap(dp->sastate, dp->sastate_len);
+	for (int i = dp->n_in - 1; i >= 0; i--)
+		release_ingress(&dp->in[i]);
+	free(dp);
+	d->dp = NULL;
+}
+
+/* ------------------------------------------------------------- counters */
+
+static const char *const cnt_names[XDPSEC_CNT__MAX] = {
+	[XDPSEC_CNT_CLASS_BASE + XDPSEC_CLASS_PLAIN] = "class_plain",
+	[XDPSEC_CNT_CLASS_BASE + XDPSEC_CLASS_PLAIN_FRAG] = "class_plain_frag",
+	[XDPSEC_CNT_CLASS_BASE + XDPSEC_CLASS_ESP] = "class_esp",
+	[XDPSEC_CNT_CLASS_BASE + XDPSEC_CLASS_ESP_FRAG_FIRST] = "class_esp_frag_first",
+	[XDPSEC_CNT_CLASS_BASE + XDPSEC_CLASS_ESP_FRAG_MIDDLE] = "class_esp_frag_middle",
+	[XDPSEC_CNT_CLASS_BASE + XDPSEC_CLASS_ESP_FRAG_LAST] = "class_esp_frag_last",
+	[XDPSEC_CNT_CLASS_BASE + XDPSEC_CLASS_IKE] = "class_ike",
+	[XDPSEC_CNT_CLASS_BASE + XDPSEC_CLASS_NATT_KEEPALIVE] = "class_natt_keepalive",
+	[XDPSEC_CNT_CLASS_BASE + XDPSEC_CLASS_MALFORMED] = "class_malformed",
+	[XDPSEC_CNT_CLASS_BASE + XDPSEC_CLASS_PLAINTEXT] = "class_plaintext",
+	[XDPSEC_CNT_DROP_BASE + XDPSEC_DROP_TRUNC_ETH] = "drop_trunc_eth",
+	[XDPSEC_CNT_DROP_BASE + XDPSEC_DROP_TRUNC_VLAN] = "drop_trunc_vlan",
+	[XDPSEC_CNT_DROP_BASE + XDPSEC_DROP_VLAN_DEPTH] = "drop_vlan_depth",
+	[XDPSEC_CNT_DROP_BASE + XDPSEC_DROP_TRUNC_IPV4] = "drop_trunc_ipv4",
+	[XDPSEC_CNT_DROP_BASE + XDPSEC_DROP_IPV4_BAD_IHL] = "drop_ipv4_bad_ihl",
+	[XDPSEC_CNT_DROP_BASE + XDPSEC_DROP_IPV4_BAD_VERSION] = "drop_ipv4_bad_version",
+	[XDPSEC_CNT_DROP_BASE + XDPSEC_DROP_IPV4_BAD_LEN] = "drop_ipv4_bad_len",
+	[XDPSEC_CNT_DROP_BASE + XDPSEC_DROP_TRUNC_IPV6] = "drop_trunc_ipv6",
+	[XDPSEC_CNT_DROP_BASE + XDPSEC_DROP_IPV6_BAD_LEN] = "drop_ipv6_bad_len",
+	[XDPSEC_CNT_DROP_BASE + XDPSEC_DROP_IPV6_TRUNC_EXTHDR] = "drop_ipv6_trunc_exthdr",
+	[XDPSEC_CNT_DROP_BASE + XDPSEC_DROP_IPV6_EXTHDR_DEPTH] = "drop_ipv6_exthdr_depth",
+	[XDPSEC_CNT_DROP_BASE + XDPSEC_DROP_FRAG_TOO_BIG] = "drop_frag_too_big",
+	[XDPSEC_CNT_DROP_BASE + XDPSEC_DROP_FRAG_ZERO_LEN] = "drop_frag_zero_len",
+	[XDPSEC_CNT_DROP_BASE + XDPSEC_DROP_TRUNC_ESP] = "drop_trunc_esp",
+	[XDPSEC_CNT_DROP_BASE + XDPSEC_DROP_TRUNC_UDP] = "drop_trunc_udp",
+	[XDPSEC_CNT_DROP_BASE + XDPSEC_DROP_ESP_ZERO_SPI] = "drop_esp_zero_spi",
+	[XDPSEC_CNT_DROP_BASE + XDPSEC_DROP_UNKNOWN_SPI] = "drop_unknown_spi",
+	[XDPSEC_CNT_DROP_BASE + XDPSEC_DROP_REPLAY_EARLY] = "drop_replay_early",
+	[XDPSEC_CNT_DROP_BASE + XDPSEC_DROP_META] = "drop_meta",
+	[XDPSEC_CNT_DROP_BASE + XDPSEC_DROP_NO_XSK] = "drop_no_xsk",
+	[XDPSEC_CNT_DROP_BASE + XDPSEC_DROP_ADJUST_META] = "drop_adjust_meta",
+	[XDPSEC_CNT_REDIRECTED] = "redirected",
+	[XDPSEC_CNT_REDIRECT_FAIL] = "redirect_fail",
+	[XDPSEC_CNT_NOT_CONFIGURED] = "not_configured",
+	[XDPSEC_CNT_MALFORMED_PASSED] = "malformed_passed",
+	[XDPSEC_CNT_MALFORMED_DROPPED] = "malformed_dropped",
+	[XDPSEC_CNT_ATOMIC_FRAG] = "atomic_frag",
+	[XDPSEC_CNT_DEC_FRESH] = "fresh",
+	[XDPSEC_CNT_DEC_REENTERED] = "reentered",
+	[XDPSEC_CNT_DEC_TO_REASM] = "to_reasm",
+	[XDPSEC_CNT_DEC_TO_ESP] = "to_esp",
+	[XDPSEC_CNT_DEC_PASS_PLAIN] = "pass_plain",
+	[XDPSEC_CNT_DEC_FOREIGN] = "foreign",
+	[XDPSEC_CNT_PLAIN_FRAG_FIRST] = "plain_frag_datagrams",
+	[XDPSEC_CNT_DEC_IKE] = "ike_passed",
+};
+
+static bool is_decrypt_counter(int i)
+{
+	return i >= XDPSEC_CNT_DEC_FRESH && i <= XDPSEC_CNT_DEC_FOREIGN ? true : i == XDPSEC_CNT_DEC_IKE;
+}
+
+/* Sum the per-CPU counters of every distinct counter map. */
+static void read_bpf_counters(struct dataplane *dp, uint64_t out[XDPSEC_CNT__MAX])
+{
+	uint64_t *vals = calloc((size_t)dp->ncpus, sizeof(uint64_t));
+
+	memset(out, 0, sizeof(uint64_t) * XDPSEC_CNT__MAX);
+	if (!vals)
+		return;
+	for (int i = 0; i < dp->n_in; i++) {
+		bool dup_map = false;
+
+		for (int j = 0; j < i; j++)
+			dup_map |= dp->in[j].cnt_fd == dp->in[i].cnt_fd;
+		if (dup_map)
+			continue;
+		for (__u32 k = 0; k < XDPSEC_CNT__MAX; k++) {
+			if (bpf_map_lookup_elem(dp->in[i].cnt_fd, &k, vals))
+				continue;
+			for (int c = 0; c < dp->ncpus; c++)
+				out[k] += vals[c];
+		}
+	}
+	free(vals);
+}
+
+static void sum_pipeline(struct dataplane *dp, struct pipeline_stats *s)
+{
+	memset(s, 0, sizeof(*s));
+	for (int q = 0; dp->workers && q < dp->n_workers; q++) {
+		const uint64_t *src = (const uint64_t *)&dp->workers[q].pw.st;
+		uint64_t *dst = (uint64_t *)s;
+
+		for (size_t i = 0; i < sizeof(*s) / sizeof(uint64_t); i++)
+			dst[i] += __atomic_load_n(&src[i], __ATOMIC_RELAXED);
+	}
+}
+
+#define SUB(a, b) ((a) >= (b) ? (a) - (b) : 0)
+
+size_t dataplane_counters(struct xdpsecd *d, struct xs_counter *out, size_t max)
+{
+	struct dataplane *dp = d->dp;
+	uint64_t c[XDPSEC_CNT__MAX];
+	struct pipeline_stats p;
+	const struct pipeline_stats *b;
+	size_t n = 0;
+
+	if (!dp)
+		return 0;
+	read_bpf_counters(dp, c);
+	for (int i = 0; i < XDPSEC_CNT__MAX; i++) {
+		const char *name = cnt_names[i];
+
+		if (!name)
+			continue;
+		n = xs_counter_add(out, n, max, is_decrypt_counter(i) ? "decrypt" : "classify",
+				   name, "BPF stage counter", SUB(c[i], dp->cnt_base[i]),
+				   i >= XDPSEC_CNT_DROP_BASE && i < XDPSEC_CNT_REDIRECTED);
+	}
+	sum_pipeline(dp, &p);
+	b = &dp->pipe_base;
+	/* the decision tree, once per datagram */
+	n = xs_counter_add(out, n, max, "branch", "plain", "plain whole packets passed (bypass)",
+			   SUB(c[XDPSEC_CNT_CLASS_BASE + XDPSEC_CLASS_PLAIN],
+			       dp->cnt_base[XDPSEC_CNT_CLASS_BASE + XDPSEC_CLASS_PLAIN]), 0);
+	n = xs_counter_add(out, n, max, "branch", "plain_frag",
+			   "plain fragmented datagrams (first fragments) left to the kernel",
+			   SUB(c[XDPSEC_CNT_PLAIN_FRAG_FIRST], dp->cnt_base[XDPSEC_CNT_PLAIN_FRAG_FIRST]) +
+			   SUB(p.branch[BRANCH_PLAIN_FRAG_STEERED], b->branch[BRANCH_PLAIN_FRAG_STEERED]), 0);
+	n = xs_counter_add(out, n, max, "branch", "esp", "whole ESP datagrams delivered",
+			   SUB(p.branch[BRANCH_ESP], b->branch[BRANCH_ESP]), 0);
+	n = xs_counter_add(out, n, max, "branch", "frag_before",
+			   "datagrams fragmented before encryption, delivered",
+			   SUB(p.branch[BRANCH_FRAG_BEFORE], b->branch[BRANCH_FRAG_BEFORE]), 0);
+	n = xs_counter_add(out, n, max, "branch", "frag_after",
+			   "datagrams fragmented after encryption, delivered",
+			   SUB(p.branch[BRANCH_FRAG_AFTER], b->branch[BRANCH_FRAG_AFTER]), 0);
+	n = xs_counter_add(out, n, max, "branch", "frag_between",
+			   "datagrams fragmented between two ESP layers, delivered",
+			   SUB(p.branch[BRANCH_FRAG_BETWEEN], b->branch[BRANCH_FRAG_BETWEEN]), 0);
+#define P(field, help, drop) \
+	n = xs_counter_add(out, n, max, "pipeline", #field, help, SUB(p.field, b->field), drop)
+	P(rx, "frames received from the decrypt program", 0);
+	P(bad_meta, "frames without valid metadata", 1);
+	P(to_reasm, "fragments fed to reassembly", 0);
+	P(reasm_held, "fragments held waiting for the rest", 0);
+	P(reasm_complete, "datagrams reassembled", 0);
+	P(reasm_dropped, "fragments refused by reassembly", 1);
+	P(to_esp, "ESP packets fed to the ESP engine", 0);
+	P(esp_ok, "ESP packets decrypted", 0);
+	P(esp_dropped, "ESP packets refused by the ESP engine", 1);
+	P(nested, "decrypted payloads that were ESP again", 0);
+	P(too_deep, "datagrams with too many ESP layers", 1);
+	P(sent_back, "frames sent back through the feedback pair", 0);
+	P(sent_ciphertext, "reassembled ciphertext sent back to the decrypt program", 0);
+	P(delivered, "plaintext datagrams handed to the stack", 0);
+	P(delivered_bytes, "plaintext bytes handed to the stack", 0);
+	P(tx_fail, "frames lost for want of a TX slot", 1);
+	P(unexpected, "frames of a class the daemon does not take", 1);
+#undef P
+	return n;
+}
+
+void dataplane_reset_counters(struct xdpsecd *d)
+{
+	struct dataplane *dp = d->dp;
+
+	if (!dp)
+		return;
+	read_bpf_counters(dp, dp->cnt_base);
+	sum_pipeline(dp, &dp->pipe_base);
+}
 
 void dataplane_status(struct xdpsecd *d, json_object *out)
 {
-	(void)d;
-	json_object_object_add(out, "interfaces", json_object_new_array());
-	json_object_object_add(out, "workers", json_object_new_int(0));
+	struct dataplane *dp = d->dp;
+	json_object *ifs = json_object_new_array();
+
+	if (!dp) {
+		json_object_object_add(out, "interfaces", ifs);
+		json_object_object_add(out, "workers", json_object_new_int(0));
+		return;
+	}
+	for (int i = 0; i < dp->n_in; i++) {
+		json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "name", json_object_new_string(dp->in[i].name));
+		json_object_object_add(o, "ifindex", json_object_new_int(dp->in[i].ifindex));
+		json_object_object_add(o, "attach", json_object_new_string(
+			!dp->in[i].attached_by_us ? "adopted" :
+			dp->in[i].xdp_flags == XDP_FLAGS_DRV_MODE ? "native" : "generic"));
+		json_object_array_add(ifs, o);
+	}
+	json_object_object_add(out, "interfaces", ifs);
+	json_object *fb = json_object_new_object();
+
+	json_object_object_add(fb, "near", json_object_new_string(dp->fp.near));
+	json_object_object_add(fb, "far", json_object_new_string(dp->fp.far));
+	json_object_object_add(fb, "mtu", json_object_new_int(dp->fp.mtu));
+	json_object_object_add(fb, "multi_buffer", json_object_new_boolean(dp->sg));
+	json_object_object_add(out, "feedback", fb);
+	json_object_object_add(out, "workers", json_object_new_int(dp->n_workers));
+	json_object *qs = json_object_new_array();
+
+	for (int q = 0; dp->workers && q < dp->n_workers; q++) {
+		json_object *o = json_object_new_object();
+		unsigned free_frames = 0, tx_pending = 0;
+
+		if (dp->workers[q].pw.port)
+			xsk_port_depths(dp->workers[q].pw.port, &free_frames, &tx_pending);
+		json_object_object_add(o, "queue", json_object_new_int(q));
+		json_object_object_add(o, "free_frames", json_object_new_int((int)free_frames));
+		json_object_object_add(o, "tx_pending", json_object_new_int((int)tx_pending));
+		json_object_array_add(qs, o);
+	}
+	json_object_object_add(out, "queues", qs);
 }

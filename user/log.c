@@ -25,7 +25,7 @@ void xs_log(enum xs_log_level lvl, const char *fmt, ...)
 	funlockfile(stderr);
 }
 
-int xs_libbpf_print(int level, const char *fmt, va_list ap)
+int xs_libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
 	if (level == LIBBPF_DEBUG && xs_log_level < XS_LOG_DEBUG)
 		return 0;

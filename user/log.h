@@ -23,6 +23,7 @@ void xs_log(enum xs_log_level lvl, const char *fmt, ...)
 #define pr_debug(...) xs_log(XS_LOG_DEBUG, __VA_ARGS__)
 
 /* Install as libbpf_set_print(xs_libbpf_print): debug lines only with -v. */
-int xs_libbpf_print(int level, const char *fmt, va_list ap);
+#include <bpf/libbpf.h>
+int xs_libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap);
 
 #endif

@@ -343,12 +343,14 @@ int xsk_port_tx_inplace(struct xsk_port *p, const struct xsk_pkt *pkt,
 	return 0;
 }
 
-int xsk_port_tx_copy(struct xsk_port *p, const uint8_t *frame, uint32_t len)
+int xsk_port_tx_copy2(struct xsk_port *p, const uint8_t *hdr, uint32_t hlen,
+		      const uint8_t *body, uint32_t blen)
 {
-	uint32_t nchunks = (len + XSKIO_FRAME_SIZE - 1) / XSKIO_FRAME_SIZE, idx;
-	uint64_t addrs[XSKIO_MAX_PKT / XSKIO_FRAME_SIZE + 2];
+	uint32_t len = hlen + blen, idx;
+	uint32_t nchunks = (len + XSKIO_FRAME_SIZE - 1) / XSKIO_FRAME_SIZE;
 
-	if (!len || len > XSKIO_MAX_PKT || (nchunks > 1 && !p->sg))
+	if (!len || len > XSKIO_MAX_PKT || hlen > XSKIO_FRAME_SIZE ||
+	    (nchunks > 1 && !p->sg))
 		return -EMSGSIZE;
 	if (p->n_free < nchunks) {
 		reap_completions(p);
@@ -359,16 +361,29 @@ int xsk_port_tx_copy(struct xsk_port *p, const uint8_t *frame, uint32_t len)
 	}
 	if (!tx_reserve(p, nchunks, &idx))
 		return -ENOBUFS;
-	for (uint32_t c = 0; c < nchunks; c++) {
-		uint32_t off = c * XSKIO_FRAME_SIZE;
+	for (uint32_t c = 0, off = 0; c < nchunks; c++) {
 		uint32_t clen = len - off < XSKIO_FRAME_SIZE ? len - off : XSKIO_FRAME_SIZE;
+		uint64_t addr = get_chunk(p);
+		uint8_t *dst = xsk_umem__get_data(p->area, addr);
 		struct xdp_desc *d = xsk_ring_prod__tx_desc(&p->tx, idx + c);
 
-		addrs[c] = get_chunk(p);
-		memcpy(xsk_umem__get_data(p->area, addrs[c]), frame + off, clen);
-		d->addr = addrs[c];
+		/* bytes [off, off + clen) of hdr || body */
+		for (uint32_t done = 0; done < clen;) {
+			uint32_t pos = off + done, n;
+
+			if (pos < hlen) {
+				n = hlen - pos < clen - done ? hlen - pos : clen - done;
+				memcpy(dst + done, hdr + pos, n);
+			} else {
+				n = clen - done;
+				memcpy(dst + done, body + (pos - hlen), n);
+			}
+			done += n;
+		}
+		d->addr = addr;
 		d->len = clen;
 		d->options = c + 1 < nchunks ? XDP_PKT_CONTD : 0;
+		off += clen;
 	}
 	xsk_ring_prod__submit(&p->tx, nchunks);
 	p->tx_outstanding += nchunks;
@@ -377,6 +392,11 @@ int xsk_port_tx_copy(struct xsk_port *p, const uint8_t *frame, uint32_t len)
 	if (nchunks > 1)
 		p->st.tx_multibuf++;
 	return 0;
+}
+
+int xsk_port_tx_copy(struct xsk_port *p, const uint8_t *frame, uint32_t len)
+{
+	return xsk_port_tx_copy2(p, NULL, 0, frame, len);
 }
 
 void xsk_port_flush(struct xsk_port *p)

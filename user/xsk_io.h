@@ -65,6 +65,9 @@ int xsk_port_tx_inplace(struct xsk_port *p, const struct xsk_pkt *pkt,
 /* Queue a copy of an arbitrary frame (up to XSKIO_MAX_PKT), split into a
  * descriptor chain when larger than a chunk. */
 int xsk_port_tx_copy(struct xsk_port *p, const uint8_t *frame, uint32_t len);
+/* Same, for a frame given as a header and a body (no staging copy). */
+int xsk_port_tx_copy2(struct xsk_port *p, const uint8_t *hdr, uint32_t hlen,
+		      const uint8_t *body, uint32_t blen);
 /* Kick the TX ring (one syscall per batch), reap completions, refill RX. */
 void xsk_port_flush(struct xsk_port *p);
 

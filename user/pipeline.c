@@ -1,0 +1,268 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* pipeline.c - the decision tree's loop body (see pipeline.h). */
+#include <errno.h>
+#include <string.h>
+#include <time.h>
+#include <netinet/in.h>
+
+#include "daemon.h"
+#include "esp.h"
+#include "events.h"
+#include "pipeline.h"
+#include "reasm.h"
+
+#define ETH_LEN   14u
+#define META_LEN  ((uint32_t)sizeof(struct xdpsec_meta))
+#define SHIM_LEN  (ETH_LEN + META_LEN)
+
+static const char *const branch_names[BRANCH__MAX] = {
+	[BRANCH_ESP] = "esp",
+	[BRANCH_FRAG_BEFORE] = "frag_before",
+	[BRANCH_FRAG_AFTER] = "frag_after",
+	[BRANCH_FRAG_BETWEEN] = "frag_between",
+	[BRANCH_PLAIN_FRAG_STEERED] = "plain_frag_steered",
+};
+
+const char *pipeline_branch_name(enum pipeline_branch b)
+{
+	return b < BRANCH__MAX ? branch_names[b] : "?";
+}
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* Is this whole IP datagram ESP (proto 50, or UDP to the NAT-T port that
+ * does not start with the non-ESP marker)?  Bounded walk of IPv6
+ * extension headers; any doubt answers "no" (the decrypt program has the
+ * last word anyway). */
+static bool datagram_is_esp(const uint8_t *ip, size_t len, uint16_t natt_port)
+{
+	size_t off;
+	uint8_t proto;
+
+	if (len < 20)
+		return false;
+	if ((ip[0] >> 4) == 4) {
+		off = (size_t)(ip[0] & 0xf) * 4;
+		proto = ip[9];
+	} else if ((ip[0] >> 4) == 6 && len >= 40) {
+		off = 40;
+		proto = ip[6];
+		for (int i = 0; i < 8; i++) {
+			if (proto != 0 && proto != 43 && proto != 60)
+				break;
+			if (off + 8 > len)
+				return false;
+			proto = ip[off];
+			off += ((size_t)ip[off + 1] + 1) * 8;
+		}
+	} else {
+		return false;
+	}
+	if (proto == IPPROTO_ESP)
+		return true;
+	if (proto == IPPROTO_UDP && off + 8 + 4 <= len) {
+		uint16_t dport = (uint16_t)(ip[off + 2] << 8 | ip[off + 3]);
+		const uint8_t *p = ip + off + 8;
+
+		return dport == natt_port && (p[0] | p[1] | p[2] | p[3]) != 0;
+	}
+	return false;
+}
+
+static enum pipeline_branch branch_of(uint32_t path)
+{
+	if (path & XDPSEC_PATH_FRAG_BETWEEN)
+		return BRANCH_FRAG_BETWEEN;
+	if (path & XDPSEC_PATH_FRAG_AFTER)
+		return BRANCH_FRAG_AFTER;
+	if (path & XDPSEC_PATH_FRAG_BEFORE)
+		return BRANCH_FRAG_BEFORE;
+	if (path & XDPSEC_PATH_ESP)
+		return BRANCH_ESP;
+	return BRANCH_PLAIN_FRAG_STEERED;
+}
+
+static void fill_shim(const struct pipeline_worker *w, uint8_t *hdr,
+		      const struct xdpsec_meta *m)
+{
+	memcpy(hdr, w->far_mac, 6);
+	memcpy(hdr + 6, w->near_mac, 6);
+	hdr[12] = XDPSEC_SHIM_ETHERTYPE >> 8;
+	hdr[13] = XDPSEC_SHIM_ETHERTYPE & 0xff;
+	memcpy(hdr + ETH_LEN, m, META_LEN);
+}
+
+/*
+ * Send an IP datagram back in through the near end, tagged with *m.
+ * When `pkt` is the received chunk holding `ip` and there is room in front
+ * of it, the shim is written in place and the chunk itself is transmitted
+ * (no copy); otherwise the datagram is copied into fresh chunks.
+ * Takes ownership of pkt's chunk either way.
+ */
+static void send_back(struct pipeline_worker *w, struct xsk_pkt *pkt,
+		      uint8_t *ip, size_t len, struct xdpsec_meta *m)
+{
+	int ret;
+
+	m->magic = XDPSEC_META_MAGIC;
+	m->origin = XDPSEC_ORIGIN_DAEMON;
+	m->l3_off = ETH_LEN;
+	if (pkt && pkt->addr != XSK_NO_ADDR &&
+	    (size_t)(ip - pkt->data) + pkt->headroom >= SHIM_LEN) {
+		fill_shim(w, ip - SHIM_LEN, m);
+		ret = xsk_port_tx_inplace(w->port, pkt, ip - SHIM_LEN, (uint32_t)(len + SHIM_LEN));
+		pkt = NULL;     /* the chunk is the TX ring's now */
+	} else {
+		uint8_t hdr[SHIM_LEN];
+
+		fill_shim(w, hdr, m);
+		ret = xsk_port_tx_copy2(w->port, hdr, SHIM_LEN, ip, (uint32_t)len);
+	}
+	if (pkt)
+		xsk_port_release(w->port, pkt);
+	if (ret) {
+		w->st.tx_fail++;
+		return;
+	}
+	w->st.sent_back++;
+	if (m->class == XDPSEC_CLASS_PLAINTEXT) {
+		w->st.delivered++;
+		w->st.delivered_bytes += len;
+		w->st.branch[branch_of(m->path)]++;
+	}
+}
+
+static void do_reasm(struct pipeline_worker *w, struct xsk_pkt *pkt,
+		     struct xdpsec_meta *m, uint8_t *ip, size_t len)
+{
+	struct xdpsecd *d = w->d;
+	uint8_t *out_buf = xsk_port_scratch(w->port);
+	struct reasm_out out = { .buf = out_buf, .cap = XSKIO_MAX_PKT };
+	/* Fragments of one datagram meet only with fragments of the same
+	 * layer that entered on the same interface. */
+	uint64_t ctx = (uint64_t)m->ingress_ifindex << 8 | m->layer;
+	bool ciphertext = m->class != XDPSEC_CLASS_PLAIN_FRAG;
+	int r;
+
+	w->st.to_reasm++;
+	pthread_mutex_lock(&d->reasm_lock);
+	r = reasm_feed(d->reasm, ip, len, now_ms(), ctx, m->path, &out);
+	pthread_mutex_unlock(&d->reasm_lock);
+	xsk_port_release(w->port, pkt);    /* reasm copied what it keeps */
+
+	if (r == REASM_HELD) {
+		w->st.reasm_held++;
+		return;
+	}
+	if (r != REASM_COMPLETE) {
+		w->st.reasm_dropped++;
+		events_post(d->events, "reasm_drop", "fragment dropped: %s",
+			    reasm_reason_name(out.reason));
+		return;
+	}
+	w->st.reasm_complete++;
+	m->path = out.tag;
+	if (ciphertext)
+		m->path |= m->layer ? XDPSEC_PATH_FRAG_BETWEEN : XDPSEC_PATH_FRAG_AFTER;
+	else if (m->path & XDPSEC_PATH_ESP)
+		m->path |= XDPSEC_PATH_FRAG_BEFORE;
+
+	if (datagram_is_esp(out.buf, out.len, XDPSEC_NATT_PORT)) {
+		/* the feedback path: ciphertext goes back to the decrypt stage */
+		m->class = XDPSEC_CLASS_ESP;
+		w->st.sent_ciphertext++;
+	} else {
+		m->class = XDPSEC_CLASS_PLAINTEXT;
+	}
+	send_back(w, NULL, out.buf, out.len, m);
+}
+
+static void do_esp(struct pipeline_worker *w, struct xsk_pkt *pkt,
+		   struct xdpsec_meta *m, uint8_t *ip, size_t len)
+{
+	struct xdpsecd *d = w->d;
+	struct esp_result res;
+
+	w->st.to_esp++;
+	if (esp_input(w->esp, ip, len, &res) < 0) {
+		w->st.esp_dropped++;
+		if (res.drop == ESP_DROP_AUTH || res.drop == ESP_DROP_REPLAY)
+			events_post(d->events, res.drop == ESP_DROP_AUTH ? "auth_fail" : "replay",
+				    "SPI 0x%08x: %s", __builtin_bswap32(m->spi),
+				    esp_drop_name(res.drop));
+		xsk_port_release(w->port, pkt);
+		return;
+	}
+	w->st.esp_ok++;
+	if (w->sastate && res.sa_index < XDPSEC_SA_MAX)
+		__atomic_store_n(&w->sastate[res.sa_index].replay_top, res.replay_top,
+				 __ATOMIC_RELAXED);
+
+	m->layer++;
+	m->path |= XDPSEC_PATH_ESP;
+	m->sa_index = res.sa_index;
+	if (m->layer > PIPELINE_MAX_LAYERS) {
+		w->st.too_deep++;
+		xsk_port_release(w->port, pkt);
+		return;
+	}
+	switch (res.kind) {
+	case ESP_OUT_ESP:
+		w->st.nested++;
+		m->path |= XDPSEC_PATH_NESTED;
+		m->class = XDPSEC_CLASS_ESP;
+		break;
+	case ESP_OUT_FRAGMENT:
+		/* the decrypt program tells ESP fragments from plain ones */
+		m->class = XDPSEC_CLASS_PLAIN_FRAG;
+		break;
+	default:
+		m->class = XDPSEC_CLASS_PLAINTEXT;
+		break;
+	}
+	send_back(w, pkt, res.data, res.len, m);
+}
+
+void pipeline_handle(struct pipeline_worker *w, struct xsk_pkt *pkt)
+{
+	struct xdpsec_meta m;
+	uint8_t *ip;
+	size_t len;
+
+	w->st.rx++;
+	if (!pkt->meta) {
+		w->st.bad_meta++;
+		xsk_port_release(w->port, pkt);
+		return;
+	}
+	memcpy(&m, pkt->meta, sizeof(m));
+	if (m.magic != XDPSEC_META_MAGIC || m.l3_off >= pkt->len) {
+		w->st.bad_meta++;
+		xsk_port_release(w->port, pkt);
+		return;
+	}
+	ip = pkt->data + m.l3_off;
+	len = pkt->len - m.l3_off;
+
+	switch (m.class) {
+	case XDPSEC_CLASS_ESP_FRAG_FIRST:
+	case XDPSEC_CLASS_ESP_FRAG_MIDDLE:
+	case XDPSEC_CLASS_ESP_FRAG_LAST:
+	case XDPSEC_CLASS_PLAIN_FRAG:
+		do_reasm(w, pkt, &m, ip, len);
+		break;
+	case XDPSEC_CLASS_ESP:
+		do_esp(w, pkt, &m, ip, len);
+		break;
+	default:
+		w->st.unexpected++;
+		xsk_port_release(w->port, pkt);
+		break;
+	}
+}
