@@ -447,7 +447,8 @@ static uint32_t slot_new(struct reasm *r, const struct rkey *k, uint32_t h, uint
 
 	/* Per-source share of the datagram count first, so that one sender
 	 * flooding new ids only evicts its own datagrams. */
-	while (si != NIL && r->p.src[si].refs >= r->src_dg_cap) {
+	while (si != NIL && r->p.src[si].refs >= r->src_dg_cap &&
+	       r->src_dg_cap < r->lim.max_datagrams) {
 		evict_src_oldest(r, si, NIL, now);
 		si = src_find(r, k->family, k->src, hs);
 	}
@@ -734,7 +735,7 @@ static int feed_frag(struct reasm *r, struct rfrag *f, uint64_t now, uint32_t ta
 		uint64_t bytes = (uint64_t)need * REASM_PAGE_SIZE;
 
 		e = &r->p.src[d->src];
-		while (e->bytes + bytes > r->src_mem_cap)
+		while (e->bytes + bytes > r->src_mem_cap && r->src_mem_cap < r->lim.mem_cap)
 			if (!evict_src_oldest(r, d->src, s, now))
 				return kill_drop(r, s, out, REASM_R_SRC_CAP);
 		while (r->mem_used + bytes > r->lim.mem_cap || r->p.npfree < need)
