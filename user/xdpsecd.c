@@ -1,0 +1,389 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * xdpsecd - the xdpsec daemon: owns the SA table and the reassembly engine,
+ * runs the packet half (dataplane.c) on the interfaces given with -i, and
+ * serves the control socket (ctl_server.c) from its main thread.
+ *
+ * Start-up order matters: the data plane starts first so that SAs restored
+ * from the state file or added by -c reach the kernel's SA map through the
+ * same dataplane_sa_added() path as run-time adds; the control socket
+ * opens last, so a client that can connect sees a fully loaded daemon.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <grp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <bpf/libbpf.h>
+#include "ctl_cmds.h"
+#include "ctl_proto.h"
+#include "ctl_server.h"
+#include "daemon.h"
+#include "dataplane.h"
+#include "events.h"
+#include "log.h"
+#include "reasm.h"
+#include "sa_table.h"
+#include "state_file.h"
+
+#ifndef XDPSEC_VERSION
+#define XDPSEC_VERSION "0.1"
+#endif
+
+#define TICK_MS          100      /* reassembly expiry granularity          */
+#define STATE_TICK_MS    10000    /* replay-window positions saved this often */
+#define MAX_IFACES       16
+
+static const char usage_text[] =
+"Usage: xdpsecd [-i IFACE]... [-S SOCKET] [-c CONFIG] [-f] [-v] [--state FILE]\n"
+"               [--group NAME] [--admin-group NAME] [--max-sas N]\n"
+"\n"
+"Receives IPsec ESP with XDP and AF_XDP: reassembles fragmented datagrams,\n"
+"decrypts them and sends the result on, driven by xdpsecctl over a Unix socket.\n"
+"\n"
+"Options:\n"
+"  -i, --interface IFACE   attach the classify program to IFACE (repeatable);\n"
+"                          an xdpsec program already attached is adopted.\n"
+"                          Without -i the daemon runs control-plane only.\n"
+"  -S, --socket PATH       control socket (default " CTL_DEFAULT_SOCKET ").\n"
+"                          Its directory is created 0750, the socket is 0660.\n"
+"  -c, --config FILE       run FILE, a list of xdpsecctl commands (one per line,\n"
+"                          like ip -batch), at start and again on SIGHUP.\n"
+"                          SA adds in it are idempotent: an identical SA is kept,\n"
+"                          a different SA with the same id is replaced.\n"
+"      --state FILE        SAs (with keys) and limits are saved to FILE after every\n"
+"                          change and restored at start (default\n"
+"                          " CTL_DEFAULT_STATE "); 'none' disables it.\n"
+"      --group NAME        group owning the socket: its members may run read-only\n"
+"                          commands (status, stats, sa list, monitor, ...).\n"
+"      --admin-group NAME  members of NAME may also change state (sa add/del/flush,\n"
+"                          limits set, stats --reset, --keys); root always may.\n"
+"      --max-sas N         size of the SA table (default 4096).\n"
+"  -f, --foreground        do not detach (use under systemd).\n"
+"  -v, --verbose           more logging (twice: libbpf debug output too).\n"
+"  -V, --version           print the version and exit.\n"
+"  -h, --help              this text.\n"
+"\n"
+"Signals: SIGTERM/SIGINT detach what was attached, remove the feedback pair,\n"
+"save the state file and exit 0.  SIGHUP re-reads the -c file.\n"
+"\n"
+"Exit status: 0 after SIGTERM/SIGINT, 1 when start-up fails, 2 on usage errors.\n"
+"See xdpsecd(8) and xdpsecctl(8).\n";
+
+static struct xdpsecd daemon_state;
+static struct ctl_server *server;
+static uint64_t last_state_tick;
+
+static int lookup_group(const char *name, gid_t *gid)
+{
+	struct group *g = getgrnam(name);
+	char *end;
+	unsigned long v;
+
+	if (g) {
+		*gid = g->gr_gid;
+		return 0;
+	}
+	v = strtoul(name, &end, 10);
+	if (*name && !*end) {
+		*gid = (gid_t)v;
+		return 0;
+	}
+	return -1;
+}
+
+static void on_event(const struct event *e, void *arg)
+{
+	(void)arg;
+	pr_debug("event %s: %s\n", e->type, e->msg);
+	if (server)
+		ctl_server_broadcast(server, e);
+}
+
+static void events_ready(int fd, void *arg)
+{
+	(void)fd;
+	events_drain(arg, on_event, NULL);
+}
+
+static void reload_config(struct xdpsecd *d)
+{
+	char err[600];
+	FILE *f;
+	int rc;
+
+	if (!d->config_path) {
+		pr_info("SIGHUP: no -c config to re-read\n");
+		return;
+	}
+	f = fopen(d->config_path, "re");
+	if (!f) {
+		pr_warn("SIGHUP: %s: %s\n", d->config_path, strerror(errno));
+		return;
+	}
+	d->loading++;
+	rc = ctl_cmds_run_batch(d, f, d->config_path, err, sizeof(err));
+	d->loading--;
+	fclose(f);
+	if (rc)
+		pr_warn("SIGHUP: %s\n", err);
+	else
+		pr_info("SIGHUP: re-read %s\n", d->config_path);
+	events_post(d->events, "config_loaded", "%s: %s", d->config_path, rc ? err : "ok");
+	state_file_changed(d);
+}
+
+static void signal_ready(int fd, void *arg)
+{
+	struct signalfd_siginfo si;
+	struct xdpsecd *d = arg;
+
+	while (read(fd, &si, sizeof(si)) == sizeof(si)) {
+		if (si.ssi_signo == SIGHUP) {
+			reload_config(d);
+		} else {
+			pr_info("signal %d: shutting down\n", si.ssi_signo);
+			ctl_server_stop(server);
+		}
+	}
+}
+
+static void tick(void *arg)
+{
+	struct xdpsecd *d = arg;
+	uint64_t now = ctl_now_ms();
+	unsigned n;
+
+	pthread_mutex_lock(&d->reasm_lock);
+	n = reasm_expire(d->reasm, now);
+	pthread_mutex_unlock(&d->reasm_lock);
+	if (n)
+		events_post(d->events, "reasm_timeout", "%u datagrams expired after %u ms", n,
+			    d->limits.reasm_timeout_ms);
+	if (now - last_state_tick >= STATE_TICK_MS) {
+		last_state_tick = now;
+		state_file_tick(d);
+	}
+}
+
+/* Without -f: fork now (before any thread exists); the parent waits for
+ * the child's "ready" byte so start-up errors still reach the caller. */
+static int detach(int *ready_fd)
+{
+	int p[2];
+	pid_t pid;
+	char c;
+
+	if (pipe(p))
+		return -1;
+	pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid > 0) {
+		close(p[1]);
+		if (read(p[0], &c, 1) == 1)
+			_exit(0);
+		int st = 0;
+		waitpid(pid, &st, 0);
+		_exit(WIFEXITED(st) ? WEXITSTATUS(st) : 1);
+	}
+	close(p[0]);
+	setsid();
+	*ready_fd = p[1];
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "interface", required_argument, NULL, 'i' },
+		{ "socket", required_argument, NULL, 'S' },
+		{ "config", required_argument, NULL, 'c' },
+		{ "foreground", no_argument, NULL, 'f' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "state", required_argument, NULL, 1 },
+		{ "group", required_argument, NULL, 2 },
+		{ "admin-group", required_argument, NULL, 3 },
+		{ "max-sas", required_argument, NULL, 4 },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct xdpsecd *d = &daemon_state;
+	const char *ifaces[MAX_IFACES + 1];
+	int n_ifaces = 0, foreground = 0, verbose = 0, ready_fd = -1, opt, sfd, rc = 1;
+	gid_t sock_gid = (gid_t)-1, admin_gid = (gid_t)-1;
+	struct dataplane_opts dpo;
+	sigset_t mask;
+	char err[600];
+	FILE *f;
+
+	d->sock_path = CTL_DEFAULT_SOCKET;
+	d->state_path = CTL_DEFAULT_STATE;
+	d->max_sas = 4096;
+	while ((opt = getopt_long(argc, argv, "i:S:c:fvVh", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'i':
+			if (n_ifaces == MAX_IFACES) {
+				fprintf(stderr, "xdpsecd: at most %d interfaces\n", MAX_IFACES);
+				return 2;
+			}
+			ifaces[n_ifaces++] = optarg;
+			break;
+		case 'S': d->sock_path = optarg; break;
+		case 'c': d->config_path = optarg; break;
+		case 'f': foreground = 1; break;
+		case 'v': verbose++; break;
+		case 'V': printf("xdpsecd %s (control protocol %d)\n", XDPSEC_VERSION, CTL_PROTO_VERSION); return 0;
+		case 'h': fputs(usage_text, stdout); return 0;
+		case 1: d->state_path = strcmp(optarg, "none") ? optarg : NULL; break;
+		case 2:
+			if (lookup_group(optarg, &sock_gid)) {
+				fprintf(stderr, "xdpsecd: --group %s: no such group\n", optarg);
+				return 2;
+			}
+			d->sock_group = optarg;
+			break;
+		case 3:
+			if (lookup_group(optarg, &admin_gid)) {
+				fprintf(stderr, "xdpsecd: --admin-group %s: no such group\n", optarg);
+				return 2;
+			}
+			d->admin_group = optarg;
+			break;
+		case 4: {
+			char *end;
+			unsigned long v = strtoul(optarg, &end, 0);
+			if (*end || v == 0 || v > (1u << 20)) {
+				fprintf(stderr, "xdpsecd: --max-sas %s: expected 1..1048576\n", optarg);
+				return 2;
+			}
+			d->max_sas = (uint32_t)v;
+			break;
+		}
+		default:
+			fputs(usage_text, stderr);
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "xdpsecd: unexpected argument \"%s\"\n%s", argv[optind], usage_text);
+		return 2;
+	}
+	ifaces[n_ifaces] = NULL;
+	xs_log_level = verbose ? XS_LOG_DEBUG : XS_LOG_INFO;
+	libbpf_set_print(xs_libbpf_print);
+	if (!foreground && detach(&ready_fd)) {
+		fprintf(stderr, "xdpsecd: fork: %s\n", strerror(errno));
+		return 1;
+	}
+
+	/* Signals go through a signalfd in the main loop; the mask is set
+	 * before any thread starts so workers never take them. */
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+
+	d->started = time(NULL);
+	d->verbose = verbose;
+	d->ifaces = ifaces;
+	d->n_ifaces = n_ifaces;
+	d->sock_gid = sock_gid;
+	d->admin_gid = admin_gid;
+	pthread_mutex_init(&d->reasm_lock, NULL);
+	ctl_cmds_limits_default(&d->limits);
+	d->events = events_new();
+	d->sat = sa_table_new(d->max_sas, CRYPTO_BACKEND_AUTO);
+	d->reasm = reasm_new(NULL);
+	if (sfd < 0 || !d->events || !d->sat || !d->reasm) {
+		pr_warn("start-up: out of memory or descriptors\n");
+		goto out;
+	}
+
+	dpo.ifaces = ifaces;
+	dpo.n_ifaces = n_ifaces;
+	dpo.verbose = verbose;
+	err[0] = 0;
+	if (n_ifaces > 0 && dataplane_start(d, &dpo, err, sizeof(err))) {
+		pr_warn("data plane: %s\n", err);
+		goto out_dp;
+	}
+
+	d->loading++;
+	if (state_file_load(d, err, sizeof(err))) {
+		pr_warn("%s (move the file away to start without it)\n", err);
+		goto out_dp;
+	}
+	if (d->config_path) {
+		if (!(f = fopen(d->config_path, "re"))) {
+			pr_warn("%s: %s\n", d->config_path, strerror(errno));
+			goto out_dp;
+		}
+		rc = ctl_cmds_run_batch(d, f, d->config_path, err, sizeof(err));
+		fclose(f);
+		if (rc) {
+			rc = 1;
+			pr_warn("%s\n", err);
+			goto out_dp;
+		}
+	}
+	d->loading--;
+	state_file_changed(d);
+
+	server = ctl_server_new(d, d->sock_path, sock_gid, admin_gid, err, sizeof(err));
+	if (!server) {
+		pr_warn("control socket: %s\n", err);
+		rc = 1;
+		goto out_dp;
+	}
+	d->srv = server;
+	ctl_server_watch(server, sfd, signal_ready, d);
+	ctl_server_watch(server, events_fd(d->events), events_ready, d->events);
+	pr_info("xdpsecd %s: %u SAs, %d interface(s), control socket %s\n", XDPSEC_VERSION,
+		sa_table_count(d->sat), n_ifaces, d->sock_path);
+	if (ready_fd >= 0) {
+		if (write(ready_fd, "r", 1) != 1)
+			pr_warn("cannot notify the parent process\n");
+		close(ready_fd);
+		ready_fd = -1;
+		int nul = open("/dev/null", O_RDWR);
+		if (nul >= 0) {
+			dup2(nul, 0);
+			dup2(nul, 1);
+			close(nul);
+		}
+	}
+	last_state_tick = ctl_now_ms();
+
+	rc = ctl_server_run(server, TICK_MS, tick, d) ? 1 : 0;
+
+	ctl_server_free(server);
+	server = NULL;
+	d->srv = NULL;
+out_dp:
+	dataplane_stop(d);
+	if (rc == 0 && state_file_save(d, err, sizeof(err)))
+		pr_warn("state file not saved: %s\n", err);
+out:
+	if (d->sat)
+		sa_table_free(d->sat);
+	if (d->reasm)
+		reasm_free(d->reasm);
+	events_free(d->events);
+	if (sfd >= 0)
+		close(sfd);
+	return rc;
+}
