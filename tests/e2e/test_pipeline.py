@@ -21,7 +21,6 @@ Needs root.  BUILD (default build/) names the build directory.
 import os
 import signal
 import struct
-import subprocess
 import time
 
 import pytest
