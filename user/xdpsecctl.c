@@ -1,0 +1,500 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * xdpsecctl - command-line client of xdpsecd's control socket.
+ *
+ * Command words become a JSON request (ctl_build_request, shared with the
+ * daemon's -c batches), the reply is printed as JSON (-j) or in the
+ * aligned, `ip -s xfrm state`-like form below.  Exit status: 0 success,
+ * 1 refused request (reason on stderr) or no daemon, 2 usage error.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include "ctl_proto.h"
+#include "sa_parse.h"
+
+#ifndef XDPSEC_VERSION
+#define XDPSEC_VERSION "0.1"
+#endif
+
+static const char usage_text[] =
+"Usage: xdpsecctl [-S SOCKET] [-j] [--keys] COMMAND [ARGS...]\n"
+"       xdpsecctl [-S SOCKET] [-j] -b FILE        (FILE '-' = stdin)\n"
+"       xdpsecctl help [COMMAND]\n"
+"\n"
+"Controls xdpsecd over its Unix socket (default " CTL_DEFAULT_SOCKET ").\n"
+"\n"
+"Commands:\n"
+"  sa add src ADDR dst ADDR proto esp spi SPI [reqid N] [mode transport|tunnel]\n"
+"         ALGO [encap espinudp SPORT DPORT OADDR] [replay-window N] [flag esn]\n"
+"                          add an inbound SA; the words of `ip xfrm state add`\n"
+"  sa del [src ADDR] dst ADDR [proto esp] spi SPI\n"
+"  sa get [src ADDR] dst ADDR [proto esp] spi SPI [--keys]\n"
+"  sa list [--keys]        every SA with its counters (keys hidden by default)\n"
+"  sa stats [ID]           per-SA counters in columns\n"
+"  sa flush                delete every SA\n"
+"  stats [--reset] [--prometheus]\n"
+"                          counters: global, per branch, per drop reason\n"
+"  reasm                   datagrams being reassembled\n"
+"  status                  interfaces, workers, uptime, versions, SA count\n"
+"  limits get              reassembly limits and the default replay window\n"
+"  limits set NAME VALUE...  NAME: timeout, mem-cap, max-frags, max-datagrams,\n"
+"                          src-share, replay-window\n"
+"  monitor                 print events (SA changes, auth failures, replays,\n"
+"                          reassembly timeouts, limits hit) until interrupted\n"
+"\n"
+"ALGO (as ip xfrm state):\n"
+"  aead 'rfc4106(gcm(aes))' 0xKEY+SALT 64|96|128\n"
+"  aead 'rfc7539esp(chacha20,poly1305)' 0xKEY+SALT 128\n"
+"  enc 'cbc(aes)' 0xKEY auth-trunc 'hmac(sha1|sha256|sha384|sha512)' 0xKEY BITS\n"
+"\n"
+"Options:\n"
+"  -S, --socket PATH   control socket\n"
+"  -j, --json          print the daemon's JSON reply\n"
+"  -k, --keys          show key material (needs root or the admin group)\n"
+"  -b, --batch FILE    run commands from FILE, one per line; stop at the first\n"
+"                      error and report its line number\n"
+"  -V, --version       print the version\n"
+"  -h, --help          this text; `xdpsecctl help COMMAND` for one command\n"
+"\n"
+"Exit status: 0 success, 1 request refused or daemon unreachable, 2 usage error.\n";
+
+static const struct { const char *cmd, *text; } help_cmds[] = {
+	{ "sa",
+"sa add ID [reqid N] [mode transport|tunnel] ALGO [encap espinudp SPORT DPORT OADDR]\n"
+"       [replay-window N] [flag esn]\n"
+"  ID   := src ADDR dst ADDR proto esp spi SPI      (SPI: 0x hex or decimal)\n"
+"  ALGO := aead 'rfc4106(gcm(aes))' 0xKEY 64|96|128  (key 20, 28 or 36 bytes incl. salt)\n"
+"        | aead 'rfc7539esp(chacha20,poly1305)' 0xKEY 128   (36 bytes incl. salt)\n"
+"        | enc 'cbc(aes)' 0xKEY auth-trunc 'hmac(sha256)' 0xKEY 128\n"
+"          (hmac(sha1) 96, hmac(sha384) 192, hmac(sha512) 256; `auth` = kernel default)\n"
+"  A line accepted by `ip xfrm state add` for these algorithms is accepted as is\n"
+"  with `ip xfrm state` replaced by `xdpsecctl sa`; options that do not change\n"
+"  decryption (mark, if_id, sel, limit, seq, flag noecn, ...) are ignored.\n"
+"  Without replay-window the daemon's default applies (limits get).\n"
+"sa del [src ADDR] dst ADDR [proto esp] spi SPI\n"
+"sa get [src ADDR] dst ADDR [proto esp] spi SPI [--keys]\n"
+"sa list [--keys]\n"
+"sa stats [ID]\n"
+"sa flush\n" },
+	{ "stats",
+"stats [--reset] [--prometheus]\n"
+"  Every counter of the classify and decrypt programs, the pipeline, the\n"
+"  reassembly engine and the ESP engine, grouped, then the non-zero drop\n"
+"  reasons.  --prometheus prints the Prometheus text exposition format\n"
+"  (xdpsec_GROUP_NAME_total counters), e.g. for node_exporter's textfile\n"
+"  collector.  --reset zeroes the counters after reading them (admin).\n" },
+	{ "reasm", "reasm\n  Datagrams being reassembled: key, fragments held, bytes, age.\n" },
+	{ "status", "status\n  Interfaces, attach mode, feedback pair, workers, queues, uptime,\n  versions, SA count, crypto backend.\n" },
+	{ "limits",
+"limits get\n"
+"limits set NAME VALUE [NAME VALUE]...\n"
+"  timeout        reassembly timeout: 30s, 500ms, plain number = ms\n"
+"  mem-cap        bytes of fragments held: 4M, 512k, plain bytes\n"
+"  max-frags      fragments per datagram\n"
+"  max-datagrams  datagrams reassembled at once\n"
+"  src-share      percent of mem-cap and max-datagrams one source may hold\n"
+"  replay-window  default for SAs added without replay-window (0 = off)\n" },
+	{ "monitor", "monitor\n  Prints events as they happen until interrupted (Ctrl-C).  Events are\n  rate-limited per type; a \"suppressed N\" note tells how many were skipped.\n" },
+	{ NULL, NULL },
+};
+
+static int json_out;
+static int keys_opt;
+
+/* ------------------------------------------------------------ printing */
+
+static const char *jstr(json_object *o, const char *k)
+{
+	json_object *v;
+
+	return json_object_object_get_ex(o, k, &v) && v ? json_object_get_string(v) : "";
+}
+
+static int64_t jint(json_object *o, const char *k)
+{
+	json_object *v;
+
+	return json_object_object_get_ex(o, k, &v) ? json_object_get_int64(v) : 0;
+}
+
+static void print_sa(json_object *sa)
+{
+	json_object *a, *st;
+	uint32_t spi = (uint32_t)jint(sa, "spi"), reqid = (uint32_t)jint(sa, "reqid");
+
+	printf("src %s dst %s\n", jstr(sa, "src"), jstr(sa, "dst"));
+	printf("\tproto esp spi 0x%08x(%u) reqid %u(0x%08x) mode %s\n", spi, spi, reqid,
+	       reqid, jstr(sa, "mode"));
+	printf("\treplay-window %" PRId64 "%s\n", jint(sa, "replay_window"),
+	       json_object_object_get_ex(sa, "esn", &a) && json_object_get_boolean(a) ? " flag esn" : "");
+	if (json_object_object_get_ex(sa, "aead", &a)) {
+		printf("\taead %s %s %" PRId64 "\n", jstr(a, "name"),
+		       *jstr(a, "key") ? jstr(a, "key") : "(key hidden)", jint(a, "icv_bits"));
+	}
+	if (json_object_object_get_ex(sa, "auth", &a))
+		printf("\tauth-trunc %s %s %" PRId64 "\n", jstr(a, "name"),
+		       *jstr(a, "key") ? jstr(a, "key") : "(key hidden)", jint(a, "trunc_bits"));
+	if (json_object_object_get_ex(sa, "enc", &a))
+		printf("\tenc %s %s\n", jstr(a, "name"), *jstr(a, "key") ? jstr(a, "key") : "(key hidden)");
+	if (json_object_object_get_ex(sa, "encap", &a))
+		printf("\tencap type espinudp sport %" PRId64 " dport %" PRId64 " addr 0.0.0.0\n",
+		       jint(a, "sport"), jint(a, "dport"));
+	if (json_object_object_get_ex(sa, "stats", &st)) {
+		printf("\tlifetime current:\n\t  %" PRId64 "(bytes), %" PRId64 "(packets)\n",
+		       jint(st, "bytes"), jint(st, "packets"));
+		printf("\tstats:\n\t  replay-window %-8" PRId64 " replay %-8" PRId64 " failed %-8" PRId64 "\n",
+		       jint(st, "replay_top"), jint(st, "replay"), jint(st, "auth_fail"));
+		printf("\t  pad-err %-8" PRId64 " truncated %-8" PRId64 " bad-inner %-8" PRId64
+		       " tfc-dummy %-8" PRId64 " encap %-8" PRId64 "\n",
+		       jint(st, "pad_err"), jint(st, "trunc"), jint(st, "bad_inner"),
+		       jint(st, "tfc_dummy"), jint(st, "encap"));
+	}
+	if (*jstr(sa, "crypto_backend"))
+		printf("\tcrypto %s\n", jstr(sa, "crypto_backend"));
+}
+
+static void print_sa_stats(json_object *sas)
+{
+	size_t n = json_object_array_length(sas);
+	static const char *const f[] = { "packets", "bytes", "auth_fail", "replay", "pad_err",
+		"trunc", "bad_inner", "tfc_dummy", "encap", "replay_top" };
+
+	printf("%-40s %-10s", "DST", "SPI");
+	for (size_t k = 0; k < 10; k++)
+		printf(" %12s", f[k]);
+	printf("\n");
+	for (size_t i = 0; i < n; i++) {
+		json_object *sa = json_object_array_get_idx(sas, i), *st;
+		printf("%-40s 0x%08x", jstr(sa, "dst"), (uint32_t)jint(sa, "spi"));
+		json_object_object_get_ex(sa, "stats", &st);
+		for (size_t k = 0; k < 10; k++)
+			printf(" %12" PRId64, jint(st, f[k]));
+		printf("\n");
+	}
+}
+
+static void print_stats(json_object *res)
+{
+	json_object *list, *prom;
+	size_t n, w = 0;
+	const char *group = NULL;
+	int any_drop = 0;
+
+	if (json_object_object_get_ex(res, "prometheus", &prom)) {
+		fputs(json_object_get_string(prom), stdout);
+		return;
+	}
+	if (!json_object_object_get_ex(res, "counters", &list))
+		return;
+	n = json_object_array_length(list);
+	for (size_t i = 0; i < n; i++) {
+		size_t l = strlen(jstr(json_object_array_get_idx(list, i), "name"));
+		w = l > w ? l : w;
+	}
+	for (size_t i = 0; i < n; i++) {
+		json_object *c = json_object_array_get_idx(list, i);
+		if (!group || strcmp(group, jstr(c, "group"))) {
+			group = jstr(c, "group");
+			printf("%s%s:\n", i ? "\n" : "", group);
+		}
+		printf("  %-*s %14" PRId64 "  %s\n", (int)w, jstr(c, "name"), jint(c, "value"), jstr(c, "help"));
+	}
+	for (size_t i = 0; i < n; i++) {
+		json_object *c = json_object_array_get_idx(list, i), *d;
+		if (!json_object_object_get_ex(c, "drop", &d) || !json_object_get_boolean(d) ||
+		    !jint(c, "value"))
+			continue;
+		if (!any_drop++)
+			printf("\ndrop reasons (non-zero):\n");
+		printf("  %-10s %-*s %14" PRId64 "\n", jstr(c, "group"), (int)w, jstr(c, "name"), jint(c, "value"));
+	}
+	if (!any_drop)
+		printf("\ndrop reasons: none\n");
+}
+
+static void print_reasm(json_object *res)
+{
+	json_object *arr;
+	size_t n;
+
+	printf("%" PRId64 " datagram(s) in progress, %" PRId64 " of %" PRId64 " bytes of memory\n",
+	       jint(res, "in_progress"), jint(res, "mem_used"), jint(res, "mem_cap"));
+	if (!json_object_object_get_ex(res, "datagrams", &arr) || !(n = json_object_array_length(arr)))
+		return;
+	printf("%-3s %-39s %-39s %5s %10s %6s %7s %8s %s\n", "IP", "SRC", "DST", "PROTO", "ID",
+	       "FRAGS", "BYTES", "AGE(ms)", "HAVE");
+	for (size_t i = 0; i < n; i++) {
+		json_object *d = json_object_array_get_idx(arr, i), *f, *l;
+		json_object_object_get_ex(d, "have_first", &f);
+		json_object_object_get_ex(d, "have_last", &l);
+		printf("v%-2" PRId64 " %-39s %-39s %5" PRId64 " 0x%08" PRIx64 " %6" PRId64 " %7" PRId64
+		       " %8" PRId64 " %s%s\n", jint(d, "family"), jstr(d, "src"), jstr(d, "dst"),
+		       jint(d, "proto"), jint(d, "id"), jint(d, "frags"), jint(d, "bytes"),
+		       jint(d, "age_ms"), json_object_get_boolean(f) ? "first " : "",
+		       json_object_get_boolean(l) ? "last" : "");
+	}
+}
+
+static void print_kv(json_object *o, int indent)
+{
+	json_object_object_foreach(o, k, v) {
+		if (v && json_object_is_type(v, json_type_object)) {
+			printf("%*s%s:\n", indent, "", k);
+			print_kv(v, indent + 2);
+		} else if (v && json_object_is_type(v, json_type_array) &&
+			   json_object_array_length(v) &&
+			   json_object_is_type(json_object_array_get_idx(v, 0), json_type_object)) {
+			printf("%*s%s:\n", indent, "", k);
+			for (size_t i = 0; i < json_object_array_length(v); i++) {
+				printf("%*s- #%zu\n", indent + 2, "", i);
+				print_kv(json_object_array_get_idx(v, i), indent + 4);
+			}
+		} else {
+			printf("%*s%-*s %s\n", indent, "", 22 - indent, k,
+			       v ? json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN |
+								     JSON_C_TO_STRING_NOSLASHESCAPE) : "-");
+		}
+	}
+}
+
+static void print_limits(json_object *res)
+{
+	for (const struct ctl_limit_name *l = ctl_limit_names; l->cli; l++)
+		printf("%-14s %12" PRId64 " %-7s %s\n", l->cli, jint(res, l->key), l->unit, l->help);
+}
+
+static void print_event(json_object *ev)
+{
+	char tb[32];
+	double t = json_object_get_double(json_object_object_get(ev, "time"));
+	time_t s = (time_t)t;
+	struct tm tm;
+
+	localtime_r(&s, &tm);
+	strftime(tb, sizeof(tb), "%H:%M:%S", &tm);
+	printf("%s.%03d %-15s %s", tb, (int)((t - (double)s) * 1000), jstr(ev, "type"), jstr(ev, "message"));
+	if (jint(ev, "suppressed"))
+		printf(" (suppressed %" PRId64 " before this)", jint(ev, "suppressed"));
+	printf("\n");
+	fflush(stdout);
+}
+
+static void print_result(const char *cmd, json_object *res)
+{
+	json_object *v;
+
+	if (json_out) {
+		printf("%s\n", json_object_to_json_string_ext(res, JSON_C_TO_STRING_PRETTY |
+							      JSON_C_TO_STRING_NOSLASHESCAPE));
+		return;
+	}
+	if (!strcmp(cmd, "sa list")) {
+		json_object_object_get_ex(res, "sas", &v);
+		for (size_t i = 0; v && i < json_object_array_length(v); i++)
+			print_sa(json_object_array_get_idx(v, i));
+	} else if (!strcmp(cmd, "sa get")) {
+		if (json_object_object_get_ex(res, "sa", &v))
+			print_sa(v);
+	} else if (!strcmp(cmd, "sa stats")) {
+		if (json_object_object_get_ex(res, "sas", &v))
+			print_sa_stats(v);
+	} else if (!strcmp(cmd, "sa count")) {
+		printf("%" PRId64 " of %" PRId64 " SAs\n", jint(res, "count"), jint(res, "max"));
+	} else if (!strcmp(cmd, "sa flush")) {
+		printf("deleted %" PRId64 " SAs\n", jint(res, "deleted"));
+	} else if (!strcmp(cmd, "stats")) {
+		print_stats(res);
+	} else if (!strcmp(cmd, "reasm")) {
+		print_reasm(res);
+	} else if (!strcmp(cmd, "limits get") || !strcmp(cmd, "limits set")) {
+		print_limits(res);
+	} else if (!strcmp(cmd, "status") || !strcmp(cmd, "version")) {
+		print_kv(res, 0);
+	}
+	/* sa add / sa del / ping: silent on success, like ip */
+}
+
+/* ------------------------------------------------------------ running */
+
+/* 0 ok, 1 refused / connection trouble, 2 usage.  err gets the reason. */
+static int run_one(int fd, struct ctl_reader *rd, int argc, char **argv, unsigned *id,
+		   char *err, size_t errlen)
+{
+	struct ctl_req_opts o = { .keys = keys_opt };
+	json_object *req, *reply, *v;
+	char cmd[32];
+	int rc;
+
+	if (ctl_build_request(argc, argv, &o, &req, err, errlen))
+		return 2;
+	snprintf(cmd, sizeof(cmd), "%s", jstr(req, "cmd"));
+	json_object_object_add(req, "id", json_object_new_int64(++*id));
+	rc = ctl_send(fd, req);
+	json_object_put(req);
+	if (rc) {
+		snprintf(err, errlen, "send: %s", strerror(-rc));
+		return 1;
+	}
+	reply = ctl_read_msg(rd);
+	if (!reply) {
+		snprintf(err, errlen, "no reply from xdpsecd: %s", strerror(errno));
+		return 1;
+	}
+	if (!json_object_object_get_ex(reply, "ok", &v) || !json_object_get_boolean(v)) {
+		json_object *e = json_object_object_get(reply, "error");
+		snprintf(err, errlen, "%s (%s)", jstr(e, "message"), jstr(e, "code"));
+		json_object_put(reply);
+		return 1;
+	}
+	print_result(cmd, json_object_object_get(reply, "result"));
+	json_object_put(reply);
+	if (!strcmp(cmd, "monitor")) {
+		/* stream until the daemon goes away or we are interrupted */
+		while ((reply = ctl_read_msg(rd))) {
+			if (json_object_object_get_ex(reply, "event", &v)) {
+				if (json_out)
+					printf("%s\n", json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN));
+				else
+					print_event(v);
+				fflush(stdout);
+			}
+			json_object_put(reply);
+		}
+		snprintf(err, errlen, "xdpsecd closed the connection");
+		return 1;
+	}
+	return 0;
+}
+
+static int run_batch(int fd, struct ctl_reader *rd, const char *path)
+{
+	FILE *f = strcmp(path, "-") ? fopen(path, "re") : stdin;
+	char *line = NULL, *argv[256], err[600];
+	size_t cap = 0;
+	unsigned lineno = 0, id = 0;
+	int rc = 0;
+
+	if (!f) {
+		fprintf(stderr, "xdpsecctl: %s: %s\n", path, strerror(errno));
+		return 1;
+	}
+	while (getline(&line, &cap, f) >= 0) {
+		int argc;
+		lineno++;
+		argc = sa_tokenize(line, argv, 256, err, sizeof(err));
+		if (argc == 0)
+			continue;
+		if (argc < 0)
+			rc = 2;
+		else if (!strcmp(argv[0], "monitor")) {
+			snprintf(err, sizeof(err), "monitor cannot run in a batch");
+			rc = 2;
+		} else
+			rc = run_one(fd, rd, argc, argv, &id, err, sizeof(err));
+		if (rc) {
+			fprintf(stderr, "xdpsecctl: %s:%u: %s\n", strcmp(path, "-") ? path : "stdin",
+				lineno, err);
+			break;
+		}
+	}
+	if (line)
+		explicit_bzero(line, cap);
+	free(line);
+	if (f != stdin)
+		fclose(f);
+	return rc;
+}
+
+static int help(const char *cmd)
+{
+	if (!cmd) {
+		fputs(usage_text, stdout);
+		return 0;
+	}
+	for (int i = 0; help_cmds[i].cmd; i++) {
+		if (!strcmp(cmd, help_cmds[i].cmd)) {
+			fputs(help_cmds[i].text, stdout);
+			return 0;
+		}
+	}
+	fprintf(stderr, "xdpsecctl: no help for \"%s\" (commands: sa, stats, reasm, status, limits, monitor)\n", cmd);
+	return 2;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "socket", required_argument, NULL, 'S' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "keys", no_argument, NULL, 'k' },
+		{ "batch", required_argument, NULL, 'b' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *sock = getenv("XDPSEC_SOCKET"), *batch = NULL;
+	struct ctl_reader rd;
+	char err[600];
+	unsigned id = 0;
+	int opt, fd, rc;
+
+	if (!sock)
+		sock = CTL_DEFAULT_SOCKET;
+	/* "+": stop at the first non-option, so `sa get ... --keys` and key
+	 * strings starting with '-' reach the command parser untouched */
+	while ((opt = getopt_long(argc, argv, "+S:jkb:Vh", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'S': sock = optarg; break;
+		case 'j': json_out = 1; break;
+		case 'k': keys_opt = 1; break;
+		case 'b': batch = optarg; break;
+		case 'V': printf("xdpsecctl %s (control protocol %d)\n", XDPSEC_VERSION, CTL_PROTO_VERSION); return 0;
+		case 'h': fputs(usage_text, stdout); return 0;
+		default: fputs(usage_text, stderr); return 2;
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc > 0 && !strcmp(argv[0], "help"))
+		return help(argc > 1 ? argv[1] : NULL);
+	if (!batch && argc == 0) {
+		fputs(usage_text, stderr);
+		return 2;
+	}
+	if (batch && argc > 0) {
+		fprintf(stderr, "xdpsecctl: -b takes no command words\n");
+		return 2;
+	}
+	if (!batch) {
+		/* check the words before connecting: usage errors need no daemon */
+		json_object *req;
+		struct ctl_req_opts o = { .keys = keys_opt };
+		if (ctl_build_request(argc, argv, &o, &req, err, sizeof(err))) {
+			fprintf(stderr, "xdpsecctl: %s\n", err);
+			return 2;
+		}
+		json_object_put(req);
+	}
+	fd = ctl_connect(sock, err, sizeof(err));
+	if (fd < 0) {
+		fprintf(stderr, "xdpsecctl: %s\n", err);
+		return 1;
+	}
+	ctl_reader_init(&rd, fd);
+	if (batch) {
+		rc = run_batch(fd, &rd, batch);
+	} else {
+		rc = run_one(fd, &rd, argc, argv, &id, err, sizeof(err));
+		if (rc)
+			fprintf(stderr, "xdpsecctl: %s\n", err);
+	}
+	ctl_reader_free(&rd);
+	close(fd);
+	return rc;
+}
