@@ -16,7 +16,8 @@ completed, and the daemon killed mid-stream.
 Until the daemon runs here (`xdpsecd -i` exits with "data plane not built
 yet" or is not built), these tests skip with that reason.  Tests that need
 no daemon (classify attached by iproute2, plain traffic) run regardless.
-Needs root.  BUILD (default build/) names the build directory.
+Needs root.  BUILD (default build/) names the build directory;
+XDPSEC_E2E_REQUIRE=1 turns "daemon cannot start" into a failure.
 """
 import os
 import signal
@@ -107,12 +108,21 @@ def fresh_whole_esp(case):
 
 # ------------------------------------------------------------ the daemon env
 
+def unavailable(ex):
+    """The daemon cannot start here: skip while the pipeline is being built,
+    fail when XDPSEC_E2E_REQUIRE=1 (acceptance runs, CI once it works)."""
+    msg = "xdpsecd cannot run here yet: %s" % ex
+    if os.environ.get("XDPSEC_E2E_REQUIRE") == "1":
+        pytest.fail(msg)
+    pytest.skip(msg)
+
+
 @pytest.fixture(scope="module")
 def env():
     try:
         e = XdpsecEnv(tag="pl").__enter__()
     except DaemonUnavailable as ex:
-        pytest.skip("xdpsecd cannot run here yet: %s" % ex)
+        unavailable(ex)
     try:
         # short reassembly timeout for the "never completed" cases
         e.ctl("limits", "set", "timeout", "2s")
@@ -256,7 +266,7 @@ def test_daemon_killed_mid_stream():
     try:
         e = XdpsecEnv(tag="kl").__enter__()
     except DaemonUnavailable as ex:
-        pytest.skip("xdpsecd cannot run here yet: %s" % ex)
+        unavailable(ex)
     try:
         esp_c = gen.frag_after(4, "gcm", 3, "shuffled", count=40)
         e.sa_add(esp_c.sa_lines())
