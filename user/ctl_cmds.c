@@ -223,8 +223,12 @@ static struct xs_counter *collect_counters(struct xdpsecd *d, size_t *n_out)
 
 static void prom_name(char *out, size_t len, const char *group, const char *name)
 {
-	size_t o = 0;
+	size_t o = 0, gl = strlen(group);
 	const char *parts[3] = { "xdpsec_", group, name };
+
+	/* "reasm" + "reasm_oks" -> xdpsec_reasm_oks, not xdpsec_reasm_reasm_oks */
+	if (!strncmp(name, group, gl) && name[gl] == '_')
+		parts[2] = name + gl + 1;
 
 	for (int p = 0; p < 3; p++) {
 		for (const char *s = parts[p]; *s && o + 1 < len; s++) {
@@ -273,18 +277,16 @@ static char *prometheus_text(struct xdpsecd *d, const struct xs_counter *c, size
 			dup = !strcmp(c[j].group, c[i].group) && !strcmp(c[j].name, c[i].name);
 		if (dup)
 			continue;
-		fprintf(f, "# HELP %s_total ", name);
+		/* modules mark level values (not monotonic) with "(gauge)" */
+		bool gauge = c[i].help && strstr(c[i].help, "(gauge)");
+		const char *sfx = gauge ? "" : "_total";
+		fprintf(f, "# HELP %s%s ", name, sfx);
 		prom_help(f, c[i].help && *c[i].help ? c[i].help : c[i].name);
-		fprintf(f, "%s\n# TYPE %s_total counter\n%s_total %" PRIu64 "\n",
-			c[i].is_drop ? " (drop reason)" : "", name, name, c[i].value);
+		fprintf(f, "%s\n# TYPE %s%s %s\n%s%s %" PRIu64 "\n",
+			c[i].is_drop ? " (drop reason)" : "", name, sfx,
+			gauge ? "gauge" : "counter", name, sfx, c[i].value);
 	}
 	prom_gauge(f, "sa_count", "Security associations installed", sa_table_count(d->sat));
-	pthread_mutex_lock(&d->reasm_lock);
-	size_t mem = reasm_mem_used(d->reasm);
-	unsigned inprog = reasm_in_progress(d->reasm);
-	pthread_mutex_unlock(&d->reasm_lock);
-	prom_gauge(f, "reasm_memory_bytes", "Bytes of fragment data held for reassembly", (double)mem);
-	prom_gauge(f, "reasm_in_progress", "Datagrams being reassembled", inprog);
 	prom_gauge(f, "uptime_seconds", "Seconds since xdpsecd started", (double)(time(NULL) - d->started));
 	fclose(f);
 	return buf;
