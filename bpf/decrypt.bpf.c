@@ -85,17 +85,18 @@ static __always_inline int to_daemon(struct xdp_md *ctx, struct xdpsec_meta *m)
 {
 	__u32 q = ctx->rx_queue_index;
 	void *data, *meta;
+	long metalen;
 
 	if (!bpf_map_lookup_elem(&xdpsec_xsks, &q))
 		return drop(XDPSEC_DROP_NO_XSK);
-	data = (void *)(long)ctx->data;
-	meta = (void *)(long)ctx->data_meta;
-	if (meta + META_LEN != data) {
-		if (meta != data)       /* someone else's metadata: replace it */
-			bpf_xdp_adjust_meta(ctx, (int)(data - meta));
-		if (bpf_xdp_adjust_meta(ctx, -META_LEN))
-			return drop(XDPSEC_DROP_ADJUST_META);
-	}
+	/* one adjustment from whatever metadata is there (the classify
+	 * program's, or none for re-entered frames) to exactly ours */
+	metalen = (long)ctx->data - (long)ctx->data_meta;
+	if (metalen != META_LEN && bpf_xdp_adjust_meta(ctx, (int)metalen - META_LEN))
+		return drop(XDPSEC_DROP_ADJUST_META);
+	/* keep clang from reusing ctx+offset pointers: the verifier only
+	 * accepts ctx field loads of the form *(ctx + const) */
+	asm volatile("" : "+r"(ctx));
 	data = (void *)(long)ctx->data;
 	meta = (void *)(long)ctx->data_meta;
 	if (meta + META_LEN > data)
