@@ -352,7 +352,10 @@ static int run_one(int fd, struct ctl_reader *rd, int argc, char **argv, unsigne
 		json_object_put(reply);
 		return 1;
 	}
-	print_result(cmd, json_object_object_get(reply, "result"));
+	/* monitor's acknowledgement is not printed: with -j the output is
+	 * then exactly one event object per line */
+	if (strcmp(cmd, "monitor"))
+		print_result(cmd, json_object_object_get(reply, "result"));
 	json_object_put(reply);
 	if (!strcmp(cmd, "monitor")) {
 		/* stream until the daemon goes away or we are interrupted */
