@@ -318,6 +318,18 @@ static int run_vec(const struct vec *v, enum crypto_backend be, uint8_t *out, si
 		fx_close(&f);
 		return -100;
 	}
+	{
+		/* no silent fallback: the SA is served by the backend under test */
+		enum crypto_backend got = CRYPTO_BACKEND_AUTO;
+
+		sa_table_sa_backend(f.t, &f.cfg.dst, f.cfg.spi, IPPROTO_ESP, &got);
+		if (got != be) {
+			fprintf(stderr, "  %s: served by %s, not %s\n", v->name,
+				crypto_backend_name(got), crypto_backend_name(be));
+			fx_close(&f);
+			return -104;
+		}
+	}
 	if (v->top)
 		sa_table_set_replay_top(f.t, &f.cfg.dst, f.cfg.spi, IPPROTO_ESP, v->top);
 	memcpy(buf, v->in, v->in_len);
