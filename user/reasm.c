@@ -155,6 +155,13 @@ static inline uint32_t src_hash(const struct reasm *r, uint8_t family, const uin
 	return (uint32_t)(h >> 5);
 }
 
+/*
+ * Page copies go through libc's memcpy: with the size bounded by the page
+ * size, GCC otherwise inlines `rep movsq`, measured 2x slower than libc's
+ * vector copy for 1-1.5 KB fragments.
+ */
+static void *(*volatile reasm_copy)(void *, const void *, size_t) = memcpy;
+
 static inline uint64_t age(uint64_t now, uint64_t then) { return now > then ? now - then : 0; }
 
 static inline struct rrange *ranges(const struct reasm *r, uint32_t s)
@@ -665,7 +672,7 @@ static int complete(struct reasm *r, uint32_t s, struct reasm_out *out)
 	for (uint32_t off = 0, i = 0; off < total; off += REASM_PAGE_SIZE, i++) {
 		uint32_t n = total - off < REASM_PAGE_SIZE ? total - off : REASM_PAGE_SIZE;
 
-		memcpy(o + off, pagemem(r, pt[i]), n);
+		reasm_copy(o + off, pagemem(r, pt[i]), n);
 	}
 	out->len = hl + total;
 	out->tag = d->tag;
@@ -756,7 +763,7 @@ static int feed_frag(struct reasm *r, struct rfrag *f, uint64_t now, uint32_t ta
 
 		if (n > f->end - off)
 			n = f->end - off;
-		memcpy(pagemem(r, pt[off / REASM_PAGE_SIZE]) + po, src, n);
+		reasm_copy(pagemem(r, pt[off / REASM_PAGE_SIZE]) + po, src, n);
 		src += n;
 		off += n;
 	}
