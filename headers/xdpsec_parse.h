@@ -35,7 +35,13 @@
 #define XDPSEC_ETH_P_8021Q    0x8100
 #define XDPSEC_ETH_P_8021AD   0x88A8
 #define XDPSEC_VLAN_MAX       2
-#define XDPSEC_IPV6_EXT_MAX   8     /* extension headers walked; 9th = malformed */
+/* IPv6 extension headers walked; one more is IPV6_EXTHDR_DEPTH.  6 is the
+ * issue's minimum and more than real traffic carries; the verifier's work
+ * grows about quadratically with it (classify: 6 -> ~146k instructions
+ * processed, 8 -> ~280k), and every program including this header pays. */
+#ifndef XDPSEC_IPV6_EXT_MAX
+#define XDPSEC_IPV6_EXT_MAX   6
+#endif
 #define XDPSEC_PARSE_MAX_OFF  0x3fff /* no single-buffer XDP frame is longer */
 
 #define XDPSEC_AF_INET        2
@@ -397,6 +403,14 @@ xdpsec_parse(void *data, void *data_end, __u16 natt_port, __u32 cfg_flags,
 		return XDPSEC_CLASS_PLAIN;     /* ARP, LLDP, ...: not ours */
 	if (err)
 		return XDPSEC_CLASS_MALFORMED;
+	/*
+	 * Verifier economy: from here on work only from what was stored in
+	 * *p; the compiler barrier makes the code reload it from the stack
+	 * rather than keep per-path copies in registers, which lets the
+	 * verifier prune more of the paths out of the extension-header loop
+	 * (about -10% instructions processed).  Every reload is re-checked.
+	 */
+	asm volatile("" ::: "memory");
 
 	if (p->is_fragment && !p->is_first) {
 		/* no upper header here: only the protocol number speaks */

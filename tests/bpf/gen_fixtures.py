@@ -13,6 +13,8 @@ C table (it checks them in the metadata of redirected frames):
   espudp4: SPI 0x2001 seq 11 (UDP 4500)     espudp6: SPI 0x2006 seq 12
   espudp4_4501: SPI 0x2002 seq 13 (UDP 4501)
 """
+import os
+import re
 import struct
 import sys
 
@@ -135,23 +137,25 @@ for name, lo, m in (("first", 0, 1), ("mid", n, 1), ("last", 2 * n, 0)):
                                    IPv6ExtHdrFragment(id=9, offset=lo // 8, m=m, nh=50) /
                                    Raw(esp6_big[lo:lo + n] if m else esp6_big[lo:])))
 
-# long extension chains: 7 and 8 (the bound) headers before ESP, then 9
-exts = [IPv6ExtHdrHopByHop, IPv6ExtHdrDestOpt, IPv6ExtHdrRouting,
-        IPv6ExtHdrDestOpt, IPv6ExtHdrRouting, IPv6ExtHdrDestOpt,
-        IPv6ExtHdrRouting, IPv6ExtHdrDestOpt, IPv6ExtHdrDestOpt]
+# long extension chains: bound-1 and bound headers before ESP, then bound+1
+# (the bound is read from the parser header so the two cannot drift apart)
+HDR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
+                   "headers", "xdpsec_parse.h")
+EXT_MAX = int(re.search(r"#define XDPSEC_IPV6_EXT_MAX\s+(\d+)", open(HDR).read()).group(1))
+kinds = [IPv6ExtHdrHopByHop] + [IPv6ExtHdrDestOpt, IPv6ExtHdrRouting] * 8
 
 
 def chain(k, payload, last_nh=50):
     p = IPv6(src=A6, dst=B6)
     for i in range(k):
-        p = p / exts[i](nh=last_nh if i == k - 1 else None)
+        p = p / kinds[i](nh=last_nh if i == k - 1 else None)
     return eth6(p / Raw(payload))
 
 
 esp6_small = esp6_bytes(0x6001, 9)
-emit("esp6_ext7", chain(7, esp6_small))
-emit("esp6_ext8", chain(8, esp6_small))
-emit("esp6_ext9", chain(9, esp6_small))
+emit("esp6_ext_below", chain(EXT_MAX - 1, esp6_small))
+emit("esp6_ext_max", chain(EXT_MAX, esp6_small))
+emit("esp6_ext_over", chain(EXT_MAX + 1, esp6_small))
 # fragment header inside the chain: HBH, DestOpt, Frag(first), DestOpt, ESP
 emit("esp6_frag_in_chain", eth6(IPv6(src=A6, dst=B6) / IPv6ExtHdrHopByHop() /
                                 IPv6ExtHdrDestOpt() /

@@ -74,8 +74,8 @@ static const struct row rows[] = {
 	{ "esp4_vlan", 0, 0, 0, 1, XDP_REDIRECT, C(ESP), 1, {REDIR}, MV(0x1001, 7, 18) },
 	{ "esp6_qinq", 0, 0, 0, 1, XDP_REDIRECT, C(ESP), 1, {REDIR}, MV(0x6001, 9, 22) },
 	{ "esp4_opts", 0, 0, 0, 1, XDP_REDIRECT, C(ESP), 1, {REDIR}, M4(0x1001, 7) },
-	{ "esp6_ext7", 0, 0, 0, 1, XDP_REDIRECT, C(ESP), 1, {REDIR}, M4(0x6001, 9) },
-	{ "esp6_ext8", 0, 0, 0, 1, XDP_REDIRECT, C(ESP), 1, {REDIR}, M4(0x6001, 9) },
+	{ "esp6_ext_below", 0, 0, 0, 1, XDP_REDIRECT, C(ESP), 1, {REDIR}, M4(0x6001, 9) },
+	{ "esp6_ext_max", 0, 0, 0, 1, XDP_REDIRECT, C(ESP), 1, {REDIR}, M4(0x6001, 9) },
 	{ "atomic6_esp", 0, 0, 0, 1, XDP_REDIRECT, C(ESP), 2, {REDIR, ATOM}, M4(0x6001, 9) },
 	/* ESP fragmented after encryption */
 	{ "esp4_frag_first", 0, 0, 0, 1, XDP_REDIRECT, C(ESP_FRAG_FIRST), 1, {REDIR}, M4(0x1001, 7) },
@@ -121,13 +121,13 @@ static const struct row rows[] = {
 	{ "frag6_too_big", 0, 0, 0, 1, XDP_PASS, C(MALFORMED), 2, {D(FRAG_TOO_BIG), MPASS}, NM },
 	{ "frag4_zero_len", 0, 0, 0, 1, XDP_PASS, C(MALFORMED), 2, {D(FRAG_ZERO_LEN), MPASS}, NM },
 	{ "frag6_zero_len", 0, 0, 0, 1, XDP_PASS, C(MALFORMED), 2, {D(FRAG_ZERO_LEN), MPASS}, NM },
-	{ "esp6_ext9", 0, 0, 0, 1, XDP_PASS, C(MALFORMED), 2, {D(IPV6_EXTHDR_DEPTH), MPASS}, NM },
+	{ "esp6_ext_over", 0, 0, 0, 1, XDP_PASS, C(MALFORMED), 2, {D(IPV6_EXTHDR_DEPTH), MPASS}, NM },
 	{ "trunc_exthdr6", 0, 0, 0, 1, XDP_PASS, C(MALFORMED), 2, {D(IPV6_TRUNC_EXTHDR), MPASS}, NM },
 	{ "trunc_udp4", 0, 0, 0, 1, XDP_PASS, C(MALFORMED), 2, {D(TRUNC_UDP), MPASS}, NM },
 	/* malformed, policy drop */
 	{ "trunc_ipv4", POL_DROP, 0, 0, 1, XDP_DROP, C(MALFORMED), 2, {D(TRUNC_IPV4), MDROP}, NM },
 	{ "ihl4", POL_DROP, 0, 0, 1, XDP_DROP, C(MALFORMED), 2, {D(IPV4_BAD_IHL), MDROP}, NM },
-	{ "esp6_ext9", POL_DROP, 0, 0, 1, XDP_DROP, C(MALFORMED), 2, {D(IPV6_EXTHDR_DEPTH), MDROP}, NM },
+	{ "esp6_ext_over", POL_DROP, 0, 0, 1, XDP_DROP, C(MALFORMED), 2, {D(IPV6_EXTHDR_DEPTH), MDROP}, NM },
 	{ "frag4_zero_len", POL_DROP, 0, 0, 0, XDP_DROP, C(MALFORMED), 2, {D(FRAG_ZERO_LEN), MDROP}, NM },
 	{ "trunc_esp6", POL_DROP, 0, 0, 1, XDP_DROP, C(MALFORMED), 2, {D(TRUNC_ESP), MDROP}, NM },
 	/* early drop against the SA maps populated by setup_sa() */
