@@ -330,7 +330,7 @@ xdpsec_esp_class(const struct xdpsec_pkt *p)
  * the NAT keepalive (exactly one 0xFF byte). */
 static __always_inline enum xdpsec_class
 xdpsec_parse_udp(void *data, void *data_end, struct xdpsec_pkt *p,
-		 __u16 natt_port)
+		 __u16 natt_port, __u32 cfg_flags)
 {
 	struct udphdr *udp;
 	__u32 off = p->l4_off, end = p->l3_end, ulen, pay;
@@ -342,6 +342,12 @@ xdpsec_parse_udp(void *data, void *data_end, struct xdpsec_pkt *p,
 	udp = data + off;
 	if ((void *)(udp + 1) > data_end)
 		return xdpsec_malformed(p, XDPSEC_DROP_TRUNC_UDP);
+	/* With NAT-T fragment steering on, the non-first fragments of every
+	 * UDP datagram go to the daemon (they may be ESP-in-UDP); so must the
+	 * first, or a plain datagram would be split between the daemon and
+	 * the stack.  The daemon reassembles and hands plain ones back. */
+	if (p->is_fragment && (cfg_flags & XDPSEC_CFG_UDP_FRAGS))
+		return xdpsec_esp_class(p);
 	if (bpf_ntohs(udp->dest) != natt_port)
 		return p->is_fragment ? XDPSEC_CLASS_PLAIN_FRAG : XDPSEC_CLASS_PLAIN;
 
@@ -366,8 +372,8 @@ xdpsec_parse_udp(void *data, void *data_end, struct xdpsec_pkt *p,
 		if ((void *)(b + 4) > data_end)
 			return xdpsec_malformed(p, XDPSEC_DROP_TRUNC_ESP);
 		if (b[0] == 0 && b[1] == 0 && b[2] == 0 && b[3] == 0)
-			/* IKE; a first fragment of IKE is the stack's to
-			 * reassemble like any plain fragment */
+			/* IKE; a first fragment of it goes where its
+			 * other fragments go (see above) */
 			return p->is_fragment ? XDPSEC_CLASS_PLAIN_FRAG
 					      : XDPSEC_CLASS_IKE;
 	}
@@ -429,7 +435,7 @@ xdpsec_parse(void *data, void *data_end, __u16 natt_port, __u32 cfg_flags,
 		return xdpsec_esp_class(p);
 	}
 	if (p->l4_proto == XDPSEC_IPPROTO_UDP)
-		return xdpsec_parse_udp(data, data_end, p, natt_port);
+		return xdpsec_parse_udp(data, data_end, p, natt_port, cfg_flags);
 	return p->is_fragment ? XDPSEC_CLASS_PLAIN_FRAG : XDPSEC_CLASS_PLAIN;
 }
 

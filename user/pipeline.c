@@ -147,7 +147,6 @@ static void do_reasm(struct pipeline_worker *w, struct xsk_pkt *pkt,
 	/* Fragments of one datagram meet only with fragments of the same
 	 * layer that entered on the same interface. */
 	uint64_t ctx = (uint64_t)m->ingress_ifindex << 8 | m->layer;
-	bool ciphertext = m->class != XDPSEC_CLASS_PLAIN_FRAG;
 	int r;
 
 	w->st.to_reasm++;
@@ -168,16 +167,16 @@ static void do_reasm(struct pipeline_worker *w, struct xsk_pkt *pkt,
 	}
 	w->st.reasm_complete++;
 	m->path = out.tag;
-	if (ciphertext)
-		m->path |= m->layer ? XDPSEC_PATH_FRAG_BETWEEN : XDPSEC_PATH_FRAG_AFTER;
-	else if (m->path & XDPSEC_PATH_ESP)
-		m->path |= XDPSEC_PATH_FRAG_BEFORE;
-
 	if (datagram_is_esp(out.buf, out.len, XDPSEC_NATT_PORT)) {
 		/* the feedback path: ciphertext goes back to the decrypt stage */
+		m->path |= m->layer ? XDPSEC_PATH_FRAG_BETWEEN : XDPSEC_PATH_FRAG_AFTER;
 		m->class = XDPSEC_CLASS_ESP;
 		w->st.sent_ciphertext++;
 	} else {
+		/* plaintext: inner fragments that were decrypted (fragmented
+		 * before encryption), or plain UDP fragments steered to us */
+		if (m->path & XDPSEC_PATH_ESP)
+			m->path |= XDPSEC_PATH_FRAG_BEFORE;
 		m->class = XDPSEC_CLASS_PLAINTEXT;
 	}
 	send_back(w, NULL, out.buf, out.len, m);
