@@ -49,7 +49,7 @@ done
 
 if ls tests/e2e/test_*.py >/dev/null 2>&1; then
 	echo "=== pytest tests/e2e"
-	if ! "$PYTHON" -m pytest -q -p no:cacheprovider tests/e2e; then failed+=("tests/e2e"); fi
+	if ! BUILD="$BUILD" XDPSEC_E2E_REQUIRE=${XDPSEC_E2E_REQUIRE:-1} "$PYTHON" -m pytest -q -p no:cacheprovider -rfE tests/e2e; then failed+=("tests/e2e"); fi
 fi
 
 echo
