@@ -131,6 +131,16 @@ int feedback_pair_create(struct feedback_pair *fp, int queues, int mtu,
 			fp->saved_all_rp_filter = all;
 	}
 
+	/* With rp_filter 1 or 2, IPv4 arriving on a device with no IPv4
+	 * address at all is dropped (fib_validate_source's "no_addr" case),
+	 * whatever the device's own rp_filter says.  A host-scope /32 from
+	 * the link-local range gives the far end an address without adding
+	 * a route or answering on any network. */
+	if (run_ip((const char *const[]){ "ip", "addr", "add", FEEDBACK_FAR_ADDR4,
+					  "dev", fp->far, "scope", "host", NULL }))
+		pr_warn("cannot give %s an IPv4 address: decrypted IPv4 may be dropped "
+			"by reverse-path filtering\n", fp->far);
+
 	for (const char *dev = fp->near; dev; dev = dev == fp->near ? fp->far : NULL) {
 		if (run_ip((const char *const[]){ "ip", "link", "set", dev, "up", NULL })) {
 			snprintf(err, errlen, "feedback pair: cannot bring %s up", dev);

@@ -19,6 +19,7 @@
 
 #define FEEDBACK_NEAR_NAME "xdpsec-fbn"
 #define FEEDBACK_FAR_NAME  "xdpsec-fbf"
+#define FEEDBACK_FAR_ADDR4 "169.254.88.1/32"  /* see feedback_pair_create */
 
 struct feedback_pair {
 	char near[IF_NAMESIZE], far[IF_NAMESIZE];

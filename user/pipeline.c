@@ -166,7 +166,10 @@ static void do_reasm(struct pipeline_worker *w, struct xsk_pkt *pkt,
 		return;
 	}
 	w->st.reasm_complete++;
-	m->path = out.tag;
+	/* The daemon alone writes the history bits (the classify program's
+	 * guesses about wire fragments are not history yet). */
+	m->path = m->layer ? out.tag & ~(uint32_t)(XDPSEC_PATH_FRAG_AFTER | XDPSEC_PATH_FRAG_BETWEEN)
+			   : 0;
 	if (datagram_is_esp(out.buf, out.len, XDPSEC_NATT_PORT)) {
 		/* the feedback path: ciphertext goes back to the decrypt stage */
 		m->path |= m->layer ? XDPSEC_PATH_FRAG_BETWEEN : XDPSEC_PATH_FRAG_AFTER;
