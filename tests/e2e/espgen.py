@@ -303,6 +303,15 @@ class Gen:
         if sa.encap and sa.family == 6:
             out = IPv6(raw(out))
             del out[UDP].chksum
+        elif sa.encap:
+            # scapy 2.5 leaves the NAT-T UDP length at 8 for IPv4; the
+            # kernel (and our classifier) then see no ESP in it
+            # (patched in the bytes: re-parsing would take the rest of the
+            # datagram for padding).  Checksum 0, as RFC 3948 says to send.
+            b = bytearray(raw(out))
+            ihl = (b[0] & 0xF) * 4
+            struct.pack_into("!HH", b, ihl + 4, len(b) - ihl, 0)
+            return bytes(b)
         return raw(out)
 
     def sizes(self, rng, count, lo, hi):

@@ -217,8 +217,14 @@ def test_tcp_through_kernel_xfrm_sender(env):
     rng = gen.rng("tcp")
     sa = gen.sa(rng, "tunnel", "gcm", 4)
     a = env.pair.a
-    a.run("ip xfrm state add src %s dst %s proto esp spi 0x%x reqid 7 mode tunnel "
-          "aead 'rfc4106(gcm(aes))' 0x%s 128" % (sa.src, sa.dst, sa.spi, sa.key.hex()))
+    r = a.run("ip xfrm state add src %s dst %s proto esp spi 0x%x reqid 7 mode tunnel "
+              "aead 'rfc4106(gcm(aes))' 0x%s 128" % (sa.src, sa.dst, sa.spi, sa.key.hex()),
+              check=False)
+    if r.returncode != 0 and "algorithm not found" in r.stderr:
+        # this kernel has no ESP/GCM (see architecture.md): the sender side
+        # of this test cannot exist here
+        pytest.skip("sender kernel lacks rfc4106(gcm(aes)): " + r.stderr.strip())
+    assert r.returncode == 0, r.stderr
     a.run("ip xfrm policy add src %s/32 dst %s/32 proto tcp dir out "
           "tmpl src %s dst %s proto esp reqid 7 mode tunnel"
           % (sa.src, sa.dst, sa.src, sa.dst))
