@@ -13,7 +13,19 @@ import sys
 import logging
 
 logging.getLogger("scapy").setLevel(logging.ERROR)
-from scapy.all import IP, IPv6, IPv6ExtHdrFragment, defragment, defragment6, raw  # noqa: E402
+from scapy.all import IP, IPv6, IPv6ExtHdrFragment, Raw, defragment, defragment6, raw  # noqa: E402
+
+
+def ipv4_opaque(b):
+    """IPv4 packet whose payload scapy keeps as raw bytes.  The datagrams
+    carry random bytes after the IP header; dissected as UDP, the random
+    UDP length of a first fragment makes scapy cut the rest off as padding
+    and defragment() then drops it."""
+    p = IP(b)
+    end = min(len(b), p.len) if p.len else len(b)
+    p.remove_payload()
+    p.add_payload(Raw(b[p.ihl * 4:end]))
+    return p
 
 
 def main():
@@ -25,7 +37,7 @@ def main():
     for k in sorted(sets):
         pkts = sets[k]
         if pkts[0][0] >> 4 == 4:
-            res = [p for p in defragment([IP(b) for b in pkts])
+            res = [p for p in defragment([ipv4_opaque(b) for b in pkts])
                    if p[IP].frag == 0 and not p[IP].flags.MF]
             if len(res) != 1:
                 continue

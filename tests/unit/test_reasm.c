@@ -1005,7 +1005,10 @@ TEST(scapy_cross_check)
 	CHECK(p && pclose(p) == 0);
 	CHECK_EQ(matched, N);
 	printf("  scapy agreed on %d/%d datagrams\n", matched, N);
-	unlink(path);
+	if (!getenv("REASM_KEEP"))
+		unlink(path);
+	else
+		fprintf(stderr, "  fragments kept in %s\n", path);
 	for (unsigned i = 0; i < N; i++)
 		set_free(&s[i]);
 	reasm_free(r);
