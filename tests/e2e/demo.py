@@ -103,13 +103,18 @@ def main():
         s, d = per_branch.get(b, (0, 0))
         brows.append((b, s, d, totals.get(("branch", b), "-")))
     table(brows, ("branch", "sent", "delivered", "counter branch/" + "<name>"))
+    if totals.get(("branch", "plain"), 0) > per_branch.get("plain", (0, 0))[0]:
+        print("(branch/plain also counts the link's own IPv6 neighbour discovery and MLD)")
     print("\nThe feedback path and the daemon (deltas over the demo):")
     table([("%s/%s" % k, totals.get(k, "-")) for k in SHOW], ("counter", "value"))
-    drops = [("%s/%s" % k, v) for k, v in sorted(totals.items())
-             if v and ("drop" in k[1] or k[0] == "esp" and k[1] != "delivered")]
+    # "drops" holds every counter flagged as a drop, named stage.reason
+    drops = [(k[1], v) for k, v in sorted(totals.items()) if k[0] == "drops" and v]
     if drops:
-        print("\nNon-zero drop counters:")
+        print("\nNon-zero drop counters (pipeline.* sums the reasons of its stage):")
         table(drops, ("counter", "value"))
+        if totals.get(("reasm", "reasm_duplicates")):
+            print("(the *_dups cases send duplicate fragments on purpose: "
+                  "each is ignored and counted)")
     failed = [b for b in BRANCH_ORDER if per_branch.get(b, (0, 0))[1] == 0]
     if not alive:
         print("\ndemo: FAILED: xdpsecd died during the demo")
