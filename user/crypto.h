@@ -66,6 +66,28 @@ void crypto_thr_free(struct crypto_thr *t);
  * garbage, never to be used); other negative = internal error. */
 int crypto_open(struct crypto_thr *t, const struct crypto_sa *s, const struct crypto_op *op);
 
+/* Burst form of crypto_open, for esp_input_burst.  A job is memory owned by
+ * the caller that must stay put (and op's buffers untouched) until
+ * crypto_drain has returned.  crypto_submit either completes the job at once
+ * (returns 0, j->rc = what crypto_open returns) or queues it in the
+ * thread's backend (returns 1); crypto_drain completes every queued job
+ * (sets each j->rc).  Only ipsec-mb CBC+HMAC queues: its multi-buffer hash
+ * then works on several packets at once instead of one lane of 8 or 16. */
+struct crypto_job {
+	struct crypto_op op;
+	const struct crypto_sa *sa;
+	int rc;
+	uint8_t tag[64];         /* backend scratch: the computed ICV          */
+	uint8_t icv[32];         /* backend scratch: the received ICV (ESN)    */
+};
+int crypto_submit(struct crypto_thr *t, struct crypto_job *j);
+void crypto_drain(struct crypto_thr *t);
+
+/* Why ipsec-mb is not used (NULL when it is usable), and what it runs:
+ * "intel-ipsec-mb 1.3.0, AVX512 code path". */
+const char *crypto_imb_why_not(void);
+const char *crypto_imb_describe(void);
+
 /* Backends (crypto_openssl.c, crypto_ipsecmb.c); dispatch in crypto_core.c. */
 struct crypto_sa *crypto_ossl_sa_new(const struct xs_sa_config *cfg, char *err, size_t errlen);
 void crypto_ossl_sa_free(struct crypto_sa *s);
@@ -79,6 +101,8 @@ void crypto_imb_sa_free(struct crypto_sa *s);
 void *crypto_imb_thr_new(void);
 void crypto_imb_thr_free(void *t);
 int crypto_imb_open(void *t, const struct crypto_sa *s, const struct crypto_op *op);
+int crypto_imb_submit(void *t, struct crypto_job *j);
+void crypto_imb_drain(void *t);
 
 /* Common head of every backend's crypto_sa. */
 struct crypto_sa_head {

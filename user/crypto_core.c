@@ -40,8 +40,14 @@ enum crypto_backend crypto_backend_resolve(enum crypto_backend be)
 		}
 	}
 	if (be == CRYPTO_BACKEND_IPSECMB && !crypto_imb_usable()) {
-		pr_warn("crypto: intel-ipsec-mb unusable on this CPU, using OpenSSL\n");
+		pr_warn("crypto: not using intel-ipsec-mb: %s; using OpenSSL\n",
+			crypto_imb_why_not());
 		be = CRYPTO_BACKEND_OPENSSL;
+	} else if (be == CRYPTO_BACKEND_IPSECMB) {
+		static int told;
+
+		if (!__atomic_exchange_n(&told, 1, __ATOMIC_RELAXED))
+			pr_debug("crypto: %s\n", crypto_imb_describe());
 	}
 	return be;
 }
@@ -145,8 +151,17 @@ struct crypto_thr *crypto_thr_new(void)
 		free(t);
 		return NULL;
 	}
-	if (crypto_imb_usable())
+	/* SAs are given to ipsec-mb when it is usable: a thread that could
+	 * not open them must not exist (it would drop all their packets). */
+	if (crypto_imb_usable()) {
 		t->imb = crypto_imb_thr_new();
+		if (!t->imb) {
+			pr_warn("crypto: cannot create this thread's intel-ipsec-mb manager\n");
+			crypto_ossl_thr_free(t->ossl);
+			free(t);
+			return NULL;
+		}
+	}
 	return t;
 }
 
@@ -164,4 +179,23 @@ int crypto_open(struct crypto_thr *t, const struct crypto_sa *s, const struct cr
 	if (((const struct crypto_sa_head *)s)->be == CRYPTO_BACKEND_IPSECMB)
 		return t->imb ? crypto_imb_open(t->imb, s, op) : -EIO;
 	return crypto_ossl_open(t->ossl, s, op);
+}
+
+int crypto_submit(struct crypto_thr *t, struct crypto_job *j)
+{
+	if (((const struct crypto_sa_head *)j->sa)->be == CRYPTO_BACKEND_IPSECMB) {
+		if (!t->imb) {
+			j->rc = -EIO;
+			return 0;
+		}
+		return crypto_imb_submit(t->imb, j);
+	}
+	j->rc = crypto_ossl_open(t->ossl, j->sa, &j->op);
+	return 0;
+}
+
+void crypto_drain(struct crypto_thr *t)
+{
+	if (t->imb)
+		crypto_imb_drain(t->imb);
 }

@@ -5,18 +5,23 @@
  * Version 1.3 serves every transform we offer: AES-GCM 128/192/256 through
  * its direct API, ChaCha20-Poly1305 through its direct API, and AES-CBC with
  * HMAC-SHA1/256/384/512 as one chained job (hash then decrypt).  So no SA
- * falls back to OpenSSL on x86_64 with AES-NI; on a CPU ipsec-mb cannot run
- * on, crypto_imb_usable() says no and every SA goes to OpenSSL.
+ * falls back to OpenSSL on x86_64 with AES-NI.  crypto_imb_usable() says no
+ * (and crypto_imb_why_not() says why: no AES-NI, the manager cannot be
+ * allocated or initialised, the known-answer test fails) and every SA then
+ * goes to OpenSSL.
  *
  * ipsec-mb computes tags but never compares them: we compare in constant
  * time with CRYPTO_memcmp.  Expanded keys are per SA and read-only; each
  * thread has its own IMB_MGR.  One shared IMB_MGR (under a mutex) expands
- * keys for the control thread.
+ * keys for the control thread.  CBC+HMAC jobs of a burst are submitted
+ * together (crypto_imb_submit, crypto_imb_drain) so the multi-buffer hash
+ * fills its lanes; crypto_imb_open submits one job and flushes it.
  */
 #include "crypto.h"
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <intel-ipsec-mb.h>
@@ -43,32 +48,115 @@ static pthread_once_t imb_once = PTHREAD_ONCE_INIT;
 static pthread_mutex_t imb_setup_mu = PTHREAD_MUTEX_INITIALIZER;
 static IMB_MGR *imb_setup;      /* key expansion, control thread */
 static int imb_ok;
+static char imb_why[200];       /* why not usable, when !imb_ok */
+static char imb_desc[96];       /* version and code path, when imb_ok */
 
-static IMB_MGR *mgr_new(void)
+/* Per worker thread. */
+struct imb_thr {
+	IMB_MGR *m;
+	unsigned queued;         /* jobs submitted and not yet returned */
+};
+
+static const char *arch_name(IMB_ARCH a)
+{
+	switch (a) {
+	case IMB_ARCH_NOAESNI: return "no-AESNI (software AES)";
+	case IMB_ARCH_SSE: return "SSE";
+	case IMB_ARCH_AVX: return "AVX";
+	case IMB_ARCH_AVX2: return "AVX2";
+	case IMB_ARCH_AVX512: return "AVX512";
+	default: return "none";
+	}
+}
+
+/* A manager for this CPU, or NULL with the reason in why. */
+static IMB_MGR *mgr_new(char *why, size_t whylen, IMB_ARCH *arch_out)
 {
 	IMB_MGR *m = alloc_mb_mgr(0);
 	IMB_ARCH arch = IMB_ARCH_NONE;
+	int e;
 
-	if (!m)
+	if (!m) {
+		e = imb_get_errno(NULL);
+		snprintf(why, whylen, "alloc_mb_mgr failed: %s",
+			 e ? imb_get_strerror(e) : "out of memory");
 		return NULL;
+	}
 	init_mb_mgr_auto(m, &arch);
-	if (imb_get_errno(m) || arch == IMB_ARCH_NONE) {
+	e = imb_get_errno(m);
+	if (e || arch == IMB_ARCH_NONE) {
+		snprintf(why, whylen, "init_mb_mgr_auto: %s (arch %s, CPU features 0x%llx%s%s)",
+			 e ? imb_get_strerror(e) : "no code path for this CPU", arch_name(arch),
+			 (unsigned long long)m->features,
+			 m->features & IMB_FEATURE_AESNI ? "" : ", no AES-NI",
+			 (m->features & IMB_FEATURE_SELF_TEST) &&
+			 !(m->features & IMB_FEATURE_SELF_TEST_PASS) ? ", library self-test failed" : "");
 		free_mb_mgr(m);
 		return NULL;
 	}
+	if (arch == IMB_ARCH_NOAESNI) {
+		/* ipsec-mb would emulate AES in software: OpenSSL does better */
+		snprintf(why, whylen, "this CPU has no AES-NI (ipsec-mb would only run its "
+			 "software-AES code path)");
+		free_mb_mgr(m);
+		return NULL;
+	}
+	if (arch_out)
+		*arch_out = arch;
 	return m;
+}
+
+/* Known answer (GCM spec test case 2: zero key, zero IV, one zero block)
+ * through the manager we are going to use: a library that initialises but
+ * computes garbage must not be chosen. */
+static int self_test(IMB_MGR *m)
+{
+	static const uint8_t ct0[16] = { 0x03, 0x88, 0xda, 0xce, 0x60, 0xb6, 0xa3, 0x92,
+					 0xf3, 0x28, 0xc2, 0xb9, 0x71, 0xb2, 0xfe, 0x78 };
+	static const uint8_t tag0[16] = { 0xab, 0x6e, 0x47, 0xd4, 0x2c, 0xec, 0x13, 0xbd,
+					  0xf5, 0x3a, 0x67, 0xb2, 0x12, 0x57, 0xbd, 0xdf };
+	static const uint8_t zero[16];
+	struct gcm_key_data k __attribute__((aligned(64)));
+	struct gcm_context_data ctx;
+	uint8_t key[16] = { 0 }, iv[12] = { 0 }, buf[16], tag[16], aad[1] = { 0 };
+
+	memcpy(buf, ct0, 16);
+	IMB_AES128_GCM_PRE(m, key, &k);
+	IMB_AES128_GCM_DEC(m, &k, &ctx, buf, buf, 16, iv, aad, 0, tag, 16);
+	return memcmp(buf, zero, 16) || memcmp(tag, tag0, 16) ? -1 : 0;
 }
 
 static void imb_init(void)
 {
-	imb_setup = mgr_new();
+	IMB_ARCH arch = IMB_ARCH_NONE;
+
+	imb_setup = mgr_new(imb_why, sizeof(imb_why), &arch);
+	if (imb_setup && self_test(imb_setup)) {
+		snprintf(imb_why, sizeof(imb_why), "AES-GCM known-answer test failed on the %s "
+			 "code path", arch_name(arch));
+		free_mb_mgr(imb_setup);
+		imb_setup = NULL;
+	}
 	imb_ok = imb_setup != NULL;
+	if (imb_ok)
+		snprintf(imb_desc, sizeof(imb_desc), "intel-ipsec-mb %s, %s code path",
+			 imb_get_version_str(), arch_name(arch));
 }
 
 int crypto_imb_usable(void)
 {
 	pthread_once(&imb_once, imb_init);
 	return imb_ok;
+}
+
+const char *crypto_imb_why_not(void)
+{
+	return crypto_imb_usable() ? NULL : imb_why;
+}
+
+const char *crypto_imb_describe(void)
+{
+	return crypto_imb_usable() ? imb_desc : "intel-ipsec-mb (not usable)";
 }
 
 /* HMAC precompute (RFC 2104): hash state after one block of key ^ pad. */
@@ -157,13 +245,31 @@ void crypto_imb_sa_free(struct crypto_sa *s)
 
 void *crypto_imb_thr_new(void)
 {
-	return crypto_imb_usable() ? mgr_new() : NULL;
+	struct imb_thr *t;
+	char why[200];
+
+	if (!crypto_imb_usable())
+		return NULL;
+	t = calloc(1, sizeof(*t));
+	if (!t)
+		return NULL;
+	t->m = mgr_new(why, sizeof(why), NULL);
+	if (!t->m) {
+		free(t);
+		return NULL;
+	}
+	return t;
 }
 
-void crypto_imb_thr_free(void *t)
+void crypto_imb_thr_free(void *p)
 {
-	if (t)
-		free_mb_mgr(t);
+	struct imb_thr *t = p;
+
+	if (!t)
+		return;
+	crypto_imb_drain(t);
+	free_mb_mgr(t->m);
+	free(t);
 }
 
 /* nonce = salt || IV; AAD = SPI || [seq_hi ||] seq (RFC 4106 / 7634) */
@@ -184,22 +290,39 @@ static size_t aead_setup(const struct imb_sa *s, const struct crypto_op *op,
 	return 8;
 }
 
-static int open_cbc_hmac(IMB_MGR *m, const struct imb_sa *s, const struct crypto_op *op)
+/* A CBC+HMAC job came back: restore what ESN borrowed, compare the ICV. */
+static void cbc_done(struct imb_thr *t, IMB_JOB *job)
 {
-	uint8_t tag[32], icv[32], *icv_at = (uint8_t *)op->icv;
+	struct crypto_job *j = job->user_data;
+	size_t il = j->sa ? ((const struct crypto_sa_head *)j->sa)->icv_len : 0;
+	int rc = job->status == IMB_STATUS_COMPLETED ? 0 : -EIO;
+
+	t->queued--;
+	if (j->op.esn)
+		memcpy((uint8_t *)j->op.icv, j->icv, 4);
+	if (!rc && CRYPTO_memcmp(j->tag, j->icv, il))
+		rc = -EBADMSG;          /* the decrypted bytes are never used */
+	j->rc = rc;
+}
+
+/* CBC+HMAC as one chained job (hash the ciphertext, then decrypt).  The
+ * multi-buffer hash runs 8 or 16 packets in lanes: a job may come back at a
+ * later submit or at the flush.  ESN: the ICV covers seq_hi right after the
+ * ciphertext (RFC 4303 2.2.1), so seq_hi is put where the ICV lies for the
+ * contiguous hash and the ICV is put back when the job returns. */
+static void cbc_submit(struct imb_thr *t, const struct imb_sa *s, struct crypto_job *j)
+{
+	const struct crypto_op *op = &j->op;
 	size_t il = s->h.icv_len;
 	IMB_JOB *job;
-	int rc;
 
-	/* ESN: the ICV covers seq_hi right after the ciphertext (RFC 4303
-	 * 2.2.1).  Put it where the ICV lies, hash contiguously, restore. */
-	memcpy(icv, op->icv, il);
+	memcpy(j->icv, op->icv, il);
 	if (op->esn) {
 		uint32_t hi = __builtin_bswap32(op->seq_hi);
 
-		memcpy(icv_at, &hi, 4);
+		memcpy((uint8_t *)op->icv, &hi, 4);
 	}
-	job = IMB_GET_NEXT_JOB(m);
+	job = IMB_GET_NEXT_JOB(t->m);
 	job->cipher_mode = IMB_CIPHER_CBC;
 	job->cipher_direction = IMB_DIR_DECRYPT;
 	job->chain_order = IMB_ORDER_HASH_CIPHER;
@@ -217,28 +340,56 @@ static int open_cbc_hmac(IMB_MGR *m, const struct imb_sa *s, const struct crypto
 	job->msg_len_to_hash_in_bytes = 8 + 16 + op->ct_len + (op->esn ? 4 : 0);
 	job->u.HMAC._hashed_auth_key_xor_ipad = s->ipad;
 	job->u.HMAC._hashed_auth_key_xor_opad = s->opad;
-	job->auth_tag_output = tag;
+	job->auth_tag_output = j->tag;
 	job->auth_tag_output_len_in_bytes = il;
-	job = IMB_SUBMIT_JOB(m);
-	while (!job)                    /* single job in flight: flush returns it */
-		job = IMB_FLUSH_JOB(m);
-	rc = job->status == IMB_STATUS_COMPLETED ? 0 : -EIO;
-	if (op->esn)
-		memcpy(icv_at, icv, il);
-	if (!rc && CRYPTO_memcmp(tag, icv, il))
-		rc = -EBADMSG;          /* the decrypted bytes are never used */
-	return rc;
+	job->user_data = j;
+	t->queued++;
+	job = IMB_SUBMIT_JOB(t->m);
+	while (job) {
+		cbc_done(t, job);
+		job = IMB_GET_COMPLETED_JOB(t->m);
+	}
 }
 
-int crypto_imb_open(void *t, const struct crypto_sa *cs, const struct crypto_op *op)
+void crypto_imb_drain(void *p)
+{
+	struct imb_thr *t = p;
+	IMB_JOB *job;
+
+	while (t->queued && (job = IMB_FLUSH_JOB(t->m)) != NULL)
+		cbc_done(t, job);
+}
+
+int crypto_imb_submit(void *p, struct crypto_job *j)
+{
+	const struct imb_sa *s = (const struct imb_sa *)j->sa;
+
+	if (s->h.alg == XS_ALG_AES_CBC) {
+		cbc_submit(p, s, j);
+		return 1;
+	}
+	j->rc = crypto_imb_open(p, j->sa, &j->op);
+	return 0;
+}
+
+int crypto_imb_open(void *p, const struct crypto_sa *cs, const struct crypto_op *op)
 {
 	const struct imb_sa *s = (const struct imb_sa *)cs;
-	IMB_MGR *m = t;
+	struct imb_thr *t = p;
+	IMB_MGR *m = t->m;
 	uint8_t nonce[12], aad[12], tag[16];
 	size_t al;
 
-	if (s->h.alg == XS_ALG_AES_CBC)
-		return open_cbc_hmac(m, s, op);
+	if (s->h.alg == XS_ALG_AES_CBC) {
+		struct crypto_job j;
+
+		j.op = *op;
+		j.sa = cs;
+		j.rc = -EIO;
+		cbc_submit(t, s, &j);
+		crypto_imb_drain(t);
+		return j.rc;
+	}
 	al = aead_setup(s, op, nonce, aad);
 	if (s->h.alg == XS_ALG_AES_GCM) {
 		struct gcm_context_data ctx;

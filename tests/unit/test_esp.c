@@ -7,6 +7,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -850,6 +851,104 @@ TEST(counters_and_names)
 	fx_close(&f);
 }
 
+/* ------------------------------------------------------------ backend choice */
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+static int cpu_has_aesni(void)
+{
+	unsigned a, b, c, d;
+
+	/* CPUID.1:ECX bit 25 = AES-NI, bit 1 = PCLMULQDQ (GCM's GHASH) */
+	if (!__get_cpuid(1, &a, &b, &c, &d))
+		return 0;
+	return (c >> 25 & 1) && (c >> 1 & 1);
+}
+#else
+static int cpu_has_aesni(void) { return 0; }
+#endif
+
+struct worker_arg {
+	struct esp_ctx *c;
+	uint8_t *pkt;
+	size_t len;
+	int rc;
+};
+
+static void *worker_decrypt(void *p)
+{
+	struct worker_arg *a = p;
+	struct esp_result res;
+
+	a->rc = esp_input(a->c, a->pkt, a->len, &res);
+	return NULL;
+}
+
+/* The daemon's path: a table with the automatic choice made on the main
+ * thread, an esp_ctx per worker, packets decrypted on a worker thread.
+ * On a CPU with AES-NI that must be ipsec-mb for every transform. */
+TEST(ipsecmb_chosen_when_cpu_has_aesni)
+{
+	const char *env = getenv("XDPSEC_CRYPTO");
+	size_t a;
+
+	if (!cpu_has_aesni()) {
+		fprintf(stderr, "  (no AES-NI on this CPU: ipsec-mb may decline: %s)\n",
+			crypto_imb_why_not() ? crypto_imb_why_not() : "it did not");
+		return;
+	}
+	CHECK(crypto_imb_usable());
+	CHECK(crypto_imb_why_not() == NULL);
+	if (crypto_imb_why_not())
+		fprintf(stderr, "  ipsec-mb refused: %s\n", crypto_imb_why_not());
+	CHECK(strstr(crypto_imb_describe(), "intel-ipsec-mb") != NULL);
+	CHECK_EQ(crypto_backend_resolve(CRYPTO_BACKEND_IPSECMB), CRYPTO_BACKEND_IPSECMB);
+	if (!env || !*env)
+		CHECK_EQ(crypto_backend_resolve(CRYPTO_BACKEND_AUTO), CRYPTO_BACKEND_IPSECMB);
+	else
+		fprintf(stderr, "  (XDPSEC_CRYPTO=%s set: AUTO not checked)\n", env);
+
+	static const struct { uint8_t alg, auth, kl, akl; uint16_t icv; } tf[] = {
+		{ XS_ALG_AES_GCM, XS_AUTH_NONE, 20, 0, 128 },
+		{ XS_ALG_AES_GCM, XS_AUTH_NONE, 28, 0, 96 },
+		{ XS_ALG_AES_GCM, XS_AUTH_NONE, 36, 0, 64 },
+		{ XS_ALG_CHACHA20_POLY1305, XS_AUTH_NONE, 36, 0, 128 },
+		{ XS_ALG_AES_CBC, XS_AUTH_HMAC_SHA1, 16, 20, 96 },
+		{ XS_ALG_AES_CBC, XS_AUTH_HMAC_SHA256, 24, 32, 128 },
+		{ XS_ALG_AES_CBC, XS_AUTH_HMAC_SHA384, 32, 48, 192 },
+		{ XS_ALG_AES_CBC, XS_AUTH_HMAC_SHA512, 32, 64, 256 },
+	};
+
+	for (a = 0; a < sizeof(tf) / sizeof(tf[0]); a++) {
+		struct worker_arg wa;
+		enum crypto_backend got = CRYPTO_BACKEND_AUTO;
+		uint8_t inner[200];
+		size_t il = espb_inner_v4(inner, 100, 0x5a);
+		pthread_t th;
+		struct fx f;
+
+		cfg_default(&f.cfg, tf[a].alg, tf[a].auth, XS_MODE_TUNNEL);
+		f.cfg.enc_key_len = tf[a].kl;
+		f.cfg.auth_key_len = tf[a].akl;
+		f.cfg.icv_bits = tf[a].icv;
+		CHECK_EQ(fx_open(&f, env && *env ? CRYPTO_BACKEND_IPSECMB : CRYPTO_BACKEND_AUTO), 0);
+		if (!f.c) {
+			fx_close(&f);
+			continue;
+		}
+		CHECK_EQ(sa_table_backend(f.t), CRYPTO_BACKEND_IPSECMB);
+		CHECK_EQ(sa_table_sa_backend(f.t, &f.cfg.dst, f.cfg.spi, IPPROTO_ESP, &got), 0);
+		CHECK_EQ(got, CRYPTO_BACKEND_IPSECMB);
+		wa.c = f.c;
+		wa.pkt = pktbuf;
+		wa.len = espb_build(pktbuf, sizeof(pktbuf), &f.cfg, 1, inner, il, 4, 0);
+		wa.rc = -1;
+		CHECK_EQ(pthread_create(&th, NULL, worker_decrypt, &wa), 0);
+		pthread_join(th, NULL);
+		CHECK_EQ(wa.rc, 0);
+		fx_close(&f);
+	}
+}
+
 int main(void)
 {
 	RUN(kat_gcm_draft_mcgrew);
@@ -869,5 +968,6 @@ int main(void)
 	RUN(udp_encap);
 	RUN(nested_kind);
 	RUN(counters_and_names);
+	RUN(ipsecmb_chosen_when_cpu_has_aesni);
 	return testlib_report();
 }
