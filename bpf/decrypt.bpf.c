@@ -21,6 +21,18 @@
  *
  * SEC("xdp.frags"): the daemon's frames can be up to 64 KiB (reassembled
  * datagrams); a frags-aware program lets the pair run with a large MTU.
+ * Such a frame arrives as a multi-buffer xdp_buff: about 3.5 KiB of linear
+ * data (every header we read is there) and page-sized fragments.  The IP
+ * length is checked against the whole frame (bpf_xdp_get_buff_len), the
+ * XSKMAP redirect takes it whole (the daemon's sockets are bound with
+ * XDP_USE_SG) and XDP_PASS hands it to the stack whole.
+ *
+ * xdpsec_near, the second program of this object, is attached to the near
+ * end.  It passes everything (the near end only receives what the far
+ * end's stack sends), but being frags-aware it raises the far end's
+ * maximum MTU above 65535: veth drops a frame longer than the receiving
+ * end's MTU + 18 before any XDP program runs, and the daemon's largest frame
+ * is shim + an IPv6 datagram of 40 + 65535 bytes (see dataplane.c).
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -129,7 +141,7 @@ int xdpsec_decrypt(struct xdp_md *ctx)
 	struct xdpsec_pkt pkt;
 	struct xdpsec_config *cfg;
 	struct ethhdr *eth = data;
-	__u32 zero = 0, flags = 0;
+	__u32 zero = 0, flags = 0, frame_len;
 	__u16 natt = XDPSEC_NATT_PORT;
 	enum xdpsec_class cls;
 	int r;
@@ -168,11 +180,14 @@ int xdpsec_decrypt(struct xdp_md *ctx)
 			natt = cfg->natt_port;
 		flags = cfg->flags;
 	}
+	/* the whole frame, fragments included: reassembled datagrams are
+	 * multi-buffer above ~3.5 KiB */
+	frame_len = (__u32)bpf_xdp_get_buff_len(ctx);
 	data = (void *)(long)ctx->data;
 	data_end = (void *)(long)ctx->data_end;
 	/* Frames the daemon re-injects are ESP or fragments it has just seen:
 	 * UDP non-first fragments are steered only when configured. */
-	cls = xdpsec_parse(data, data_end, natt, flags, &pkt);
+	cls = xdpsec_parse_frame(data, data_end, frame_len, natt, flags, &pkt);
 	m.l3_off = (__u8)pkt.l3_off;
 	m.spi = pkt.spi;
 	m.seq = pkt.seq;
@@ -223,6 +238,16 @@ int xdpsec_decrypt(struct xdp_md *ctx)
 			xdpsec_count(XDPSEC_CNT_DEC_PASS_PLAIN);
 		return XDP_PASS;
 	}
+}
+
+/* The near end's program (see the top of this file): frames the far end's
+ * stack sends (neighbour discovery, ICMP errors) go on to the near end's
+ * stack, as they would without a program. */
+SEC("xdp.frags")
+int xdpsec_near(struct xdp_md *ctx)
+{
+	(void)ctx;
+	return XDP_PASS;
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

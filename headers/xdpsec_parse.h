@@ -12,7 +12,14 @@
  * pkt.reason says why (enum xdpsec_drop_reason).  Every read is checked
  * against data_end AND against the end of the IP datagram (IPv4 total
  * length / IPv6 payload length): Ethernet padding is never parsed as
- * payload.  Offsets are plain scalars capped at XDPSEC_PARSE_MAX_OFF so
+ * payload.
+ *
+ * Multi-buffer frames (SEC("xdp.frags") programs): xdpsec_parse_frame()
+ * takes the length of the whole frame (bpf_xdp_get_buff_len()) as well.
+ * The IP length is checked against the whole frame, so a 64 KiB datagram
+ * whose tail lies in fragments is well formed; headers are still read from
+ * the linear part only (data..data_end), and one that is not there is
+ * "truncated".  xdpsec_parse() is the single-buffer case.  Offsets are plain scalars capped at XDPSEC_PARSE_MAX_OFF so
  * the verifier can bound every packet pointer; loops have constant bounds.
  *
  * Choices (documented in docs/classify.md):
@@ -57,7 +64,8 @@
 struct xdpsec_pkt {
 	__u16 l2_len;        /* Ethernet + VLAN tags == offset of the IP header */
 	__u16 l3_off;
-	__u16 l3_end;        /* l3_off + IP datagram length (<= frame length)  */
+	__u32 l3_end;        /* l3_off + IP datagram length (<= frame length;
+				can lie beyond data_end in a multi-buffer frame) */
 	__u16 l4_off;        /* first header after IP + extension headers      */
 	__u16 vlan_tci[XDPSEC_VLAN_MAX]; /* host order, outer first            */
 	__u8  vlan_depth;
@@ -149,7 +157,7 @@ xdpsec_frag_check(struct xdpsec_pkt *p, __u32 frag_payload, __u32 limit_extra)
 
 /* IPv4: header, options (skipped), length and fragment fields. */
 static __always_inline int
-xdpsec_parse_ipv4(void *data, void *data_end, struct xdpsec_pkt *p)
+xdpsec_parse_ipv4(void *data, void *data_end, __u32 frame_len, struct xdpsec_pkt *p)
 {
 	struct iphdr *ip = data + p->l3_off;
 	__u32 ihl, tot, fo, avail;
@@ -172,6 +180,8 @@ xdpsec_parse_ipv4(void *data, void *data_end, struct xdpsec_pkt *p)
 		p->reason = XDPSEC_DROP_TRUNC_IPV4;
 		return -1;
 	}
+	/* the datagram may go on in the frame's fragments */
+	avail = frame_len > p->l3_off ? frame_len - p->l3_off : 0;
 	tot = bpf_ntohs(ip->tot_len);
 	if (tot < ihl || tot > avail) {
 		p->reason = XDPSEC_DROP_IPV4_BAD_LEN;
@@ -203,7 +213,7 @@ static __always_inline int xdpsec_ipv6_is_ext(__u8 nh)
  * headers.  Stops at the first non-extension next header, or right after
  * the fragment header of a non-first fragment (the rest is payload). */
 static __always_inline int
-xdpsec_parse_ipv6(void *data, void *data_end, struct xdpsec_pkt *p)
+xdpsec_parse_ipv6(void *data, void *data_end, __u32 frame_len, struct xdpsec_pkt *p)
 {
 	struct ipv6hdr *ip6 = data + p->l3_off;
 	__u32 off, end, plen;
@@ -220,7 +230,8 @@ xdpsec_parse_ipv6(void *data, void *data_end, struct xdpsec_pkt *p)
 		return -1;
 	}
 	plen = bpf_ntohs(ip6->payload_len);
-	if (plen > (__u32)(data_end - (void *)(ip6 + 1))) {
+	/* the frame holds at least the fixed header (checked above) */
+	if (plen > frame_len - p->l3_off - (__u32)sizeof(*ip6)) {
 		p->reason = XDPSEC_DROP_IPV6_BAD_LEN;
 		return -1;
 	}
@@ -387,12 +398,14 @@ xdpsec_parse_udp(void *data, void *data_end, struct xdpsec_pkt *p,
 }
 
 /*
- * Parse one frame.  natt_port: host order, already defaulted by the caller.
+ * Parse one frame.  frame_len: bytes from data to the end of the frame,
+ * fragments of a multi-buffer frame included (>= data_end - data).
+ * natt_port: host order, already defaulted by the caller.
  * cfg_flags: XDPSEC_CFG_* (only XDPSEC_CFG_UDP_FRAGS matters here).
  */
 static __always_inline enum xdpsec_class
-xdpsec_parse(void *data, void *data_end, __u16 natt_port, __u32 cfg_flags,
-	     struct xdpsec_pkt *p)
+xdpsec_parse_frame(void *data, void *data_end, __u32 frame_len, __u16 natt_port,
+		   __u32 cfg_flags, struct xdpsec_pkt *p)
 {
 	__u16 proto;
 	int err;
@@ -402,9 +415,9 @@ xdpsec_parse(void *data, void *data_end, __u16 natt_port, __u32 cfg_flags,
 	if (!proto)
 		return XDPSEC_CLASS_MALFORMED;
 	if (proto == XDPSEC_ETH_P_IP)
-		err = xdpsec_parse_ipv4(data, data_end, p);
+		err = xdpsec_parse_ipv4(data, data_end, frame_len, p);
 	else if (proto == XDPSEC_ETH_P_IPV6)
-		err = xdpsec_parse_ipv6(data, data_end, p);
+		err = xdpsec_parse_ipv6(data, data_end, frame_len, p);
 	else
 		return XDPSEC_CLASS_PLAIN;     /* ARP, LLDP, ...: not ours */
 	if (err)
@@ -437,6 +450,15 @@ xdpsec_parse(void *data, void *data_end, __u16 natt_port, __u32 cfg_flags,
 	if (p->l4_proto == XDPSEC_IPPROTO_UDP)
 		return xdpsec_parse_udp(data, data_end, p, natt_port, cfg_flags);
 	return p->is_fragment ? XDPSEC_CLASS_PLAIN_FRAG : XDPSEC_CLASS_PLAIN;
+}
+
+/* A single-buffer frame (SEC("xdp") programs). */
+static __always_inline enum xdpsec_class
+xdpsec_parse(void *data, void *data_end, __u16 natt_port, __u32 cfg_flags,
+	     struct xdpsec_pkt *p)
+{
+	return xdpsec_parse_frame(data, data_end, (__u32)(data_end - data),
+				  natt_port, cfg_flags, p);
 }
 
 #endif /* XDPSEC_PARSE_H */

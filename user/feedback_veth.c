@@ -159,6 +159,22 @@ int feedback_pair_create(struct feedback_pair *fp, int queues, int mtu,
 	return 0;
 }
 
+int feedback_pair_set_mtu(struct feedback_pair *fp, int mtu)
+{
+	char m[16];
+	int ret;
+
+	snprintf(m, sizeof(m), "%d", mtu);
+	/* each end's limit is raised by its peer's program: set both, the
+	 * receiving (far) end is the one veth checks */
+	ret = run_ip((const char *const[]){ "ip", "link", "set", "dev", fp->far, "mtu", m, NULL });
+	if (!ret)
+		ret = run_ip((const char *const[]){ "ip", "link", "set", "dev", fp->near, "mtu", m, NULL });
+	if (!ret)
+		fp->mtu = mtu;
+	return ret;
+}
+
 void feedback_pair_destroy(struct feedback_pair *fp)
 {
 	if (fp->saved_all_rp_filter >= 0) {

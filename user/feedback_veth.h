@@ -36,6 +36,10 @@ struct feedback_pair {
  * applied before any XDP program is attached. */
 int feedback_pair_create(struct feedback_pair *fp, int queues, int mtu,
 			 char *err, size_t errlen);
+/* Sets both ends' MTU (fp->mtu on success).  Above 65535 only once
+ * frags-aware XDP programs are attached to both ends: veth raises an end's
+ * maximum MTU when its peer has one.  Returns 0 or ip's exit status. */
+int feedback_pair_set_mtu(struct feedback_pair *fp, int mtu);
 /* Deletes the pair if this process created it; restores sysctls changed. */
 void feedback_pair_destroy(struct feedback_pair *fp);
 

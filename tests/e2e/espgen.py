@@ -427,6 +427,57 @@ class Gen:
                 c.packets += order(fragment(e, self.ids, n=nfrags), "shuffled", rng)
         return self._finish(c, count)
 
+    # -- large datagrams (the feedback pair runs with a 64 KiB MTU)
+    LARGE_KINDS = ("frag_after", "frag_before", "plain_frag")
+
+    @staticmethod
+    def large_max(kind, family):
+        """Largest inner datagram (IP total length) of KIND: a whole IPv4
+        datagram is at most 65535 bytes, an IPv6 one 40 + 65535; fragmented
+        after encryption, the tunnel-mode ESP packet around it must fit those
+        bounds (outer header, ESP 8, IV 8, padding to 4, trailer 2, ICV 16)."""
+        if kind != "frag_after":
+            return 65535 if family == 4 else 40 + 65535
+        if family == 4:
+            return (65535 - 20 - 8 - 8 - 16) // 4 * 4 - 2   # 65478
+        return (65535 - 8 - 8 - 16) // 4 * 4 - 2             # 65498
+
+    def large(self, family, alg, kind, sizes=(4000, 9000, 30000, "max"),
+              chunk=1400):
+        """Datagrams of the given inner sizes (IP total length; "max" = the
+        largest that exists for KIND): fragmented after encryption (tunnel
+        mode, shuffled), before encryption, or plain fragments."""
+        if kind not in self.LARGE_KINDS:
+            raise ValueError(kind)
+        c = self._new("large_" + kind, family, alg, kind)
+        c.reassembled_ciphertext = kind == "frag_after"
+        rng = self.crng(c)
+        s = sa = None
+        if kind != "plain_frag":
+            sa = self.sa(rng, "tunnel", alg, family)
+            s = sa.scapy()
+            c.sas = c.sender_sas = [sa]
+        hdr = 28 if family == 4 else 48
+        for i, sz in enumerate(sizes):
+            if sz == "max":
+                sz = self.large_max(kind, family)
+            pl = self.payload(c, i, sz - hdr, rng)
+            c.payloads.append(pl)
+            d = self.datagram(c, pl)
+            assert len(d) == sz, (len(d), sz)
+            if kind == "plain_frag":
+                c.packets += fragment(d, self.ids, chunk=chunk)
+            elif kind == "frag_before":
+                for f in fragment(d, self.ids, chunk=chunk - 200):
+                    c.packets.append(self.enc(s, sa, f))
+            else:
+                e = self.enc(s, sa, d)
+                lim = 65535 if family == 4 else 40 + 65535
+                if len(e) > lim:
+                    raise ValueError("%s: ESP packet of %d bytes" % (c.id, len(e)))
+                c.packets += order(fragment(e, self.ids, chunk=chunk), "shuffled", rng)
+        return self._finish(c, len(sizes))
+
     # -- negative cases
     def wrong_key(self, family, alg, count=10):
         """Sender and receiver disagree on the key: nothing may be delivered,
