@@ -43,6 +43,13 @@
 
 #define MAX_IFACES 8
 #define FEEDBACK_MTU 65535
+/* The largest frame the daemon sends back in: the shim (Ethernet header +
+ * struct xdpsec_meta) and an IPv6 datagram of 40 + 65535 bytes.  veth
+ * drops, silently, a frame longer than the receiving end's MTU + 18; above
+ * 65535 the far end's MTU can only be raised once the near end has a
+ * frags-aware XDP program (xdpsec_near), which load_decrypt() attaches. */
+#define FEEDBACK_MAX_FRAME (14 + 32 + 40 + 65535)
+#define FEEDBACK_MTU_LARGE (FEEDBACK_MAX_FRAME - 14)
 
 struct ingress {
 	char name[IF_NAMESIZE];
@@ -66,6 +73,9 @@ struct dataplane {
 	struct feedback_pair fp;
 	struct xdpsec_decrypt *dec;
 	bool dec_attached;
+	bool near_attached;       /* xdpsec_near on the near end */
+	struct xsk_port_kstats kstats_base;
+	uint64_t too_big_base;
 	bool sg;
 	struct xdpsec_sa_state *sastate;
 	size_t sastate_len;
@@ -254,6 +264,20 @@ static int load_decrypt(struct dataplane *dp, char *err, size_t errlen)
 		return ret;
 	}
 	dp->dec_attached = true;
+
+	/* Large datagrams: the pair's MTU above 65535 (see FEEDBACK_MTU_LARGE).
+	 * Without it the workers refuse, and count, the few frames above the
+	 * MTU (IPv4 datagrams of more than 65507 bytes, IPv6 of more than 65547). */
+	ret = bpf_xdp_attach(dp->fp.near_ifindex, bpf_program__fd(dp->dec->progs.xdpsec_near),
+			     XDP_FLAGS_DRV_MODE, NULL);
+	if (ret)
+		pr_warn("attaching the near-end program on %s failed (%s): feedback MTU stays %d\n",
+			dp->fp.near, strerror(-ret), dp->fp.mtu);
+	else
+		dp->near_attached = true;
+	if (dp->near_attached && feedback_pair_set_mtu(&dp->fp, FEEDBACK_MTU_LARGE))
+		pr_warn("cannot raise the feedback pair's MTU to %d: it stays %d, larger frames "
+			"are refused (xsk/tx_too_big)\n", FEEDBACK_MTU_LARGE, dp->fp.mtu);
 	return 0;
 }
 
@@ -295,13 +319,14 @@ static int start_workers(struct xdpsecd *d, char *err, size_t errlen)
 		memcpy(pw->far_mac, dp->fp.far_mac, 6);
 		pw->port = xsk_port_open(dp->fp.far_ifindex, dp->fp.near_ifindex, q, dp->sg, err, errlen);
 		if (!pw->port && dp->sg) {
-			pr_warn("%s; retrying without multi-buffer (frames above %u bytes will be lost)\n",
-				err, XSKIO_FRAME_SIZE - XSKIO_HEADROOM);
+			pr_warn("%s; retrying without multi-buffer (frames above %u bytes will be "
+				"refused, counted in xsk/tx_too_big)\n", err, XSKIO_MAX_PKT_NOSG);
 			dp->sg = false;
 			pw->port = xsk_port_open(dp->fp.far_ifindex, dp->fp.near_ifindex, q, false, err, errlen);
 		}
 		if (!pw->port)
 			return -EIO;
+		xsk_port_set_max_frame(pw->port, (uint32_t)dp->fp.mtu + 14);
 		pw->esp = esp_ctx_new(d->sat);
 		if (!pw->esp) {
 			snprintf(err, errlen, "cannot create ESP context for worker %d", q);
@@ -497,6 +522,8 @@ void dataplane_stop(struct xdpsecd *d)
 		xsk_port_close(wk->pw.port);
 	}
 	free(dp->workers);
+	if (dp->near_attached)
+		bpf_xdp_detach(dp->fp.near_ifindex, XDP_FLAGS_DRV_MODE, NULL);
 	if (dp->dec_attached)
 		bpf_xdp_detach(dp->fp.far_ifindex, XDP_FLAGS_DRV_MODE, NULL);
 	if (dp->dec)
@@ -604,6 +631,53 @@ static void sum_pipeline(struct dataplane *dp, struct pipeline_stats *s)
 
 #define SUB(a, b) ((a) >= (b) ? (a) - (b) : 0)
 
+/* Frames lost at the AF_XDP sockets, summed over the workers: refused
+ * before TX as too big for the pair, and the kernel's own counters. */
+static void sum_xsk_drops(struct dataplane *dp, struct xsk_port_kstats *k, uint64_t *too_big)
+{
+	memset(k, 0, sizeof(*k));
+	*too_big = 0;
+	for (int q = 0; dp->workers && q < dp->n_workers; q++) {
+		struct xsk_port *port = dp->workers[q].pw.port;
+		struct xsk_port_kstats ks;
+
+		if (!port)
+			continue;
+		*too_big += __atomic_load_n(&xsk_port_stats(port)->tx_too_big, __ATOMIC_RELAXED);
+		if (xsk_port_kstats(port, &ks))
+			continue;
+		k->rx_dropped += ks.rx_dropped;
+		k->rx_ring_full += ks.rx_ring_full;
+		k->rx_fill_ring_empty_descs += ks.rx_fill_ring_empty_descs;
+		k->rx_invalid_descs += ks.rx_invalid_descs;
+		k->tx_invalid_descs += ks.tx_invalid_descs;
+	}
+}
+
+static size_t xsk_drop_counters(struct dataplane *dp, struct xs_counter *out, size_t n, size_t max)
+{
+	struct xsk_port_kstats k;
+	const struct xsk_port_kstats *b = &dp->kstats_base;
+	uint64_t too_big;
+
+	sum_xsk_drops(dp, &k, &too_big);
+	n = xs_counter_add(out, n, max, "xsk", "tx_too_big",
+			   "frames refused before TX: longer than the feedback pair's MTU",
+			   SUB(too_big, dp->too_big_base), 1);
+#define K(field, name, help, drop) \
+	n = xs_counter_add(out, n, max, "xsk", name, help, SUB(k.field, b->field), drop)
+	K(rx_dropped, "kernel_rx_dropped",
+	  "frames the kernel could not put in a socket's UMEM (XDP_STATISTICS)", 1);
+	K(rx_ring_full, "kernel_rx_ring_full", "frames dropped on a full RX ring", 1);
+	K(rx_fill_ring_empty_descs, "kernel_fill_ring_empty",
+	  "times the kernel found the fill ring empty", 0);
+	K(rx_invalid_descs, "kernel_rx_invalid_descs", "invalid RX descriptors", 1);
+	K(tx_invalid_descs, "kernel_tx_invalid_descs",
+	  "TX descriptors the kernel refused (frame not sent)", 1);
+#undef K
+	return n;
+}
+
 /* AF_XDP socket counters summed over the workers (read racily: each is
  * written by its worker only; a torn read is off by one batch at most). */
 static void sum_xsk(struct dataplane *dp, struct xsk_port_stats *t_out)
@@ -673,6 +747,7 @@ size_t dataplane_counters(struct xdpsecd *d, struct xs_counter *out, size_t max)
 	}
 	sum_pipeline(dp, &p);
 	b = &dp->pipe_base;
+	n = xsk_drop_counters(dp, out, n, max);
 	/* the decision tree, once per datagram */
 	n = xs_counter_add(out, n, max, "branch", "plain", "plain whole packets passed (bypass)",
 			   SUB(c[XDPSEC_CNT_CLASS_BASE + XDPSEC_CLASS_PLAIN],
@@ -721,6 +796,7 @@ void dataplane_reset_counters(struct xdpsecd *d)
 
 	if (!dp)
 		return;
+	sum_xsk_drops(dp, &dp->kstats_base, &dp->too_big_base);
 	read_bpf_counters(dp, dp->cnt_base);
 	sum_pipeline(dp, &dp->pipe_base);
 	sum_xsk(dp, &dp->xsk_base);

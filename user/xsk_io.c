@@ -45,6 +45,7 @@ struct xsk_port {
 	struct xsk_ring_prod tx;
 	struct xsk_socket *tx_xsk;
 	bool sg;
+	uint32_t max_frame;             /* see xsk_port_set_max_frame()       */
 
 	uint64_t *free_stack;
 	uint32_t n_free;
@@ -166,6 +167,7 @@ struct xsk_port *xsk_port_open(int rx_ifindex, int tx_ifindex, int queue,
 	if (!p)
 		goto nomem;
 	p->sg = bind_sg;
+	p->max_frame = bind_sg ? XSKIO_MAX_PKT : XSKIO_MAX_PKT_NOSG;
 	if (bind_sg)
 		scfg.bind_flags |= XDP_USE_SG;
 	p->area_size = (size_t)XSKIO_NUM_FRAMES * XSKIO_FRAME_SIZE;
@@ -225,6 +227,37 @@ void xsk_port_close(struct xsk_port *p)
 	free(p->gather);
 	free(p->scratch);
 	free(p);
+}
+
+void xsk_port_set_max_frame(struct xsk_port *p, uint32_t len)
+{
+	uint32_t cap = p->sg ? XSKIO_MAX_PKT : XSKIO_MAX_PKT_NOSG;
+
+	p->max_frame = len < cap ? len : cap;
+}
+
+uint32_t xsk_port_max_frame(const struct xsk_port *p)
+{
+	return p->max_frame;
+}
+
+int xsk_port_kstats(const struct xsk_port *p, struct xsk_port_kstats *ks)
+{
+	struct xdp_statistics rx = { 0 }, tx = { 0 };
+	socklen_t l = sizeof(rx);
+
+	memset(ks, 0, sizeof(*ks));
+	if (getsockopt(xsk_socket__fd(p->rx_xsk), SOL_XDP, XDP_STATISTICS, &rx, &l))
+		return -errno;
+	l = sizeof(tx);
+	if (getsockopt(xsk_socket__fd(p->tx_xsk), SOL_XDP, XDP_STATISTICS, &tx, &l))
+		return -errno;
+	ks->rx_dropped = rx.rx_dropped;
+	ks->rx_ring_full = rx.rx_ring_full;
+	ks->rx_fill_ring_empty_descs = rx.rx_fill_ring_empty_descs;
+	ks->rx_invalid_descs = rx.rx_invalid_descs;
+	ks->tx_invalid_descs = tx.tx_invalid_descs;
+	return 0;
 }
 
 int xsk_port_rx_fd(const struct xsk_port *p)
@@ -358,6 +391,11 @@ int xsk_port_tx_inplace(struct xsk_port *p, const struct xsk_pkt *pkt,
 	if (pkt->addr == XSK_NO_ADDR || off < base ||
 	    off + len > base + XSKIO_FRAME_SIZE)
 		return -EINVAL;
+	if (len > p->max_frame) {
+		p->st.tx_too_big++;
+		put_chunk(p, pkt->addr);
+		return -EMSGSIZE;
+	}
 	if (!tx_reserve(p, 1, &idx)) {
 		put_chunk(p, pkt->addr);
 		return -ENOBUFS;
@@ -380,9 +418,12 @@ int xsk_port_tx_copy2(struct xsk_port *p, const uint8_t *hdr, uint32_t hlen,
 	uint32_t len = hlen + blen, idx;
 	uint32_t nchunks = (len + XSKIO_FRAME_SIZE - 1) / XSKIO_FRAME_SIZE;
 
-	if (!len || len > XSKIO_MAX_PKT || hlen > XSKIO_FRAME_SIZE ||
-	    (nchunks > 1 && !p->sg))
+	if (!len || hlen > XSKIO_FRAME_SIZE)
+		return -EINVAL;
+	if (len > p->max_frame || (nchunks > 1 && !p->sg)) {
+		p->st.tx_too_big++;
 		return -EMSGSIZE;
+	}
 	if (p->n_free < nchunks) {
 		reap_completions(p);
 		if (p->n_free < nchunks) {

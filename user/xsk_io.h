@@ -21,6 +21,10 @@
 #define XSKIO_BATCH        64u
 #define XSKIO_HEADROOM     256u    /* XDP_PACKET_HEADROOM: data starts here */
 #define XSKIO_MAX_PKT      (70u * 1024u)
+/* Without XDP_USE_SG a frame must fit one chunk on the way back in, and
+ * veth hands XDP at most this much linear data (a page less the XDP
+ * headroom and skb_shared_info): larger frames are refused, counted. */
+#define XSKIO_MAX_PKT_NOSG 3520u
 
 struct xsk_port;
 
@@ -30,6 +34,15 @@ struct xsk_port_stats {
 	uint64_t tx_busy;          /* sendto() EAGAIN: device pushed back, retried */
 	uint64_t tx_dev_drop;      /* sendto() EBUSY: the device dropped a frame */
 	uint64_t fill_starved;
+	uint64_t tx_too_big;       /* refused: longer than the max frame */
+};
+
+/* The kernel's own counters of both sockets (XDP_STATISTICS): frames it
+ * dropped before the daemon could see them, descriptors it refused. */
+struct xsk_port_kstats {
+	uint64_t rx_dropped;       /* e.g. a frame longer than the chunks offered */
+	uint64_t rx_ring_full, rx_fill_ring_empty_descs;
+	uint64_t rx_invalid_descs, tx_invalid_descs;
 };
 
 /* Creates the UMEM and both sockets.  bind_sg: request XDP_USE_SG.
@@ -37,6 +50,15 @@ struct xsk_port_stats {
 struct xsk_port *xsk_port_open(int rx_ifindex, int tx_ifindex, int queue,
 			       bool bind_sg, char *err, size_t errlen);
 void xsk_port_close(struct xsk_port *p);
+/* Longest frame (Ethernet header included) the port may transmit: the
+ * feedback pair's MTU + 14.  A longer one is refused with -EMSGSIZE and
+ * counted in tx_too_big: veth would drop it silently after a "successful"
+ * TX completion.  Capped at XSKIO_MAX_PKT (XSKIO_MAX_PKT_NOSG without
+ * multi-buffer), which is also the default. */
+void xsk_port_set_max_frame(struct xsk_port *p, uint32_t len);
+uint32_t xsk_port_max_frame(const struct xsk_port *p);
+/* 0, or -errno when the kernel would not say. */
+int xsk_port_kstats(const struct xsk_port *p, struct xsk_port_kstats *ks);
 int xsk_port_rx_fd(const struct xsk_port *p);
 
 /* A received packet.  When it fitted one chunk, `data` points into the
@@ -64,7 +86,7 @@ void xsk_port_release(struct xsk_port *p, const struct xsk_pkt *pkt);
  * chunk returns to the pool on completion. */
 int xsk_port_tx_inplace(struct xsk_port *p, const struct xsk_pkt *pkt,
 			const uint8_t *start, uint32_t len);
-/* Queue a copy of an arbitrary frame (up to XSKIO_MAX_PKT), split into a
+/* Queue a copy of an arbitrary frame (up to the max frame), split into a
  * descriptor chain when larger than a chunk. */
 int xsk_port_tx_copy(struct xsk_port *p, const uint8_t *frame, uint32_t len);
 /* Same, for a frame given as a header and a body (no staging copy). */
