@@ -267,7 +267,7 @@ static int load_decrypt(struct dataplane *dp, char *err, size_t errlen)
 
 	/* Large datagrams: the pair's MTU above 65535 (see FEEDBACK_MTU_LARGE).
 	 * Without it the workers refuse, and count, the few frames above the
-	 * MTU (IPv4 datagrams of more than 65507 bytes, IPv6 of more than 65547). */
+	 * MTU (datagrams of more than 65507 bytes, IP header included). */
 	ret = bpf_xdp_attach(dp->fp.near_ifindex, bpf_program__fd(dp->dec->progs.xdpsec_near),
 			     XDP_FLAGS_DRV_MODE, NULL);
 	if (ret)
@@ -784,7 +784,7 @@ size_t dataplane_counters(struct xdpsecd *d, struct xs_counter *out, size_t max)
 	P(sent_ciphertext, "reassembled ciphertext sent back to the decrypt program", 0);
 	P(delivered, "plaintext datagrams handed to the stack", 0);
 	P(delivered_bytes, "plaintext bytes handed to the stack", 0);
-	P(tx_fail, "frames lost for want of a TX slot", 1);
+	P(tx_fail, "frames not sent back: no TX slot or chunk, or too long (group xsk says which)", 1);
 	P(unexpected, "frames of a class the daemon does not take", 1);
 #undef P
 	return xsk_counters(dp, out, n, max);

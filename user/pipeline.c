@@ -103,9 +103,11 @@ static void fill_shim(const struct pipeline_worker *w, uint8_t *hdr,
  * When `pkt` is the received chunk holding `ip` and there is room in front
  * of it, the shim is written in place and the chunk itself is transmitted
  * (no copy); otherwise the datagram is copied into fresh chunks.
- * Takes ownership of pkt's chunk either way.
+ * Takes ownership of pkt's chunk either way.  False when it could not be
+ * queued (counted in tx_fail; xsk/tx_too_big says when it was too long
+ * for the feedback pair).
  */
-static void send_back(struct pipeline_worker *w, struct xsk_pkt *pkt,
+static bool send_back(struct pipeline_worker *w, struct xsk_pkt *pkt,
 		      uint8_t *ip, size_t len, struct xdpsec_meta *m)
 {
 	int ret;
@@ -128,7 +130,7 @@ static void send_back(struct pipeline_worker *w, struct xsk_pkt *pkt,
 		xsk_port_release(w->port, pkt);
 	if (ret) {
 		w->st.tx_fail++;
-		return;
+		return false;
 	}
 	w->st.sent_back++;
 	if (m->class == XDPSEC_CLASS_PLAINTEXT) {
@@ -136,6 +138,7 @@ static void send_back(struct pipeline_worker *w, struct xsk_pkt *pkt,
 		w->st.delivered_bytes += len;
 		w->st.branch[branch_of(m->path)]++;
 	}
+	return true;
 }
 
 static void do_reasm(struct pipeline_worker *w, struct xsk_pkt *pkt,
@@ -174,7 +177,6 @@ static void do_reasm(struct pipeline_worker *w, struct xsk_pkt *pkt,
 		/* the feedback path: ciphertext goes back to the decrypt stage */
 		m->path |= m->layer ? XDPSEC_PATH_FRAG_BETWEEN : XDPSEC_PATH_FRAG_AFTER;
 		m->class = XDPSEC_CLASS_ESP;
-		w->st.sent_ciphertext++;
 	} else {
 		/* plaintext: inner fragments that were decrypted (fragmented
 		 * before encryption), or plain UDP fragments steered to us */
@@ -182,7 +184,8 @@ static void do_reasm(struct pipeline_worker *w, struct xsk_pkt *pkt,
 			m->path |= XDPSEC_PATH_FRAG_BEFORE;
 		m->class = XDPSEC_CLASS_PLAINTEXT;
 	}
-	send_back(w, NULL, out.buf, out.len, m);
+	if (send_back(w, NULL, out.buf, out.len, m) && m->class == XDPSEC_CLASS_ESP)
+		w->st.sent_ciphertext++;
 }
 
 static void do_esp(struct pipeline_worker *w, struct xsk_pkt *pkt,
