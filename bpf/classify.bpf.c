@@ -8,7 +8,9 @@
  *   plain, plain fragment, IKE, NAT keepalive -> XDP_PASS
  *   ESP / ESP-in-UDP, whole or fragment       -> metadata + DEVMAP redirect
  *                                                to the feedback veth (or
- *                                                XDP_PASS when unset)
+ *                                                XDP_PASS when unset), via
+ *                                                the CPUMAP slot of the peer
+ *                                                pair when steering is on
  *   malformed                                 -> XDP_DROP or XDP_PASS by policy
  * One self-contained program: iproute2 loads only the program it attaches.
  * See docs/classify.md for the table and the counters.
@@ -59,10 +61,28 @@ static __always_inline int early_drop(const struct xdpsec_pkt *p)
 	return 0;
 }
 
+/* CPUMAP slot of a peer pair: a hash of source and destination only, so
+ * whole packets and every fragment between two peers (whose non-first
+ * fragments carry no SPI) take the same CPU, hence the same far-end queue
+ * and daemon worker, in arrival order. */
+static __always_inline __u32 steer_slot(const struct xdpsec_pkt *p, __u32 n)
+{
+	__u32 h = 0, w;
+
+	for (int i = 0; i < 16; i += 4) {
+		__builtin_memcpy(&w, &p->saddr[i], 4);
+		h ^= w;
+		__builtin_memcpy(&w, &p->daddr[i], 4);
+		h = (h ^ w) * 0x9E3779B1u;
+	}
+	h ^= h >> 16;
+	return n ? h % n : 0;
+}
+
 /* Metadata + redirect into the feedback veth; XDP_PASS when the daemon has
  * not set the DEVMAP slot (the stack drops ESP it has no state for). */
 static __always_inline int steer_esp(struct xdp_md *ctx, const struct xdpsec_pkt *p,
-				     enum xdpsec_class cls)
+				     enum xdpsec_class cls, __u32 steer_cpus)
 {
 	__u32 slot = XDPSEC_DEVMAP_FEEDBACK;
 	struct xdpsec_meta *m;
@@ -95,6 +115,15 @@ static __always_inline int steer_esp(struct xdp_md *ctx, const struct xdpsec_pkt
 	m->spi = p->has_esp ? p->spi : 0;
 	m->seq = p->has_esp ? p->seq : 0;
 
+	if (steer_cpus && steer_cpus <= XDPSEC_CPU_MAX) {
+		ret = bpf_redirect_map(&xdpsec_cpumap, steer_slot(p, steer_cpus), 0);
+		if (ret == XDP_REDIRECT) {
+			xdpsec_count(XDPSEC_CNT_STEERED);
+			xdpsec_count(XDPSEC_CNT_REDIRECTED);
+			return ret;
+		}
+		xdpsec_count(XDPSEC_CNT_STEER_FAIL);
+	}
 	/* lower bits of flags = action if the slot vanished meanwhile */
 	ret = bpf_redirect_map(&xdpsec_devmap, slot, XDP_PASS);
 	if (ret == XDP_REDIRECT)
@@ -111,7 +140,7 @@ int xdpsec_classify(struct xdp_md *ctx)
 	void *data_end = (void *)(long)ctx->data_end;
 	struct xdpsec_config *cfg;
 	struct xdpsec_pkt p;
-	__u32 zero = 0, flags = 0, policy = XDPSEC_MALFORMED_PASS;
+	__u32 zero = 0, flags = 0, policy = XDPSEC_MALFORMED_PASS, steer_cpus = 0;
 	__u16 natt = XDPSEC_NATT_PORT;
 	enum xdpsec_class cls;
 	int r;
@@ -122,6 +151,7 @@ int xdpsec_classify(struct xdp_md *ctx)
 		policy = cfg->malformed_policy;
 		if (cfg->natt_port)
 			natt = cfg->natt_port;
+		steer_cpus = cfg->steer_cpus;
 	}
 
 	cls = xdpsec_parse(data, data_end, natt, flags, &p);
@@ -149,11 +179,11 @@ int xdpsec_classify(struct xdp_md *ctx)
 				return XDP_DROP;
 			}
 		}
-		return steer_esp(ctx, &p, cls);
+		return steer_esp(ctx, &p, cls, steer_cpus);
 	case XDPSEC_CLASS_ESP_FRAG_FIRST:
 	case XDPSEC_CLASS_ESP_FRAG_MIDDLE:
 	case XDPSEC_CLASS_ESP_FRAG_LAST:
-		return steer_esp(ctx, &p, cls);
+		return steer_esp(ctx, &p, cls, steer_cpus);
 	default:
 		return XDP_PASS;
 	}

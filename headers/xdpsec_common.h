@@ -22,6 +22,7 @@
 #define XDPSEC_MAP_SA        "xdpsec_sa"      /* HASH: struct xdpsec_sa_key -> _val   */
 #define XDPSEC_MAP_XSKS      "xdpsec_xsks"    /* XSKMAP on the feedback far end       */
 #define XDPSEC_MAP_SA_STATE "xdpsec_sastate" /* mmapable ARRAY: sa_index -> replay  */
+#define XDPSEC_MAP_CPUMAP    "xdpsec_cpumap"  /* CPUMAP: per-peer steering (below)  */
 
 /* Folder for pins made by the daemon (xdp-tools style). */
 #define XDPSEC_PIN_DIR       "/sys/fs/bpf/xdpsec"
@@ -29,6 +30,7 @@
 #define XDPSEC_SA_MAX        4096
 #define XDPSEC_XSK_MAX       64
 #define XDPSEC_DEVMAP_FEEDBACK 0   /* DEVMAP slot of the feedback near end */
+#define XDPSEC_CPU_MAX       64    /* CPUMAP slots (CPU ids) used for steering */
 
 /* Default UDP port of ESP-in-UDP (RFC 3948). Configurable in xdpsec_config. */
 #define XDPSEC_NATT_PORT     4500
@@ -104,6 +106,8 @@ enum xdpsec_counter {
 	XDPSEC_CNT_PLAIN_FRAG_FIRST,     /* plain fragments at offset 0: one per
 					    datagram the kernel reassembles      */
 	XDPSEC_CNT_DEC_IKE,              /* decrypt stage: IKE/keepalive passed    */
+	XDPSEC_CNT_STEERED,              /* IPsec frame sent via the CPUMAP        */
+	XDPSEC_CNT_STEER_FAIL,           /* CPUMAP redirect failed: sent direct    */
 	XDPSEC_CNT__MAX
 };
 
@@ -125,6 +129,14 @@ struct xdpsec_config {
 	__u32 malformed_policy;          /* enum xdpsec_malformed_policy           */
 	__u16 natt_port;                 /* host order; 0 means XDPSEC_NATT_PORT   */
 	__u16 flags;                     /* XDPSEC_CFG_*                           */
+	/* Per-peer steering.  0: IPsec frames are redirected straight into the
+	 * feedback pair, landing on the far-end queue of whichever CPU ran
+	 * this program, so one SA's packets can reach two daemon workers and
+	 * be reordered by more than a replay window.  N > 0: each frame first
+	 * goes through CPUMAP slot hash(src, dst) % N, whose program
+	 * (bpf/steer.bpf.c) redirects it on that CPU: every packet and
+	 * fragment between two peers lands on the same queue, in order. */
+	__u32 steer_cpus;
 };
 
 /* ---- Per-frame metadata, written in front of the frame with

@@ -43,6 +43,15 @@ struct {
 	__type(value, struct bpf_devmap_val);
 } xdpsec_devmap SEC(".maps");
 
+/* CPU id -> queue + program (bpf/steer.bpf.c), set by the daemon when
+ * xdpsec_config.steer_cpus is non-zero. */
+struct {
+	__uint(type, BPF_MAP_TYPE_CPUMAP);
+	__uint(max_entries, XDPSEC_CPU_MAX);
+	__type(key, __u32);
+	__type(value, struct bpf_cpumap_val);
+} xdpsec_cpumap SEC(".maps");
+
 /* (family, dst, SPI, encap port) -> SA index.  Owned by the daemon. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);

@@ -17,6 +17,7 @@
  * Stop undoes it in reverse; plain traffic is never interrupted.
  */
 #include <errno.h>
+#include <ifaddrs.h>
 #include <net/if.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -30,6 +31,7 @@
 #include <bpf/libbpf.h>
 
 #include "classify.skel.h"
+#include "cpu_steer.h"
 #include "decrypt.skel.h"
 #include "daemon.h"
 #include "dataplane.h"
@@ -85,6 +87,10 @@ struct dataplane {
 	uint64_t cnt_base[XDPSEC_CNT__MAX];   /* for `stats --reset` */
 	struct pipeline_stats pipe_base;
 	struct xsk_port_stats xsk_base;
+	uint64_t fb_dropped_base;
+	struct cpu_steer steer;
+	bool steering;
+	int n_cpumap_fds, cpumap_fd[MAX_IFACES];
 	int ncpus;
 };
 
@@ -281,6 +287,49 @@ static int load_decrypt(struct dataplane *dp, char *err, size_t errlen)
 	return 0;
 }
 
+/* ------------------------------------------------------------ steering */
+
+/* With more than one far-end queue, send each peer pair's frames through
+ * one CPU (cpu_steer.h).  Without it the data plane still works, but one
+ * SA's packets may be reordered across workers under load. */
+static void start_steering(struct dataplane *dp)
+{
+	struct cpu_steer_ingress si[MAX_IFACES];
+	char err[256];
+
+	if (dp->n_workers < 2)
+		return;         /* one queue, one worker: arrival order is kept */
+	for (int i = 0; i < dp->n_in; i++) {
+		int fd = map_fd_by_name(dp->in[i].prog_fd, XDPSEC_MAP_CPUMAP);
+
+		if (fd < 0) {
+			pr_warn("%s: the classify program has no %s map (an older build): "
+				"no per-peer steering; one SA's packets may be reordered "
+				"across workers\n", dp->in[i].name, XDPSEC_MAP_CPUMAP);
+			return;
+		}
+		dp->cpumap_fd[dp->n_cpumap_fds++] = fd;
+		si[i] = (struct cpu_steer_ingress){ fd, dp->in[i].cfg_fd };
+	}
+	if (cpu_steer_start(&dp->steer, dp->in[0].cnt_fd, dp->in[0].devmap_fd, si, dp->n_in,
+			    dp->n_workers, err, sizeof(err))) {
+		pr_warn("%s: one SA's packets may be reordered across workers\n", err);
+		return;
+	}
+	dp->steering = true;
+	pr_info("per-peer steering through CPUs 0-%d\n", dp->n_workers - 1);
+}
+
+static void stop_steering(struct dataplane *dp)
+{
+	if (dp->steering)
+		cpu_steer_stop(&dp->steer);
+	dp->steering = false;
+	for (int i = 0; i < dp->n_cpumap_fds; i++)
+		close(dp->cpumap_fd[i]);
+	dp->n_cpumap_fds = 0;
+}
+
 /* ------------------------------------------------------------- workers */
 
 static void *worker_main(void *arg)
@@ -342,6 +391,18 @@ static int start_workers(struct xdpsecd *d, char *err, size_t errlen)
 			return -EAGAIN;
 		}
 		wk->running = true;
+		/* Worker q on CPU q: steering sends a peer's frames through CPU
+		 * q, whose transmit picks far-end queue q; keeping the worker,
+		 * the CPUMAP thread and the far end's NAPI on one CPU avoids
+		 * handing the queue between CPUs. */
+		if (q < CPU_SETSIZE) {
+			cpu_set_t set;
+
+			CPU_ZERO(&set);
+			CPU_SET(q, &set);
+			if (pthread_setaffinity_np(wk->thread, sizeof(set), &set))
+				pr_debug("worker %d: cannot pin to CPU %d\n", q, q);
+		}
 	}
 	return 0;
 }
@@ -489,6 +550,7 @@ int dataplane_start(struct xdpsecd *d, const struct dataplane_opts *o, char *err
 			goto fail;
 		}
 	}
+	start_steering(dp);
 	pr_info("data plane up: %d interface(s), feedback pair %s/%s, %d worker(s)%s\n",
 		dp->n_in, dp->fp.near, dp->fp.far, dp->n_workers,
 		dp->sg ? ", multi-buffer" : "");
@@ -505,6 +567,7 @@ void dataplane_stop(struct xdpsecd *d)
 	if (!dp)
 		return;
 	/* close the door first, so frames keep going to the stack */
+	stop_steering(dp);
 	for (int i = 0; i < dp->n_in; i++) {
 		__u32 slot = XDPSEC_DEVMAP_FEEDBACK;
 
@@ -585,6 +648,8 @@ static const char *const cnt_names[XDPSEC_CNT__MAX] = {
 	[XDPSEC_CNT_DEC_FOREIGN] = "foreign",
 	[XDPSEC_CNT_PLAIN_FRAG_FIRST] = "plain_frag_datagrams",
 	[XDPSEC_CNT_DEC_IKE] = "ike_passed",
+	[XDPSEC_CNT_STEERED] = "steered",
+	[XDPSEC_CNT_STEER_FAIL] = "steer_fail",
 };
 
 static bool is_decrypt_counter(int i)
@@ -704,6 +769,28 @@ static void sum_xsk(struct dataplane *dp, struct xsk_port_stats *t_out)
 	*t_out = t;
 }
 
+/* Frames the feedback pair itself dropped: the near end's TX drops, which
+ * veth counts when the far end's 256-slot ring is full (an XDP redirect
+ * from a classify program or the CPUMAP, or the daemon's own transmit).
+ * Read from the kernel's link statistics of this namespace. */
+static uint64_t feedback_dropped(struct dataplane *dp)
+{
+	struct ifaddrs *ifa, *i;
+	uint64_t v = 0;
+
+	if (!dp->fp.near[0] || getifaddrs(&ifa))
+		return 0;
+	for (i = ifa; i; i = i->ifa_next) {
+		if (i->ifa_addr && i->ifa_addr->sa_family == AF_PACKET && i->ifa_data &&
+		    !strcmp(i->ifa_name, dp->fp.near)) {
+			v = ((const struct rtnl_link_stats *)i->ifa_data)->tx_dropped;
+			break;
+		}
+	}
+	freeifaddrs(ifa);
+	return v;
+}
+
 static size_t xsk_counters(struct dataplane *dp, struct xs_counter *out, size_t n, size_t max)
 {
 	struct xsk_port_stats t;
@@ -722,7 +809,9 @@ static size_t xsk_counters(struct dataplane *dp, struct xs_counter *out, size_t 
 	X(tx_dev_drop, "frames the feedback pair dropped (its far end's ring was full)", 1);
 	X(fill_starved, "times the fill ring could not be refilled", 0);
 #undef X
-	return n;
+	return xs_counter_add(out, n, max, "feedback", "dropped",
+			      "frames the feedback veth dropped: its far end's ring was full",
+			      SUB(feedback_dropped(dp), dp->fb_dropped_base), 1);
 }
 
 size_t dataplane_counters(struct xdpsecd *d, struct xs_counter *out, size_t max)
@@ -800,6 +889,7 @@ void dataplane_reset_counters(struct xdpsecd *d)
 	read_bpf_counters(dp, dp->cnt_base);
 	sum_pipeline(dp, &dp->pipe_base);
 	sum_xsk(dp, &dp->xsk_base);
+	dp->fb_dropped_base = feedback_dropped(dp);
 }
 
 void dataplane_status(struct xdpsecd *d, json_object *out)
@@ -831,6 +921,7 @@ void dataplane_status(struct xdpsecd *d, json_object *out)
 	json_object_object_add(fb, "multi_buffer", json_object_new_boolean(dp->sg));
 	json_object_object_add(out, "feedback", fb);
 	json_object_object_add(out, "workers", json_object_new_int(dp->n_workers));
+	json_object_object_add(out, "steering_cpus", json_object_new_int(dp->steering ? dp->steer.n_cpus : 0));
 	json_object *qs = json_object_new_array();
 
 	for (int q = 0; dp->workers && q < dp->n_workers; q++) {

@@ -210,6 +210,65 @@ TEST(setup_sa)
 								  in window */
 }
 
+/* Per-peer steering (xdpsec_config.steer_cpus): through the CPUMAP when
+ * the peer pair's slot is set; straight into the DEVMAP, counted, when it
+ * is not.  Either way the frame is redirected with its metadata. */
+static void steer_run(__u32 steer_cpus, int want_steered, int want_fail)
+{
+	const struct fixture *fx = fx_get("esp4");
+	static unsigned char out[FX_LEN_MAX + 256];
+	struct xdpsec_config cfg = { .steer_cpus = steer_cpus };
+	struct bpf_devmap_val dv = { .ifindex = lo_ifindex };
+	__u64 before[XDPSEC_CNT__MAX], after[XDPSEC_CNT__MAX];
+	__u32 k0 = 0, slot = XDPSEC_DEVMAP_FEEDBACK;
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = fx ? fx->pkt : NULL,
+		    .data_size_in = fx ? fx->len : 0, .data_out = out,
+		    .data_size_out = sizeof(out), .repeat = 1);
+
+	CHECK(fx != NULL);
+	if (!fx)
+		return;
+	CHECK_EQ(bpf_map_update_elem(cfg_fd, &k0, &cfg, BPF_ANY), 0);
+	CHECK_EQ(bpf_map_update_elem(dev_fd, &slot, &dv, BPF_ANY), 0);
+	CHECK_EQ(read_counters(before), 0);
+	CHECK_EQ(bpf_prog_test_run_opts(prog_fd, &o), 0);
+	CHECK_EQ(read_counters(after), 0);
+	CHECK_EQ(o.retval, XDP_REDIRECT);
+	for (int k = 0; k < XDPSEC_CNT__MAX; k++) {
+		__u64 want = k == XDPSEC_CNT_CLASS_BASE + C(ESP) || k == REDIR;
+
+		if (k == XDPSEC_CNT_STEERED)
+			want = want_steered;
+		if (k == XDPSEC_CNT_STEER_FAIL)
+			want = want_fail;
+		if (after[k] - before[k] != want) {
+			fprintf(stderr, "  FAIL: steer_cpus %u: counter %d delta %llu, want %llu\n",
+				steer_cpus, k, (unsigned long long)(after[k] - before[k]),
+				(unsigned long long)want);
+			tl_cur_failed = 1;
+		}
+	}
+	CHECK_EQ(o.data_size_out, fx->len + sizeof(struct xdpsec_meta));
+}
+
+TEST(steering)
+{
+	int cpumap_fd = bpf_map__fd(skel->maps.xdpsec_cpumap);
+	struct bpf_cpumap_val v = { .qsize = 64 };
+	__u32 k0 = 0, cfg_off_cpus = 0;
+
+	/* steering is off again when this test ends */
+
+	steer_run(0, 0, 0);                    /* off: no CPUMAP at all     */
+	bpf_map_delete_elem(cpumap_fd, &k0);
+	steer_run(1, 0, 1);                    /* on, slot empty: fallback  */
+	CHECK_EQ(bpf_map_update_elem(cpumap_fd, &k0, &v, BPF_ANY), 0);
+	steer_run(1, 1, 0);                    /* on, slot set: steered     */
+	steer_run(XDPSEC_CPU_MAX + 1, 0, 0);   /* out of range: ignored     */
+	CHECK_EQ(bpf_map_delete_elem(cpumap_fd, &k0), 0);
+	steer_run(cfg_off_cpus, 0, 0);
+}
+
 /* The daemon finds every map through the attached program: all five maps
  * must be bound to it. */
 TEST(maps_bound_to_program)
@@ -217,7 +276,8 @@ TEST(maps_bound_to_program)
 	struct bpf_prog_info info = {};
 	__u32 ids[16] = {}, len = sizeof(info);
 	const struct bpf_map *want[] = { skel->maps.xdpsec_cnt, skel->maps.xdpsec_cfg,
-		skel->maps.xdpsec_devmap, skel->maps.xdpsec_sa, skel->maps.xdpsec_sastate };
+		skel->maps.xdpsec_devmap, skel->maps.xdpsec_sa, skel->maps.xdpsec_sastate,
+		skel->maps.xdpsec_cpumap };
 
 	info.nr_map_ids = 16;
 	info.map_ids = (__u64)(unsigned long)ids;
@@ -415,6 +475,7 @@ int main(void)
 			printf("ok      %s\n", name);
 		}
 	}
+	RUN(steering);
 	RUN(truncations_and_corruptions);
 	xdpsec_classify__destroy(skel);
 	return testlib_report();

@@ -1,0 +1,36 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * steer.bpf.c - the CPUMAP program of xdpsec's per-peer steering.
+ *
+ * The classify program sends an IPsec frame to CPUMAP slot
+ * hash(src, dst) % steer_cpus (see struct xdpsec_config).  The kernel
+ * queues it to that CPU, which runs this program: it redirects the frame
+ * into the feedback pair's near end.  veth picks the far end's queue by the
+ * CPU that transmits, so every frame between two peers reaches the same
+ * queue, the same daemon worker, in arrival order: the anti-replay window
+ * sees the sender's order, not two workers' interleaving.
+ *
+ * The metadata written by classify travels with the frame (the CPUMAP
+ * keeps it).  Loaded by the daemon into the CPUMAP entries, never attached
+ * to an interface.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include "xdpsec_common.h"
+#include "xdpsec_maps.bpf.h"
+
+SEC("xdp/cpumap")
+int xdpsec_steer(struct xdp_md *ctx)
+{
+	long ret;
+
+	(void)ctx;
+	ret = bpf_redirect_map(&xdpsec_devmap, XDPSEC_DEVMAP_FEEDBACK, XDP_PASS);
+	/* XDP_PASS: the slot was cleared meanwhile (daemon stopping); the
+	 * frame goes to the stack as if there were no daemon. */
+	if (ret != XDP_REDIRECT)
+		xdpsec_count(XDPSEC_CNT_REDIRECT_FAIL);
+	return (int)ret;
+}
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
