@@ -10,12 +10,27 @@
  * datagram's fragments in order or shuffled.  DPDK caps a datagram at
  * RTE_LIBRTE_IP_FRAG_MAX_FRAG (8) fragments, so it runs for N = 2 and 8.
  *
+ * Four engines see the same stream:
+ *   ours         reasm_feed with REASM_OUT_BORROW: the datagram is handed
+ *                out contiguous, in the engine's memory (one copy per byte);
+ *   ours-copy    reasm_feed without it: one more copy, into the caller's
+ *                buffer (what a caller that keeps the datagram pays);
+ *   dpdk         rte_ipv4/6_frag_reassemble_packet: the result is a chain
+ *                of the original mbufs, payload never touched, NOT
+ *                contiguous;
+ *   dpdk+lin     the same, then rte_pktmbuf_read() of the whole chain into
+ *                a buffer: a contiguous datagram, i.e. the same work as ours.
+ *
  * Fairness: fragments are handled in batches of 256.  Before each batch,
  * untimed, the batch is written into the engine's receive buffers as a NIC
  * would (for us a 2 KiB-frame area like an AF_XDP UMEM; for DPDK freshly
- * allocated mbufs).  Only the reassembly calls are timed.  DPDK's result
- * is a chain of the original mbufs (no copy); ours is a contiguous copy in
- * the caller's buffer.  Freeing DPDK's result chains is not timed.
+ * allocated mbufs).  Only the reassembly calls (and dpdk+lin's read) are
+ * timed; freeing DPDK's mbufs is not, as recycling our frames is not.
+ * The machines this runs on are shared and noisy: each case runs rounds of
+ * one pass over the stream per engine, engines interleaved (rotating who
+ * goes first), and reports each engine's median round.  Every completed
+ * datagram is counted and its length checked; a run where not every
+ * datagram completes is flagged and the exit status is 1.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,10 +51,12 @@
 #define BATCH   256
 #define FRAME   2048
 #define STREAM_BYTES (8u << 20)   /* fragment bytes in one pass of the stream */
+#define MAX_ROUNDS 2000
 
 struct stream {
 	unsigned n;                 /* fragments */
 	unsigned dgrams;
+	uint32_t dlen;              /* length of every reassembled datagram */
 	uint8_t **pkt;
 	uint16_t *len;
 	uint64_t bytes;
@@ -62,6 +79,7 @@ static void stream_build(struct stream *s, int family, unsigned nfrags, int shuf
 
 	memset(s, 0, sizeof(*s));
 	s->dgrams = dg;
+	s->dlen = (uint32_t)((family == 4 ? 20 : 40) + nfrags * fsz);
 	s->pkt = calloc((size_t)dg * nfrags, sizeof(*s->pkt));
 	s->len = calloc((size_t)dg * nfrags, sizeof(*s->len));
 	for (unsigned i = 0; i < dg; i++) {
@@ -99,127 +117,134 @@ static void stream_free(struct stream *s)
 	free(s->len);
 }
 
-struct result { double fps, bps; unsigned long done, expect; int ok; };
+enum { E_OURS, E_COPY, E_DPDK, E_DPDK_LIN, E__N };
+static const char *const ename[E__N] = { "ours", "ours-copy", "dpdk", "dpdk+lin" };
 
-static struct result run_ours(const struct stream *s, double secs)
+struct engine {
+	int on;
+	struct reasm *r;
+	struct rte_ip_frag_tbl *tbl;
+	struct rte_ip_frag_death_row dr;
+	uint64_t ms;
+	unsigned long done, bad_len;
+	double t[MAX_ROUNDS];
+	unsigned rounds, passes;
+};
+
+static uint8_t frames[BATCH * FRAME];
+static uint8_t outbuf[RG_MAX_PKT];
+static uint8_t linbuf[RG_MAX_PKT];
+static volatile uint8_t sink;
+
+/* One pass of the stream through our engine; returns the timed seconds. */
+static double pass_ours(struct engine *e, const struct stream *s, unsigned flags)
 {
-	static uint8_t frames[BATCH * FRAME];
-	static uint8_t outbuf[RG_MAX_PKT];
-	struct reasm *r = reasm_new(NULL);
-	struct reasm_out out = { .buf = outbuf, .cap = sizeof(outbuf) };
-	struct result res = { 0 };
+	struct reasm_out out = { .buf = outbuf, .cap = sizeof(outbuf), .flags = flags };
 	double t = 0;
-	unsigned long frags = 0, passes = 0;
-	uint64_t ms = 1;
 
-	while (t < secs) {
-		for (unsigned b = 0; b < s->n; b += BATCH) {
-			unsigned m = s->n - b < BATCH ? s->n - b : BATCH;
-			double t0;
+	for (unsigned b = 0; b < s->n; b += BATCH) {
+		unsigned m = s->n - b < BATCH ? s->n - b : BATCH;
+		unsigned long done = 0, lens = 0;
+		double t0;
 
-			for (unsigned i = 0; i < m; i++)   /* "DMA" into the frames */
-				memcpy(frames + (size_t)i * FRAME, s->pkt[b + i], s->len[b + i]);
-			t0 = now_s();
-			for (unsigned i = 0; i < m; i++)
-				res.done += reasm_feed(r, frames + (size_t)i * FRAME, s->len[b + i],
-						       ms, 0, 0, &out) == REASM_COMPLETE;
-			t += now_s() - t0;
-			frags += m;
+		for (unsigned i = 0; i < m; i++)   /* "DMA" into the frames */
+			memcpy(frames + (size_t)i * FRAME, s->pkt[b + i], s->len[b + i]);
+		t0 = now_s();
+		for (unsigned i = 0; i < m; i++) {
+			if (reasm_feed(e->r, frames + (size_t)i * FRAME, s->len[b + i],
+				       e->ms, 0, 0, &out) == REASM_COMPLETE) {
+				done++;
+				lens += out.len;
+				sink ^= out.data[out.len - 1];
+			}
 		}
-		passes++;
-		ms += 1;
+		t += now_s() - t0;
+		e->done += done;
+		e->bad_len += lens != done * s->dlen;
 	}
-	res.expect = passes * s->dgrams;
-	res.ok = res.done == res.expect && reasm_in_progress(r) == 0;
-	res.fps = frags / t;
-	res.bps = (double)passes * s->bytes / t;
-	reasm_free(r);
-	return res;
+	e->ms++;
+	return t;
 }
 
 static struct rte_mempool *pool;
 
-static struct result run_dpdk(const struct stream *s, int family, double secs)
+static double pass_dpdk(struct engine *e, const struct stream *s, int family, int linearise)
 {
-	struct rte_ip_frag_tbl *tbl;
-	struct rte_ip_frag_death_row dr = { 0 };
 	struct rte_mbuf *mb[BATCH], *done[BATCH];
-	struct result res = { 0 };
 	double t = 0;
-	unsigned long frags = 0, passes = 0;
-	uint64_t hz = rte_get_tsc_hz();
-	unsigned nfr = s->n / s->dgrams;
-	uint32_t expect_len = family == 4 ? 20 + nfr * 1480 : 40 + nfr * 1448;
 
-	/* The ip_reassembly example's shape: 4096 buckets of 16 entries. */
-	tbl = rte_ip_frag_table_create(4096, 16, 4096 * 16, hz * 30, rte_socket_id());
-	if (!tbl) {
-		fprintf(stderr, "dpdk: rte_ip_frag_table_create: %s\n", rte_strerror(rte_errno));
-		return res;
-	}
-	while (t < secs) {
-		for (unsigned b = 0; b < s->n; b += BATCH) {
-			unsigned m = s->n - b < BATCH ? s->n - b : BATCH, nd = 0;
-			uint64_t tms;
-			double t0;
+	for (unsigned b = 0; b < s->n; b += BATCH) {
+		unsigned m = s->n - b < BATCH ? s->n - b : BATCH, nd = 0;
+		uint64_t tms;
+		double t0;
 
-			if (rte_pktmbuf_alloc_bulk(pool, mb, m)) {
-				fprintf(stderr, "dpdk: mbuf pool exhausted\n");
-				goto out;
-			}
-			for (unsigned i = 0; i < m; i++) {
-				char *p = rte_pktmbuf_append(mb[i], s->len[b + i]);
-
-				memcpy(p, s->pkt[b + i], s->len[b + i]);
-				mb[i]->l2_len = 0;
-				mb[i]->l3_len = family == 4 ? (s->pkt[b + i][0] & 15) * 4
-							    : sizeof(struct rte_ipv6_hdr) +
-							      sizeof(struct rte_ipv6_fragment_ext);
-			}
-			tms = rte_rdtsc();
-			t0 = now_s();
-			for (unsigned i = 0; i < m; i++) {
-				struct rte_mbuf *o;
-
-				if (family == 4) {
-					struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod(mb[i], struct rte_ipv4_hdr *);
-
-					o = rte_ipv4_frag_reassemble_packet(tbl, &dr, mb[i], tms, ip);
-				} else {
-					struct rte_ipv6_hdr *ip = rte_pktmbuf_mtod(mb[i], struct rte_ipv6_hdr *);
-					struct rte_ipv6_fragment_ext *fh =
-						rte_ipv6_frag_get_ipv6_fragment_header(ip);
-
-					o = rte_ipv6_frag_reassemble_packet(tbl, &dr, mb[i], tms, ip, fh);
-				}
-				if (o)
-					done[nd++] = o;
-			}
-			t += now_s() - t0;
-			frags += m;
-			res.done += nd;
-			for (unsigned i = 0; i < nd; i++) {
-				/* untimed sanity check: the whole datagram came back */
-				if (done[i]->pkt_len != expect_len)
-					res.done--;
-				rte_pktmbuf_free(done[i]);
-			}
-			rte_ip_frag_free_death_row(&dr, 0);
+		if (rte_pktmbuf_alloc_bulk(pool, mb, m)) {
+			fprintf(stderr, "dpdk: mbuf pool exhausted\n");
+			exit(2);
 		}
-		passes++;
+		for (unsigned i = 0; i < m; i++) {
+			char *p = rte_pktmbuf_append(mb[i], s->len[b + i]);
+
+			memcpy(p, s->pkt[b + i], s->len[b + i]);
+			mb[i]->l2_len = 0;
+			mb[i]->l3_len = family == 4 ? (s->pkt[b + i][0] & 15) * 4
+						    : sizeof(struct rte_ipv6_hdr) +
+						      sizeof(struct rte_ipv6_fragment_ext);
+		}
+		tms = rte_rdtsc();
+		t0 = now_s();
+		for (unsigned i = 0; i < m; i++) {
+			struct rte_mbuf *o;
+
+			if (family == 4) {
+				struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod(mb[i], struct rte_ipv4_hdr *);
+
+				o = rte_ipv4_frag_reassemble_packet(e->tbl, &e->dr, mb[i], tms, ip);
+			} else {
+				struct rte_ipv6_hdr *ip = rte_pktmbuf_mtod(mb[i], struct rte_ipv6_hdr *);
+				struct rte_ipv6_fragment_ext *fh =
+					rte_ipv6_frag_get_ipv6_fragment_header(ip);
+
+				o = rte_ipv6_frag_reassemble_packet(e->tbl, &e->dr, mb[i], tms, ip, fh);
+			}
+			if (o) {
+				if (linearise) {
+					const uint8_t *p = rte_pktmbuf_read(o, 0, o->pkt_len, linbuf);
+
+					sink ^= p[o->pkt_len - 1];
+				}
+				done[nd++] = o;
+			}
+		}
+		t += now_s() - t0;
+		e->done += nd;
+		for (unsigned i = 0; i < nd; i++) {
+			/* untimed sanity check: the whole datagram came back */
+			e->bad_len += done[i]->pkt_len != s->dlen;
+			rte_pktmbuf_free(done[i]);
+		}
+		rte_ip_frag_free_death_row(&e->dr, 0);
 	}
-out:
-	res.expect = passes * s->dgrams;
-	res.ok = res.done == res.expect;
-	res.fps = t > 0 ? frags / t : 0;
-	res.bps = t > 0 ? (double)passes * s->bytes / t : 0;
-	rte_ip_frag_table_destroy(tbl);
-	return res;
+	return t;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static double median(double *v, unsigned n)
+{
+	qsort(v, n, sizeof(*v), cmp_double);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
 static int dpdk_init(char *prog)
 {
-	char *argv[] = { prog, "--no-huge", "--no-pci", "-l", "0", "--no-shconf",
+	/* -m: two 33 MiB fragment tables (dpdk, dpdk+lin) exceed the 64 MiB default */
+	char *argv[] = { prog, "--no-huge", "--no-pci", "-l", "0", "--no-shconf", "-m", "256",
 			 "--log-level=lib.*:error", NULL };
 	int argc = sizeof(argv) / sizeof(argv[0]) - 1;
 
@@ -238,6 +263,91 @@ static int dpdk_init(char *prog)
 	return 0;
 }
 
+/* Returns 0 if every engine completed every datagram with the right length. */
+static int run_case(int fam, unsigned nfrags, int shuffled, double secs, int have_dpdk,
+		    uint64_t *rs)
+{
+	struct stream s;
+	struct engine e[E__N];
+	double med[E__N] = { 0 }, t_end;
+	unsigned round = 0;
+	int bad = 0;
+
+	stream_build(&s, fam, nfrags, shuffled, rs);
+	memset(e, 0, sizeof(e));
+	e[E_OURS].on = e[E_COPY].on = 1;
+	e[E_DPDK].on = e[E_DPDK_LIN].on = have_dpdk && nfrags <= RTE_LIBRTE_IP_FRAG_MAX_FRAG;
+	for (int k = 0; k < E__N; k++) {
+		e[k].ms = 1;
+		if (!e[k].on)
+			continue;
+		if (k == E_OURS || k == E_COPY) {
+			e[k].r = reasm_new(NULL);
+		} else {
+			/* The ip_reassembly example's shape: 4096 buckets of 16 entries. */
+			e[k].tbl = rte_ip_frag_table_create(4096, 16, 4096 * 16,
+							    rte_get_tsc_hz() * 30, rte_socket_id());
+			if (!e[k].tbl) {
+				fprintf(stderr, "dpdk: rte_ip_frag_table_create: %s\n",
+					rte_strerror(rte_errno));
+				e[k].on = 0;
+			}
+		}
+	}
+	t_end = now_s() + secs * (e[E_DPDK].on ? 4 : 2);
+	do {
+		for (int j = 0; j < E__N; j++) {
+			int k = (j + (int)round) % E__N;
+
+			if (!e[k].on)
+				continue;
+			/* a warm-up pass, then the timed one: each engine is
+			 * measured in its own steady state, not in the caches
+			 * the previous engine left */
+			for (int pass = 0; pass < 2; pass++) {
+				switch (k) {
+				case E_OURS: e[k].t[round] = pass_ours(&e[k], &s, REASM_OUT_BORROW); break;
+				case E_COPY: e[k].t[round] = pass_ours(&e[k], &s, 0); break;
+				case E_DPDK: e[k].t[round] = pass_dpdk(&e[k], &s, fam, 0); break;
+				default: e[k].t[round] = pass_dpdk(&e[k], &s, fam, 1); break;
+				}
+				e[k].rounds += pass;
+				e[k].passes++;
+			}
+		}
+		round++;
+	} while (round < MAX_ROUNDS && (round < 5 || now_s() < t_end));
+
+	for (int k = 0; k < E__N; k++) {
+		if (!e[k].on)
+			continue;
+		med[k] = median(e[k].t, e[k].rounds);
+		if (e[k].done != (unsigned long)e[k].passes * s.dgrams || e[k].bad_len ||
+		    (e[k].r && reasm_in_progress(e[k].r))) {
+			printf("  %s: %lu of %lu datagrams completed, %lu batches with wrong lengths!\n",
+			       ename[k], e[k].done, (unsigned long)e[k].passes * s.dgrams, e[k].bad_len);
+			bad = 1;
+		}
+		if (e[k].r)
+			reasm_free(e[k].r);
+		if (e[k].tbl)
+			rte_ip_frag_table_destroy(e[k].tbl);
+	}
+#define FPS(k) (s.n / med[k])
+	printf("IPv%d %5u %-8s %4u | %11.2fM %7.1f | %10.2fM |", fam, nfrags,
+	       shuffled ? "shuffled" : "in-order", round, FPS(E_OURS) / 1e6,
+	       s.bytes / med[E_OURS] * 8 / 1e9, FPS(E_COPY) / 1e6);
+	if (e[E_DPDK].on)
+		printf(" %10.2fM %5.2fx | %10.2fM %5.2fx\n", FPS(E_DPDK) / 1e6,
+		       FPS(E_OURS) / FPS(E_DPDK), FPS(E_DPDK_LIN) / 1e6,
+		       FPS(E_OURS) / FPS(E_DPDK_LIN));
+	else
+		printf(" %11s %6s | %11s %6s\n", "-", "-", "-", "-");
+#undef FPS
+	stream_free(&s);
+	return bad;
+}
+
 int main(int argc, char **argv)
 {
 	double secs = argc > 1 ? atof(argv[1]) : 0.5;
@@ -246,34 +356,17 @@ int main(int argc, char **argv)
 	uint64_t rs = 0x5eed;
 	int bad = 0;
 
-	printf("reasm bench: %.2fs per case, batches of %d, stream %u MiB per pass%s\n",
+	printf("reasm bench: ~%.2fs per engine and case, batches of %d, stream %u MiB per pass%s\n",
 	       secs, BATCH, STREAM_BYTES >> 20, have_dpdk ? "" : " (no DPDK)");
-	printf("%-4s %5s %-8s | %12s %10s | %12s %10s | %6s\n", "fam", "frags", "order",
-	       "ours frag/s", "ours Gb/s", "dpdk frag/s", "dpdk Gb/s", "ratio");
+	printf("frag/s: median of interleaved rounds (one pass each); Gb/s: fragment bytes fed;\n"
+	       "ratio: ours / dpdk (chain, not contiguous), ours / dpdk+lin (contiguous: same work)\n");
+	printf("%-4s %5s %-8s %4s | %12s %7s | %11s | %11s %6s | %11s %6s\n", "fam", "frags",
+	       "order", "rnds", "ours frag/s", "Gb/s", "ours-copy", "dpdk frag/s", "ratio",
+	       "dpdk+lin", "ratio");
 	for (int fam = 4; fam <= 6; fam += 2)
 		for (unsigned k = 0; k < 3; k++)
-			for (int sh = 0; sh <= 1; sh++) {
-				struct stream s;
-				struct result a, b = { 0 };
-
-				stream_build(&s, fam, nf[k], sh, &rs);
-				a = run_ours(&s, secs);
-				bad |= !a.ok;
-				if (have_dpdk && nf[k] <= RTE_LIBRTE_IP_FRAG_MAX_FRAG) {
-					b = run_dpdk(&s, fam, secs);
-					bad |= !b.ok;
-				}
-				printf("IPv%d %5u %-8s | %12.0f %10.2f | ", fam, nf[k],
-				       sh ? "shuffled" : "in-order", a.fps, a.bps * 8 / 1e9);
-				if (b.fps > 0)
-					printf("%12.0f %10.2f | %5.2fx%s\n", b.fps, b.bps * 8 / 1e9,
-					       a.fps / b.fps, b.ok ? "" : " (dpdk incomplete!)");
-				else
-					printf("%12s %10s | %6s\n", "-", "-", "-");
-				if (!a.ok)
-					printf("  ours: %lu of %lu datagrams completed!\n", a.done, a.expect);
-				stream_free(&s);
-			}
+			for (int sh = 0; sh <= 1; sh++)
+				bad |= run_case(fam, nf[k], sh, secs, have_dpdk, &rs);
 	if (have_dpdk)
 		rte_eal_cleanup();
 	return bad;

@@ -22,8 +22,10 @@
  *
  * Memory: all pools are allocated by reasm_new()/reasm_set_limits(); the
  * hot path never calls malloc.  Fragment data is stored in place, at its
- * final offset, in 1 KiB pages; mem_cap counts these pages (like Linux's
- * truesize accounting, small fragments cost a whole page).
+ * final offset behind a header room (64 bytes, or the IPv6 unfragmentable
+ * part rounded up to 64), in 1 KiB pages of an arena that are contiguous
+ * for a datagram whenever the arena allows; mem_cap counts these pages
+ * (like Linux's truesize accounting, small fragments cost a whole page).
  */
 #ifndef XDPSEC_REASM_H
 #define XDPSEC_REASM_H
@@ -68,7 +70,23 @@ struct reasm_out {
 	size_t len;                /* set on REASM_COMPLETE: the whole datagram */
 	uint32_t tag;              /* OR of the tags of all fragments */
 	int reason;                /* enum reasm_reason on REASM_DROPPED */
+	unsigned flags;            /* REASM_OUT_*, set by the caller */
+	uint8_t *data;             /* set on REASM_COMPLETE: where the datagram
+				    * is (buf, or the engine's memory with
+				    * REASM_OUT_BORROW); NULL otherwise */
 };
+
+/*
+ * REASM_OUT_BORROW: a reassembled datagram the engine holds contiguously
+ * (the usual case) is not copied into buf: data points into the engine's
+ * memory, valid (and writable) until the next call on the engine other
+ * than reasm_walk/reasm_counters/reasm_mem_used/reasm_in_progress/
+ * reasm_selfcheck.  buf/cap are still required: they bound the datagram's
+ * size exactly as without the flag, and receive non-fragments, IPv6 atomic
+ * fragments and datagrams that had to be gathered from scattered pages.
+ * Without the flag data == buf on REASM_COMPLETE.
+ */
+#define REASM_OUT_BORROW 1u
 
 enum { REASM_HELD = 0, REASM_COMPLETE = 1, REASM_DROPPED = 2 };
 
@@ -92,10 +110,13 @@ enum reasm_reason {
 
 /*
  * pkt = one IPv4 or IPv6 packet starting at the IP header.  Returns
- * REASM_HELD (kept, waiting for more), REASM_COMPLETE (out->buf/len hold
- * the datagram: also for a non-fragment, copied as is, and for an IPv6
- * atomic fragment, without its fragment header) or REASM_DROPPED (reason
- * in out->reason, counted).  pkt is never kept: the caller may reuse it.
+ * REASM_HELD (kept, waiting for more), REASM_COMPLETE (out->data/len hold
+ * the datagram -- out->buf unless borrowed, see REASM_OUT_BORROW: also for
+ * a non-fragment, copied as is, and for an IPv6 atomic fragment, without
+ * its fragment header) or REASM_DROPPED (reason in out->reason, counted).
+ * pkt is never kept: the caller may reuse it.  Each payload byte is copied
+ * once into the engine, at its final place; completion copies the
+ * datagram once more into out->buf unless it is borrowed.
  */
 int reasm_feed(struct reasm *r, const uint8_t *pkt, size_t len, uint64_t now_ms,
 	       uint64_t ctx, uint32_t tag, struct reasm_out *out);

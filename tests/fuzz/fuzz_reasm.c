@@ -10,7 +10,10 @@
  *    lists and hash chains consistent);
  *  - a completed datagram is at most 65535 bytes (IPv4) or 65535 + 40
  *    (IPv6), has a valid header, and -- when no corrupted fragment was ever
- *    fed for that key -- its payload equals the reference prefix.
+ *    fed for that key -- its payload equals the reference prefix;
+ *  - half the fragments ask for the borrowed output (REASM_OUT_BORROW): the
+ *    same checks on out.data, which is then overwritten, as a caller may,
+ *    before the next call.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -42,6 +45,10 @@ static void init_refs(void)
 static void check_complete(const struct reasm_out *o, int k, int tainted)
 {
 	const struct rg_dgram *d = &ref[k];
+	const uint8_t *outbuf = o->data;
+
+	if (!outbuf || (!(o->flags & REASM_OUT_BORROW) && outbuf != o->buf))
+		abort();
 
 	if (o->len > (d->family == 4 ? 65535u : 65535u + 40))
 		abort();
@@ -111,9 +118,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				pkt[f.len - 1 - (data[i - 1] % len)] ^= 0x5a;
 				tainted[k] = 1;
 			}
+			o.flags = (op >> 6) & 1 ? REASM_OUT_BORROW : 0;
 			rc = reasm_feed(r, pkt, f.len, now, ctx, 1u << (op & 31), &o);
-			if (rc == REASM_COMPLETE)
+			if (rc == REASM_COMPLETE) {
 				check_complete(&o, k, tainted[k]);
+				memset(o.data, 0xa5, o.len);   /* the caller's now */
+			} else if (o.data) {
+				abort();
+			}
 			else if (rc == REASM_DROPPED && (o.reason <= REASM_R_NONE || o.reason >= REASM_R__MAX))
 				abort();
 		} else if ((op & 3) == 3 && (op & 4)) {

@@ -6,6 +6,8 @@
  * every completed datagram is compared byte for byte with the original, and
  * a sample with scapy's defragment() (tests/unit/reasm_scapy_check.py).
  * Random orders use a seed printed at start; REASM_SEED=N replays a run.
+ * The order, size and limit tests run twice: copying into the caller's
+ * buffer and with the borrowed output (REASM_OUT_BORROW).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -21,6 +23,7 @@ static uint64_t seed;
 static uint64_t rs;                      /* generator state */
 static uint8_t outbuf[RG_MAX_PKT];
 static struct reasm_out out;
+static unsigned out_flags;               /* REASM_OUT_BORROW in the second run */
 static uint8_t scratch[RG_MAX_PKT];
 
 /* One datagram and its fragments, in offset order. */
@@ -79,14 +82,23 @@ static void set_make_split(struct set *s, int family, uint32_t id, size_t paylen
 
 static int feed(struct reasm *r, const struct rg_frag *f, uint64_t now, uint64_t ctx, uint32_t tag)
 {
+	int rc;
+
 	out.buf = outbuf;
 	out.cap = sizeof(outbuf);
-	return reasm_feed(r, f->pkt, f->len, now, ctx, tag, &out);
+	out.flags = out_flags;
+	rc = reasm_feed(r, f->pkt, f->len, now, ctx, tag, &out);
+	/* the datagram is in the caller's buffer unless borrowed */
+	if (rc == REASM_COMPLETE)
+		CHECK(out.data && (out_flags & REASM_OUT_BORROW || out.data == outbuf));
+	else
+		CHECK(out.data == NULL);
+	return rc;
 }
 
 static int complete_is(const struct set *s)
 {
-	return out.len == s->d.len && memcmp(outbuf, s->d.buf, s->d.len) == 0;
+	return out.len == s->d.len && memcmp(out.data, s->d.buf, s->d.len) == 0;
 }
 
 static uint64_t counter(const struct reasm *r, const char *name)
@@ -567,7 +579,7 @@ TEST(ipv6_extension_headers)
 		set_make_split(&s, 6, 40 + ext, 5000, ext, 4);
 		feed_order(r, &s, idx, 4);
 		/* the next header moved back into the header before the fragment header */
-		CHECK_EQ(outbuf[s.d.nh_off], 50);
+		CHECK_EQ(out.data[s.d.nh_off], 50);
 		set_free(&s);
 	}
 	reasm_free(r);
@@ -584,7 +596,7 @@ TEST(ipv4_options_from_first_fragment)
 	CHECK_EQ(s.f[0].pkt[0] & 15, 8);         /* 32-byte header on the first */
 	CHECK_EQ(s.f[1].pkt[0] & 15, 6);         /* router alert only on the others */
 	feed_order(r, &s, idx, 4);
-	CHECK_EQ(rg_csum(outbuf, 32), 0);
+	CHECK_EQ(rg_csum(out.data, 32), 0);
 	set_free(&s);
 	reasm_free(r);
 }
@@ -925,6 +937,135 @@ TEST(counters_exported)
 	reasm_free(r);
 }
 
+/* ------------------------------------------------------------ zero copy */
+
+/*
+ * One datagram at a time lies contiguous in the engine: borrowed, it is not
+ * copied (out.data is not the caller's buffer) and nothing is gathered.
+ */
+TEST(borrowed_in_place)
+{
+	struct reasm *r = reasm_new(NULL);
+
+	out_flags = REASM_OUT_BORROW;
+	for (int fam = 4; fam <= 6; fam += 2)
+		for (unsigned n = 2; n <= 44; n += 6) {
+			struct set s;
+			unsigned idx[64];
+
+			set_make_split(&s, fam, 500 + n, n * 1200, fam == 6 ? 2 : 1, n);
+			for (unsigned i = 0; i < s.nf; i++)
+				idx[i] = i;
+			rg_shuffle(&rs, idx, s.nf);
+			feed_order(r, &s, idx, s.nf);
+			CHECK(out.data != outbuf);
+			set_free(&s);
+		}
+	CHECK_EQ(counter(r, "reasm_gathered"), 0);
+	out_flags = 0;
+	reasm_free(r);
+}
+
+/*
+ * More datagrams in flight than the arena has windows, and datagrams longer
+ * than a window next to each other: pages scatter, completion gathers them
+ * into the caller's buffer (also when borrowing), byte for byte right.
+ */
+TEST(scattered_pages_gathered)
+{
+	enum { N = 12 };
+	struct reasm_limits l;
+	static struct set s[N];
+
+	for (int mode = 0; mode < 2; mode++) {
+		struct reasm *r;
+		unsigned done = 0;
+
+		reasm_limits_default(&l);
+		l.mem_cap = 96 * 1024;            /* 6 windows of 16 pages */
+		l.src_share_pct = 100;
+		r = reasm_new(&l);
+		out_flags = mode ? REASM_OUT_BORROW : 0;
+		for (unsigned i = 0; i < N; i++)
+			set_make_split(&s[i], i % 2 ? 4 : 6, 600 + i, 4000 + 900 * i, 0, 4 + i / 2);
+		/* interleaved: fragment j of every datagram, then j + 1 */
+		for (unsigned j = 0; j < 10; j++)
+			for (unsigned i = 0; i < N; i++) {
+				if (j >= s[i].nf)
+					continue;
+				if (feed(r, &s[i].f[j], 0, 0, 0) == REASM_COMPLETE) {
+					CHECK(complete_is(&s[i]));
+					done++;
+				}
+				CHECK_EQ(reasm_selfcheck(r), 0);
+			}
+		CHECK_EQ(done, N);
+		CHECK(counter(r, "reasm_gathered") > 0);
+		CHECK_EQ(counter(r, "reasm_fails"), 0);
+		CHECK_EQ(reasm_mem_used(r), 0);
+		for (unsigned i = 0; i < N; i++)
+			set_free(&s[i]);
+		reasm_free(r);
+	}
+	out_flags = 0;
+}
+
+/*
+ * IPv6: the datagram was created by a fragment with a short unfragmentable
+ * part, then the first fragment brings a longer one than the header room:
+ * its header is kept aside and the result is still exactly the original.
+ */
+TEST(first_header_longer_than_room)
+{
+	for (int mode = 0; mode < 2; mode++) {
+		struct reasm *r = reasm_new(NULL);
+		struct set a, b;
+		uint32_t st[2] = { 0, 1000 }, en[2] = { 1000, 2000 };
+
+		out_flags = mode ? REASM_OUT_BORROW : 0;
+		set_make(&a, 6, 77, 17, 2000, 2);      /* 88-byte unfragmentable part */
+		set_make(&b, 6, 77, 17, 2000, 0);      /* 40 bytes, same payload */
+		memcpy(b.d.buf + b.d.hdr_len, a.d.buf + a.d.hdr_len, 2000);
+		set_cut(&a, st, en, 2);
+		set_cut(&b, st, en, 2);
+		CHECK_EQ(feed(r, &b.f[1], 0, 0, 0), REASM_HELD);   /* creates it: room 64 */
+		CHECK_EQ(feed(r, &a.f[0], 0, 0, 0), REASM_COMPLETE);
+		CHECK(complete_is(&a));
+		CHECK_EQ(out.data, outbuf);                          /* gathered */
+		CHECK_EQ(counter(r, "reasm_gathered"), 1);
+		CHECK_EQ(reasm_selfcheck(r), 0);
+		set_free(&a);
+		set_free(&b);
+		reasm_free(r);
+	}
+	out_flags = 0;
+}
+
+/* The order, size and limit tests again, with the borrowed output. */
+TEST(borrowed_output_all_orders)
+{
+	out_flags = REASM_OUT_BORROW;
+	non_fragments_pass_through();
+	ipv6_atomic_fragment();
+	in_order_reverse_random_single();
+	kernel_selftest_orders();
+	many_at_once(0);
+	many_at_once(1);
+	many_at_once(2);
+	many_at_once(3);
+	duplicates_ignored();
+	overlap_shapes();
+	eight_byte_fragments();
+	maximum_size();
+	ipv6_extension_headers();
+	ipv4_options_from_first_fragment();
+	limit_mem_cap_evicts_oldest();
+	limit_max_datagrams();
+	limit_per_source_share();
+	set_limits_runtime();
+	out_flags = 0;
+}
+
 /* ------------------------------------------------------------ scapy */
 
 /* A sample of random datagrams fed in random order, the same fragments
@@ -965,7 +1106,7 @@ TEST(scapy_cross_check)
 			if (feed(r, g, 0, 0, 0) == REASM_COMPLETE) {
 				CHECK(complete_is(&s[i]));
 				s[i].res = malloc(out.len);
-				memcpy(s[i].res, outbuf, out.len);
+				memcpy(s[i].res, out.data, out.len);
 				s[i].reslen = out.len;
 			}
 			fprintf(f, "%u ", i);
@@ -1052,6 +1193,10 @@ int main(void)
 	RUN(set_limits_runtime);
 	RUN(walk_lists_in_progress);
 	RUN(counters_exported);
+	RUN(borrowed_in_place);
+	RUN(scattered_pages_gathered);
+	RUN(first_header_longer_than_room);
+	RUN(borrowed_output_all_orders);
 	RUN(scapy_cross_check);
 	return testlib_report();
 }
