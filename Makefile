@@ -32,7 +32,10 @@ ARCH     := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
 # ---------------------------------------------------------------- flags
 WARN     := -Wall -Wextra -Werror
 CFLAGS   ?= -O2 -g
-CPPFLAGS := -D_GNU_SOURCE -Iheaders -Iuser -I$(BUILD)
+VERSION  ?= 0.1
+GIT_REV  := $(shell git rev-parse --short HEAD 2>/dev/null)
+CPPFLAGS := -D_GNU_SOURCE -Iheaders -Iuser -I$(BUILD) \
+	    -DXDPSEC_VERSION='"$(VERSION)$(if $(GIT_REV),+g$(GIT_REV))"'
 ALL_CFLAGS := -std=gnu11 $(WARN) $(CFLAGS) $(CPPFLAGS) -MMD -MP -pthread
 LDLIBS   := -lxdp -lbpf -lelf -lz -ljson-c -lcrypto -l:libIPSec_MB.a -lpthread -lm
 
@@ -154,7 +157,7 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/lib/xdpsec
 	install -m 0755 $(PROGS) $(DESTDIR)$(PREFIX)/sbin/
 	install -m 0644 $(BPF_OBJS) $(DESTDIR)$(PREFIX)/lib/xdpsec/
-	@if [ -f docs/install.mk ]; then $(MAKE) -f docs/install.mk PREFIX=$(PREFIX) DESTDIR=$(DESTDIR); fi
+	@if [ -f docs/install.mk ]; then $(MAKE) -f docs/install.mk BUILD=$(BUILD) PREFIX=$(PREFIX) DESTDIR=$(DESTDIR); fi
 
 clean:
 	rm -rf $(BUILD)
