@@ -89,7 +89,7 @@ struct dataplane {
 	struct xsk_port_stats xsk_base;
 	uint64_t fb_dropped_base;
 	struct cpu_steer steer;
-	bool steering;
+	bool steering, no_steer;
 	int n_cpumap_fds, cpumap_fd[MAX_IFACES];
 	int ncpus;
 };
@@ -299,6 +299,10 @@ static void start_steering(struct dataplane *dp)
 
 	if (dp->n_workers < 2)
 		return;         /* one queue, one worker: arrival order is kept */
+	if (dp->no_steer) {
+		pr_info("per-peer steering off (--no-steer)\n");
+		return;
+	}
 	for (int i = 0; i < dp->n_in; i++) {
 		int fd = map_fd_by_name(dp->in[i].prog_fd, XDPSEC_MAP_CPUMAP);
 
@@ -504,6 +508,19 @@ int dataplane_start(struct xdpsecd *d, const struct dataplane_opts *o, char *err
 		dp->n_workers = 1;
 	if (dp->n_workers > 8)
 		dp->n_workers = 8;
+	if (o->workers > 0) {
+		long online = sysconf(_SC_NPROCESSORS_ONLN);
+
+		dp->n_workers = o->workers;
+		/* veth feeds far-end queue (CPU % queues): a queue past the
+		 * last CPU would never see a frame from the wire */
+		if (online > 0 && dp->n_workers > online) {
+			pr_warn("--workers %d: only %ld CPUs online, using %ld workers\n",
+				o->workers, online, online);
+			dp->n_workers = (int)online;
+		}
+	}
+	dp->no_steer = o->no_steer;
 	dp->sg = true;
 
 	for (int i = 0; i < o->n_ifaces; i++) {

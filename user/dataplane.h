@@ -12,6 +12,7 @@
 #ifndef XDPSEC_DATAPLANE_H
 #define XDPSEC_DATAPLANE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <json-c/json.h>
 #include "counters.h"
@@ -23,6 +24,8 @@ struct dataplane_opts {
 	const char *const *ifaces;   /* ingress interfaces (-i), may be empty   */
 	int n_ifaces;
 	int verbose;
+	int workers;                 /* 0: one per online CPU, at most 8        */
+	bool no_steer;               /* frames straight into the feedback pair  */
 };
 
 /* Returns 0 or a negative errno with a message in err. */

@@ -46,6 +46,7 @@
 static const char usage_text[] =
 "Usage: xdpsecd [-i IFACE]... [-S SOCKET] [-c CONFIG] [-f] [-v] [--state FILE]\n"
 "               [--group NAME] [--admin-group NAME] [--max-sas N]\n"
+"               [-w N] [--no-steer]\n"
 "\n"
 "Receives IPsec ESP with XDP and AF_XDP: reassembles fragmented datagrams,\n"
 "decrypts them and sends the result on, driven by xdpsecctl over a Unix socket.\n"
@@ -68,6 +69,13 @@ static const char usage_text[] =
 "      --admin-group NAME  members of NAME may also change state (sa add/del/flush,\n"
 "                          limits set, stats --reset, --keys); root always may.\n"
 "      --max-sas N         size of the SA table (default 4096).\n"
+"  -w, --workers N         worker threads, one per feedback queue, worker q\n"
+"                          pinned to CPU q (default: one per online CPU, at\n"
+"                          most 8).\n"
+"      --no-steer          do not steer each peer pair's frames through one CPU\n"
+"                          (CPUMAP): one SA's packets may then be decrypted by\n"
+"                          two workers at once and, under load, reordered by\n"
+"                          more than a small replay window.\n"
 "  -f, --foreground        do not detach (use under systemd).\n"
 "  -v, --verbose           more logging (twice: libbpf debug output too).\n"
 "  -V, --version           print the version and exit.\n"
@@ -216,6 +224,8 @@ int main(int argc, char **argv)
 		{ "group", required_argument, NULL, 2 },
 		{ "admin-group", required_argument, NULL, 3 },
 		{ "max-sas", required_argument, NULL, 4 },
+		{ "workers", required_argument, NULL, 'w' },
+		{ "no-steer", no_argument, NULL, 5 },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct xdpsecd *d = &daemon_state;
@@ -230,7 +240,8 @@ int main(int argc, char **argv)
 	d->sock_path = CTL_DEFAULT_SOCKET;
 	d->state_path = CTL_DEFAULT_STATE;
 	d->max_sas = 4096;
-	while ((opt = getopt_long(argc, argv, "i:S:c:fvVh", opts, NULL)) != -1) {
+	memset(&dpo, 0, sizeof(dpo));
+	while ((opt = getopt_long(argc, argv, "i:S:c:w:fvVh", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'i':
 			if (n_ifaces == MAX_IFACES) {
@@ -270,6 +281,17 @@ int main(int argc, char **argv)
 			d->max_sas = (uint32_t)v;
 			break;
 		}
+		case 'w': {
+			char *end;
+			unsigned long v = strtoul(optarg, &end, 10);
+			if (*end || v == 0 || v > 64) {
+				fprintf(stderr, "xdpsecd: --workers %s: expected 1..64\n", optarg);
+				return 2;
+			}
+			dpo.workers = (int)v;
+			break;
+		}
+		case 5: dpo.no_steer = true; break;
 		default:
 			fputs(usage_text, stderr);
 			return 2;
