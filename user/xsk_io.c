@@ -284,7 +284,7 @@ void xsk_port_depths(const struct xsk_port *p, unsigned *free_frames, unsigned *
 int xsk_port_rx(struct xsk_port *p, struct xsk_pkt *pkts, int max, int timeout_ms)
 {
 	uint32_t idx, n, i, used = 0, chain_start = 0, glen = 0;
-	bool in_chain = false;
+	bool in_chain = false, gathered = false;
 	int out = 0;
 
 	n = xsk_ring_cons__peek(&p->rx, (uint32_t)max, &idx);
@@ -317,9 +317,12 @@ int xsk_port_rx(struct xsk_port *p, struct xsk_pkt *pkts, int max, int timeout_m
 			continue;
 		}
 		/* Multi-buffer: gather into p->gather.  Only one gathered packet
-		 * per call, since they share the buffer. */
+		 * per call, since they share the buffer: the next chain waits in
+		 * the ring for the next call (also when single-buffer packets
+		 * came in between: checking only the packet before it let a
+		 * second chain overwrite the first). */
 		if (!in_chain) {
-			if (out && pkts[out - 1].addr == XSK_NO_ADDR)
+			if (gathered)
 				break;
 			in_chain = true;
 			chain_start = i;
@@ -348,6 +351,7 @@ int xsk_port_rx(struct xsk_port *p, struct xsk_pkt *pkts, int max, int timeout_m
 			k->addr = XSK_NO_ADDR;
 			k->headroom = 0;
 			k->meta = p->gather_meta;
+			gathered = true;
 			p->st.rx_frames++;
 			p->st.rx_multibuf++;
 			p->st.rx_bytes += glen;

@@ -431,36 +431,37 @@ class Gen:
     LARGE_KINDS = ("frag_after", "frag_before", "plain_frag")
 
     @staticmethod
-    def large_max(kind, family):
+    def large_max(kind, family, encap=False):
         """Largest inner datagram (IP total length) of KIND: a whole IPv4
         datagram is at most 65535 bytes, an IPv6 one 40 + 65535; fragmented
         after encryption, the tunnel-mode ESP packet around it must fit those
-        bounds (outer header, ESP 8, IV 8, padding to 4, trailer 2, ICV 16)."""
+        bounds (outer header, UDP 8 with ENCAP, ESP 8, IV 8, padding to 4,
+        trailer 2, ICV 16)."""
         if kind != "frag_after":
             return 65535 if family == 4 else 40 + 65535
-        if family == 4:
-            return (65535 - 20 - 8 - 8 - 16) // 4 * 4 - 2   # 65478
-        return (65535 - 8 - 8 - 16) // 4 * 4 - 2             # 65498
+        room = 65535 - (20 if family == 4 else 0) - (8 if encap else 0)
+        return (room - 8 - 8 - 16) // 4 * 4 - 2   # v4 65478, v6 65498; 8 less with ENCAP
 
     def large(self, family, alg, kind, sizes=(4000, 9000, 30000, "max"),
-              chunk=1400):
+              chunk=1400, encap=False):
         """Datagrams of the given inner sizes (IP total length; "max" = the
         largest that exists for KIND): fragmented after encryption (tunnel
-        mode, shuffled), before encryption, or plain fragments."""
-        if kind not in self.LARGE_KINDS:
+        mode, shuffled; ESP in UDP with ENCAP), before encryption, or plain
+        fragments."""
+        if kind not in self.LARGE_KINDS or (encap and kind != "frag_after"):
             raise ValueError(kind)
-        c = self._new("large_" + kind, family, alg, kind)
+        c = self._new("large_" + kind + ("_udp" if encap else ""), family, alg, kind)
         c.reassembled_ciphertext = kind == "frag_after"
         rng = self.crng(c)
         s = sa = None
         if kind != "plain_frag":
-            sa = self.sa(rng, "tunnel", alg, family)
+            sa = self.sa(rng, "tunnel", alg, family, encap)
             s = sa.scapy()
             c.sas = c.sender_sas = [sa]
         hdr = 28 if family == 4 else 48
         for i, sz in enumerate(sizes):
             if sz == "max":
-                sz = self.large_max(kind, family)
+                sz = self.large_max(kind, family, encap)
             pl = self.payload(c, i, sz - hdr, rng)
             c.payloads.append(pl)
             d = self.datagram(c, pl)

@@ -51,6 +51,7 @@ NEGATIVE = [c for k, v in CASES.items() if len(k) == 3 for c in v]
 # feedback pair as multi-buffer frames.  Plain fragments need no algorithm.
 LARGE = [_GEN.large(_f, _a, _k) for _f, _a in COMBOS
          for _k in ("frag_after", "frag_before")]
+LARGE += [_GEN.large(_f, "gcm", "frag_after", encap=True) for _f in (4, 6)]
 LARGE += [_GEN.large(_f, "gcm", "plain_frag") for _f in (4, 6)]
 
 # Counter names as the daemon exports them (group, name); the first that
@@ -92,11 +93,12 @@ def check_payloads(res, case):
     missing = [p[:32] for p in set(want) - set(got)]
     extra = [p[:32] for p in set(got) - set(want)]
     dups = len(got) - len(set(got))
+    drops = {k[1]: v for k, v in res.delta.items() if k[0] == "drops" and v}
     assert not missing and not extra and not dups, (
         "%s: sent %d frames / %d datagrams; delivered %d; missing %d %s; "
-        "unexpected %d %s; duplicates %d" % (case.id, res.sent, case.datagrams,
-                                             len(got), len(missing), missing[:3],
-                                             len(extra), extra[:3], dups))
+        "unexpected %d %s; duplicates %d; drops counted %s" % (
+            case.id, res.sent, case.datagrams, len(got), len(missing), missing[:3],
+            len(extra), extra[:3], dups, drops))
 
 
 def fresh_whole_esp(case):
