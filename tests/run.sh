@@ -49,7 +49,16 @@ done
 
 if ls tests/e2e/test_*.py >/dev/null 2>&1; then
 	echo "=== pytest tests/e2e"
-	if ! BUILD="$BUILD" XDPSEC_E2E_REQUIRE=${XDPSEC_E2E_REQUIRE:-1} "$PYTHON" -m pytest -q -p no:cacheprovider -rfE tests/e2e; then failed+=("tests/e2e"); fi
+	report="$BUILD/e2e-delivery.tsv"
+	printf 'test\tcase\tbranch\tframes\tdatagrams_sent\texpected\tdelivered\tduplicates\n' > "$report"
+	if ! BUILD="$BUILD" XDPSEC_E2E_REQUIRE=${XDPSEC_E2E_REQUIRE:-1} XDPSEC_E2E_REPORT="$(realpath "$report")" \
+		"$PYTHON" -m pytest -q -p no:cacheprovider -rfE tests/e2e; then failed+=("tests/e2e"); fi
+	# delivered/sent over every case the e2e tests sent (one line each in $report)
+	awk -F'\t' 'NR > 1 { n++; s += $5; e += $6; d += $7; u += $8;
+			b[$3] = 1; bs[$3] += $5; be[$3] += $6; bd[$3] += $7 }
+		END { printf "e2e delivery: %d cases, %d datagrams sent, %d expected, %d delivered byte-exact, %d duplicates\n", n, s, e, d, u;
+		      for (k in b) printf "  %-14s sent %6d  expected %6d  delivered %6d\n", k, bs[k], be[k], bd[k] }' "$report"
+	echo "  (per case: $report)"
 fi
 
 echo

@@ -67,6 +67,24 @@ def flatten_stats(obj):
     return out
 
 
+def report(res):
+    """One line per case sent, appended to $XDPSEC_E2E_REPORT when set
+    (tests/run.sh sets it and prints the totals): the delivered/sent
+    record of the whole run."""
+    path = os.environ.get("XDPSEC_E2E_REPORT")
+    if not path:
+        return
+    c = res.case
+    want = set(c.payloads)
+    got = [p for p in res.payloads]
+    test = os.environ.get("PYTEST_CURRENT_TEST", "").split(" ")[0]
+    with open(path, "a") as f:
+        f.write("%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\n" % (
+            test.split("::")[-1] or "-", getattr(c, "id", "?"), getattr(c, "branch", "") or "negative",
+            len(getattr(c, "packets", [])), getattr(c, "datagrams", 0), len(want),
+            len(want & set(got)), len(got) - len(set(got))))
+
+
 class Result:
     def __init__(self, case, sent, udp, tcp, delta):
         self.case = case
@@ -75,6 +93,7 @@ class Result:
         self.tcp = tcp
         self.payloads = [d for p, d in udp if p == case.dport]
         self.delta = delta
+        report(self)
 
     def d(self, group, name):
         """Delta of one counter; fails loudly when the daemon lacks it."""
