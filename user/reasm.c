@@ -38,16 +38,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
-#if defined(__x86_64__)
-#include <immintrin.h>
-#endif
 
 #include "reasm.h"
 
 #define NIL        UINT32_MAX
 #define PG         REASM_PAGE_SIZE
 #define PG_SHIFT   10
-#define HEAD_MIN   64u                 /* header room: any IPv4 header fits */
+#define HEAD_MIN   64u                 /* header room: any IPv4 header, a bare IPv6 one */
 #define POS_MAX    (REASM_HDR_MAX + REASM_MAX_LEN)   /* head + end never exceed this */
 #define PT_ENTRIES ((POS_MAX + PG - 1) / PG)
 #define WIN_SHIFT  4                   /* 16 pages = 16 KiB per window */
@@ -149,7 +146,6 @@ struct reasm {
 	uint64_t mem_used;
 	uint64_t src_mem_cap;
 	uint32_t src_dg_cap;
-	int vcopy;                    /* AVX2 copy loop usable */
 	uint64_t cnt[C__MAX];
 	uint64_t drop[REASM_R__MAX];
 };
@@ -168,16 +164,21 @@ static inline void put16(uint8_t *p, uint16_t v) { p[0] = v >> 8; p[1] = v & 0xf
  * 32-bit words, folded to 16 bits.  Native order gives the byte-swapped
  * sum, which is stored back natively: the usual ip_fast_csum argument.
  */
+static inline uint32_t ld32(const uint8_t *p)
+{
+	uint32_t v;
+
+	memcpy(&v, p, 4);
+	return v;
+}
+
 static inline uint16_t csum_fold32(const uint8_t *p, size_t len)
 {
-	uint64_t s = 0;
+	/* the option-less header spelt out: the loop costs twice as much */
+	uint64_t s = (uint64_t)ld32(p) + ld32(p + 4) + ld32(p + 8) + ld32(p + 12) + ld32(p + 16);
 
-	for (size_t i = 0; i < len; i += 4) {
-		uint32_t v;
-
-		memcpy(&v, p + i, 4);
-		s += v;
-	}
+	for (size_t i = 20; i < len; i += 4)
+		s += ld32(p + i);
 	s = (s & 0xffffffffu) + (s >> 32);
 	s = (s & 0xffffffffu) + (s >> 32);
 	s = (s & 0xffff) + (s >> 16);
@@ -224,60 +225,12 @@ static inline uint32_t src_hash(const struct reasm *r, uint8_t family, const uin
 }
 
 /*
- * Payload copies.  An inline AVX2 loop where the CPU has it (measured
- * ~15 % faster than libc's memcpy for 1-1.5 KB fragments coming from a
- * receive ring, and GCC would otherwise inline `rep movsq` for bounded
- * sizes, 2x slower); libc's memcpy elsewhere and for short copies.
+ * Payload copies go through libc's memcpy: with the size bounded by the
+ * page size, GCC otherwise inlines `rep movsq`, measured 2x slower than
+ * libc's vector copy for 1-1.5 KB fragments (an AVX2 or AVX-512 loop of
+ * our own measured no better than libc's).
  */
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-__attribute__((target("avx2")))
-static void copy_avx2(uint8_t *d, const uint8_t *s, size_t n)
-{
-	size_t i = 0;
-
-	for (; i + 128 <= n; i += 128) {
-		__m256i a = _mm256_loadu_si256((const __m256i *)(s + i));
-		__m256i b = _mm256_loadu_si256((const __m256i *)(s + i + 32));
-		__m256i c = _mm256_loadu_si256((const __m256i *)(s + i + 64));
-		__m256i e = _mm256_loadu_si256((const __m256i *)(s + i + 96));
-
-		_mm256_storeu_si256((__m256i *)(d + i), a);
-		_mm256_storeu_si256((__m256i *)(d + i + 32), b);
-		_mm256_storeu_si256((__m256i *)(d + i + 64), c);
-		_mm256_storeu_si256((__m256i *)(d + i + 96), e);
-	}
-	for (; i + 32 <= n; i += 32)
-		_mm256_storeu_si256((__m256i *)(d + i), _mm256_loadu_si256((const __m256i *)(s + i)));
-	if (i < n)      /* n >= 32: the last 32 bytes, overlapping what is done */
-		_mm256_storeu_si256((__m256i *)(d + n - 32),
-				    _mm256_loadu_si256((const __m256i *)(s + n - 32)));
-}
-
-static int cpu_has_avx2(void)
-{
-	__builtin_cpu_init();
-	return __builtin_cpu_supports("avx2");
-}
-#define HAVE_VCOPY 1
-#else
-static int cpu_has_avx2(void) { return 0; }
-#define HAVE_VCOPY 0
-#endif
-
-static void *(*volatile libc_copy)(void *, const void *, size_t) = memcpy;
-
-static inline void copy_bytes(const struct reasm *r, uint8_t *d, const uint8_t *s, size_t n)
-{
-#if HAVE_VCOPY
-	if (r->vcopy && n >= 256) {
-		copy_avx2(d, s, n);
-		return;
-	}
-#else
-	(void)r;
-#endif
-	libc_copy(d, s, n);
-}
+static void *(*volatile reasm_copy)(void *, const void *, size_t) = memcpy;
 
 static inline uint64_t age(uint64_t now, uint64_t then) { return now > then ? now - then : 0; }
 
@@ -306,12 +259,23 @@ static inline bool pm_has(u128 pm, uint32_t i) { return pm >> i & 1; }
 /* Bits lo..hi (hi < 127). */
 static inline u128 range_mask(uint32_t lo, uint32_t hi)
 {
-	return (((u128)1 << (hi + 1)) - 1) & ~(((u128)1 << lo) - 1);
+	uint64_t m0 = 0, m1 = 0;
+
+	if (lo < 64)
+		m0 = ~0ull << lo & (hi < 64 ? ~0ull >> (63 - hi) : ~0ull);
+	if (hi >= 64)
+		m1 = ~0ull >> (127 - hi) & (lo >= 64 ? ~0ull << (lo - 64) : ~0ull);
+	return (u128)m1 << 64 | m0;
 }
 
-static inline unsigned popcount128(u128 m)
+/* Few bits set, and no POPCNT in the baseline ISA (libgcc's is slow). */
+static inline unsigned nbits128(u128 m)
 {
-	return (unsigned)__builtin_popcountll((uint64_t)m) + (unsigned)__builtin_popcountll((uint64_t)(m >> 64));
+	unsigned n = 0;
+
+	for (; m; m &= m - 1)
+		n++;
+	return n;
 }
 
 static inline uint32_t ctz128(u128 m)
@@ -469,8 +433,8 @@ static inline u128 arena_free(const struct rpools *p, uint32_t base)
 	return ((u128)w[1] << 64 | w[0]) >> (base & 63);
 }
 
-/* Take pages base + i for the bits i of m (all free). */
-static inline void arena_take(struct rpools *p, uint32_t base, u128 m)
+/* Take pages base + i for the n bits i of m (all free). */
+static inline void arena_take(struct rpools *p, uint32_t base, u128 m, uint32_t n)
 {
 	uint64_t *w = &p->fp.lv[0][base >> 6];
 	u128 am = m << (base & 63);
@@ -486,11 +450,47 @@ static inline void arena_take(struct rpools *p, uint32_t base, u128 m)
 		if (!w[1])
 			hbm_up_clr(&p->fp, (base >> 6) + 1);
 	}
-	p->npfree -= popcount128(m);
+	p->npfree -= n;
 	wins_taken(p, (base + ctz128(m)) >> WIN_SHIFT, (base + fls128(m)) >> WIN_SHIFT);
 }
 
-static inline void arena_give(struct rpools *p, uint32_t base, u128 m)
+/*
+ * Take pages [a, a + n) if all are free (n <= 65); false, nothing taken, if
+ * not.  own: the taker's window (not free anyway).
+ */
+static inline bool arena_take_run(struct rpools *p, uint32_t a, uint32_t n, uint32_t own)
+{
+	uint64_t *w = &p->fp.lv[0][a >> 6];
+	uint32_t b = a & 63;
+
+	if (b + n <= 64) {
+		uint64_t m = (n == 64 ? ~0ull : (1ull << n) - 1) << b;
+
+		if ((w[0] & m) != m)
+			return false;
+		w[0] &= ~m;
+		if (!w[0])
+			hbm_up_clr(&p->fp, a >> 6);
+	} else {
+		uint32_t n1 = b + n - 64;                       /* 1..64 */
+		uint64_t m0 = ~0ull << b, m1 = n1 == 64 ? ~0ull : (1ull << n1) - 1;
+
+		if ((w[0] & m0) != m0 || (w[1] & m1) != m1)
+			return false;
+		w[0] &= ~m0;
+		w[1] &= ~m1;
+		if (!w[0])
+			hbm_up_clr(&p->fp, a >> 6);
+		if (!w[1])
+			hbm_up_clr(&p->fp, (a >> 6) + 1);
+	}
+	p->npfree -= n;
+	if ((a + n - 1) >> WIN_SHIFT != own)
+		wins_taken(p, a >> WIN_SHIFT, (a + n - 1) >> WIN_SHIFT);
+	return true;
+}
+
+static inline void arena_give(struct rpools *p, uint32_t base, u128 m, uint32_t n)
 {
 	uint64_t *w = &p->fp.lv[0][base >> 6];
 	u128 am = m << (base & 63);
@@ -506,7 +506,7 @@ static inline void arena_give(struct rpools *p, uint32_t base, u128 m)
 			hbm_up_set(&p->fp, (base >> 6) + 1);
 		w[1] |= hi;
 	}
-	p->npfree += popcount128(m);
+	p->npfree += n;
 	wins_given(p, (base + ctz128(m)) >> WIN_SHIFT, (base + fls128(m)) >> WIN_SHIFT);
 }
 
@@ -635,7 +635,6 @@ struct reasm *reasm_new(const struct reasm_limits *l)
 	r->lim = *l;
 	r->last = NIL;
 	r->lru_head = r->lru_tail = NIL;
-	r->vcopy = cpu_has_avx2();
 	derive_caps(r);
 	return r;
 }
@@ -731,7 +730,7 @@ static void slot_release(struct reasm *r, uint32_t s)
 	/* pages, then the window once its pages are back */
 	if (!(d->flags & F_SCATTER)) {
 		if (d->pm)
-			arena_give(&r->p, d->base, d->pm);
+			arena_give(&r->p, d->base, d->pm, d->npages);
 	} else {
 		for (u128 m = d->pm; m; m &= m - 1)
 			page_give(&r->p, pt[ctz128(m)]);
@@ -1054,7 +1053,7 @@ static void copy_in(const struct reasm *r, uint32_t s, uint32_t pos, uint32_t en
 		uint32_t n;
 		uint8_t *m = dpos(r, s, pos, end, &n);
 
-		copy_bytes(r, m, src, n);
+		reasm_copy(m, src, n);
 		src += n;
 		pos += n;
 	}
@@ -1066,7 +1065,7 @@ static void copy_out(const struct reasm *r, uint32_t s, uint32_t pos, uint32_t e
 		uint32_t n;
 		const uint8_t *m = dpos(r, s, pos, end, &n);
 
-		copy_bytes(r, dst, m, n);
+		reasm_copy(dst, m, n);
 		dst += n;
 		pos += n;
 	}
@@ -1078,21 +1077,28 @@ static void fix_header(const struct rslot *d, uint8_t *o)
 	uint32_t hl = d->hdr_len, total = d->total;
 
 	if (key_family(&d->key) == 4) {
-		uint16_t c;
+		/* Sum the header as it is, then swap the changed fields in:
+		 * every load before any store (reloading just-stored bytes
+		 * stalls store forwarding). */
+		uint16_t fo = be16(o + 6) & 0xc000;   /* keep DF and the reserved bit */
+		uint32_t sum = 0;
 
+		for (uint32_t i = 0; i < hl; i += 2)
+			sum += be16(o + i);
+		sum -= be16(o + 2) + be16(o + 6) + be16(o + 10);
+		sum += hl + total + fo;
+		sum = (sum & 0xffff) + (sum >> 16);
+		sum = (sum & 0xffff) + (sum >> 16);
 		put16(o + 2, (uint16_t)(hl + total));
-		o[6] &= 0xc0;           /* keep DF and the reserved bit; clear MF, offset */
-		o[7] = 0;
-		o[10] = o[11] = 0;
-		c = (uint16_t)~csum_fold32(o, hl);
-		memcpy(o + 10, &c, 2);
+		put16(o + 6, fo);
+		put16(o + 10, (uint16_t)~sum);
 	} else {
 		o[d->nh_off] = d->nh;
 		put16(o + 4, (uint16_t)(hl - 40 + total));
 	}
 }
 
-static int complete(struct reasm *r, uint32_t s, struct reasm_out *out)
+static __attribute__((noinline)) int complete(struct reasm *r, uint32_t s, struct reasm_out *out)
 {
 	struct rslot *d = &r->p.slot[s];
 	uint32_t hl = d->hdr_len, total = d->total, head = d->head;
@@ -1109,7 +1115,7 @@ static int complete(struct reasm *r, uint32_t s, struct reasm_out *out)
 		if (out->flags & REASM_OUT_BORROW) {
 			out->data = o;
 		} else {
-			copy_bytes(r, out->buf, o, hl + total);
+			reasm_copy(out->buf, o, hl + total);
 			out->data = out->buf;
 		}
 	} else {
@@ -1128,103 +1134,32 @@ static int complete(struct reasm *r, uint32_t s, struct reasm_out *out)
 	return REASM_COMPLETE;
 }
 
-static int feed_frag(struct reasm *r, struct rfrag *f, uint64_t now, uint32_t tag,
-		     struct reasm_out *out)
+/* First of the n sorted ranges with start >= start. */
+static inline uint32_t range_pos(const struct rrange *rg, uint32_t n, uint32_t start)
 {
-	uint32_t s = r->last, h, pos, head;
-	struct rrange *rg;
-	u128 want;
-	struct rslot *d;
+	uint32_t lo = 0, hi = n;
 
-	/* Fragments of one datagram usually follow each other. */
-	if (s == NIL || !key_eq(&r->p.slot[s].key, &f->key)) {
-		h = key_hash(r, &f->key);
-		s = slot_find(r, &f->key, h);
-	} else {
-		h = r->p.slot[s].hash;
+	while (lo < hi) {
+		uint32_t mid = (lo + hi) / 2;
+
+		if (rg[mid].start < start) lo = mid + 1;
+		else hi = mid;
 	}
-	if (s != NIL && age(now, r->p.slot[s].created) >= r->lim.timeout_ms) {
-		slot_kill(r, s, C_TIMEOUT);
-		s = NIL;
-	}
-	if (s == NIL)
-		s = slot_new(r, &f->key, h, now, f->hdr_len);
-	d = &r->p.slot[s];
-	rg = ranges(r, s);
+	return lo;
+}
 
-	/* End of the datagram (RFC 791/8200): one last, nothing beyond it. */
-	if (f->last) {
-		if ((d->flags & F_LAST) ? f->end != d->total : d->max_end >= f->end)
-			return kill_drop(r, s, out, REASM_R_LAST_CONFLICT);
-	} else if ((d->flags & F_LAST) && f->end >= d->total) {
-		return kill_drop(r, s, out, REASM_R_LAST_CONFLICT);
-	}
+/*
+ * The fragment is accepted, its pages are there: the one copy, straight to
+ * the final position, then the bookkeeping; range goes in at pos.
+ */
+static inline __attribute__((always_inline))
+int commit(struct reasm *r, uint32_t s, const struct rfrag *f, uint32_t pos,
+	   uint32_t tag, struct reasm_out *out)
+{
+	struct rslot *d = &r->p.slot[s];
+	struct rrange *rg = ranges(r, s);
+	uint32_t head = d->head;
 
-	head = d->head;
-	/* Position among the sorted ranges: appending is the in-order case. */
-	pos = d->nfrags;
-	if (pos && f->start < rg[pos - 1].end) {
-		uint32_t lo = 0, hi = pos;
-
-		while (lo < hi) {      /* first range with start >= f->start */
-			uint32_t mid = (lo + hi) / 2;
-
-			if (rg[mid].start < f->start) lo = mid + 1;
-			else hi = mid;
-		}
-		pos = lo;
-		if (pos < d->nfrags && rg[pos].start == f->start && rg[pos].end == f->end) {
-			if (!same_bytes(r, s, head + f->start, head + f->end, f->data))
-				return kill_drop(r, s, out, REASM_R_OVERLAP);
-			r->last = s;
-			return dropped(r, out, REASM_R_DUPLICATE);
-		}
-		if ((pos > 0 && rg[pos - 1].end > f->start) ||
-		    (pos < d->nfrags && rg[pos].start < f->end))
-			return kill_drop(r, s, out, REASM_R_OVERLAP);
-	}
-	if (d->nfrags >= r->lim.max_frags || d->nfrags >= r->p.nfr)
-		return kill_drop(r, s, out, REASM_R_TOO_MANY_FRAGS);
-
-	/* Pages this fragment needs that are not there yet. */
-	want = range_mask((head + f->start) >> PG_SHIFT, (head + f->end - 1) >> PG_SHIFT) & ~d->pm;
-	if (want) {
-		uint32_t need = popcount128(want);
-		uint64_t bytes = (uint64_t)need * PG;
-		struct rsrc *e = &r->p.src[d->src];
-
-		while (e->bytes + bytes > r->src_mem_cap && r->src_mem_cap < r->lim.mem_cap)
-			if (!evict_src_oldest(r, d->src, s, now))
-				return kill_drop(r, s, out, REASM_R_SRC_CAP);
-		while (r->mem_used + bytes > r->lim.mem_cap || r->p.npfree < need)
-			if (!evict_oldest(r, s, now, C_EVICT_MEM))
-				return kill_drop(r, s, out, REASM_R_MEM_CAP);
-		if (!(d->flags & F_SCATTER) && !(want & ~arena_free(&r->p, d->base))) {
-			arena_take(&r->p, d->base, want);      /* all at base + i */
-		} else {
-			uint32_t *pt = ptab(r, s);
-
-			if (!(d->flags & F_SCATTER)) {         /* from now on: pt */
-				for (u128 m = d->pm; m; m &= m - 1)
-					pt[ctz128(m)] = d->base + ctz128(m);
-				d->flags |= F_SCATTER;
-			}
-			for (u128 m = want; m; m &= m - 1) {
-				uint32_t i = ctz128(m), pg = d->base + i;
-
-				if (d->base == NIL || pg >= r->p.npg || !hbm_test(&r->p.fp, pg))
-					pg = hbm_find(&r->p.fp, true);  /* from the top, away from windows */
-				page_take(&r->p, pg);
-				pt[i] = pg;
-			}
-		}
-		d->pm |= want;
-		d->npages = (uint16_t)(d->npages + need);
-		r->mem_used += bytes;
-		e->bytes += bytes;
-	}
-
-	/* The one copy: straight to the final position. */
 	copy_in(r, s, head + f->start, head + f->end, f->data);
 	if (pos < d->nfrags)
 		memmove(&rg[pos + 1], &rg[pos], (d->nfrags - pos) * sizeof(*rg));
@@ -1258,17 +1193,225 @@ static int feed_frag(struct reasm *r, struct rfrag *f, uint64_t now, uint32_t ta
 	return REASM_HELD;
 }
 
-int reasm_feed(struct reasm *r, const uint8_t *pkt, size_t len, uint64_t now_ms,
-	       uint64_t ctx, uint32_t tag, struct reasm_out *out)
+/*
+ * The common case, in order.  The usual shapes only -- an IPv4 fragment
+ * with a 20-byte header, an IPv6 fragment whose fragment header follows
+ * the fixed header -- of the datagram of the previous fragment, going
+ * after everything that datagram holds, landing in place next to it and
+ * fitting the caps without evicting anything.  The checks of parse() and
+ * feed_frag() in fewer steps, straight from the packet; -1 (nothing done,
+ * nothing counted) as soon as one does not hold, and the general path
+ * decides.
+ */
+static int feed_append(struct reasm *r, const uint8_t *pkt, size_t len, uint64_t now,
+		       uint64_t ctx, uint32_t tag, struct reasm_out *out)
+{
+	uint32_t s = r->last, head, pg0, pg1, need, dlen, pos;
+	const struct rslot *d;
+	struct rfrag f;
+	u128 want;
+
+	if (s == NIL)
+		return -1;
+	d = &r->p.slot[s];
+	if (len >= 20 && pkt[0] == 0x45) {
+		uint32_t tot = be16(pkt + 2), fo = be16(pkt + 6);
+
+		if (tot <= 20 || tot > len || !(fo & 0x3fff) || csum_fold32(pkt, 20) != 0xffff ||
+		    d->key.w[0] != ctx ||
+		    d->key.w[1] != (be16(pkt + 4) | (uint64_t)4 << 32 | (uint64_t)pkt[9] << 40) ||
+		    d->key.w[2] != addr4_word(ld32(pkt + 12)) || d->key.w[4] != addr4_word(ld32(pkt + 16)))
+			return -1;
+		f.start = (fo & 0x1fff) * 8u;
+		f.last = !(fo & 0x2000);
+		f.hdr_len = 20;                  /* the total length counts it */
+		f.nh_off = 0;
+		f.nh = pkt[9];
+		dlen = tot - 20;
+	} else if (len >= 48 && pkt[0] >> 4 == 6 && pkt[6] == 44) {
+		uint32_t plen = be16(pkt + 4), fo = be16(pkt + 42);
+
+		if (plen <= 8 || 40 + plen > len || d->key.w[0] != ctx ||
+		    d->key.w[1] != (be32(pkt + 44) | (uint64_t)6 << 32) ||
+		    d->key.w[2] != ld64(pkt + 8) || d->key.w[3] != ld64(pkt + 16) ||
+		    d->key.w[4] != ld64(pkt + 24) || d->key.w[5] != ld64(pkt + 32))
+			return -1;
+		f.start = fo & 0xfff8;
+		f.last = !(fo & 1);
+		if (f.start == 0 && f.last)
+			return -1;                   /* atomic */
+		f.hdr_len = 40;                  /* the payload length does not */
+		f.nh_off = 6;
+		f.nh = pkt[40];
+		dlen = plen - 8;
+	} else {
+		return -1;
+	}
+	f.hdr = pkt;
+	f.data = pkt + f.hdr_len + (f.nh_off ? 8 : 0);
+	f.end = f.start + dlen;
+	if ((f.nh_off ? 0 : 20) + f.end > REASM_MAX_LEN)
+		return -1;
+	/* non-last: multiple of 8; in place; in time; room for one more range
+	 * (the pool has room for max_frags); one last, nothing beyond it */
+	if ((!f.last && (dlen & 7)) || (d->flags & F_SCATTER) ||
+	    age(now, d->created) >= r->lim.timeout_ms || d->nfrags >= r->lim.max_frags ||
+	    (d->flags & F_LAST ? f.last || f.end >= d->total : f.last && d->max_end >= f.end))
+		return -1;
+	/* the header (20 or 40 bytes) always fits the room */
+	head = d->head;
+	pg0 = (head + f.start) >> PG_SHIFT;
+	pg1 = (head + f.end - 1) >> PG_SHIFT;
+	if (f.start >= d->max_end) {
+		/* appending: nothing is held past the page of max_end - 1 */
+		pos = d->nfrags;
+		pg0 += d->max_end && (head + d->max_end - 1) >> PG_SHIFT == pg0;
+		need = pg1 + 1 - pg0;
+		want = need ? range_mask(pg0, pg1) : 0;
+	} else {
+		const struct rrange *rg = ranges(r, s);
+
+		pos = range_pos(rg, d->nfrags, f.start);
+		if ((pos > 0 && rg[pos - 1].end > f.start) || (pos < d->nfrags && rg[pos].start < f.end))
+			return -1;                   /* duplicate or overlap */
+		want = range_mask(pg0, pg1) & ~d->pm;
+		need = nbits128(want);
+	}
+	if (need) {
+		uint64_t bytes = (uint64_t)need * PG;
+		struct rsrc *e = &r->p.src[d->src];
+		struct rslot *dw = &r->p.slot[s];
+
+		if (r->mem_used + bytes > r->lim.mem_cap ||
+		    (r->src_mem_cap < r->lim.mem_cap && e->bytes + bytes > r->src_mem_cap))
+			return -1;
+		if (pos == d->nfrags) {
+			if (!arena_take_run(&r->p, d->base + pg0, need, d->base >> WIN_SHIFT))
+				return -1;
+		} else {
+			if (want & ~arena_free(&r->p, d->base))
+				return -1;
+			arena_take(&r->p, d->base, want, need);
+		}
+		dw->pm |= want;
+		dw->npages = (uint16_t)(dw->npages + need);
+		r->mem_used += bytes;
+		e->bytes += bytes;
+	}
+	r->cnt[C_REQDS]++;
+	return commit(r, s, &f, pos, tag, out);
+}
+
+static int feed_frag(struct reasm *r, struct rfrag *f, uint64_t now, uint32_t tag,
+		     struct reasm_out *out)
+{
+	uint32_t s = r->last, h, pos, head, pg0, pg1, need;
+	struct rrange *rg;
+	u128 want;
+	struct rslot *d;
+
+	/* Fragments of one datagram usually follow each other. */
+	if (s == NIL || !key_eq(&r->p.slot[s].key, &f->key)) {
+		h = key_hash(r, &f->key);
+		s = slot_find(r, &f->key, h);
+	} else {
+		h = r->p.slot[s].hash;
+	}
+	if (s != NIL && age(now, r->p.slot[s].created) >= r->lim.timeout_ms) {
+		slot_kill(r, s, C_TIMEOUT);
+		s = NIL;
+	}
+	if (s == NIL)
+		s = slot_new(r, &f->key, h, now, f->hdr_len);
+	d = &r->p.slot[s];
+	rg = ranges(r, s);
+
+	/* End of the datagram (RFC 791/8200): one last, nothing beyond it. */
+	if (f->last) {
+		if ((d->flags & F_LAST) ? f->end != d->total : d->max_end >= f->end)
+			return kill_drop(r, s, out, REASM_R_LAST_CONFLICT);
+	} else if ((d->flags & F_LAST) && f->end >= d->total) {
+		return kill_drop(r, s, out, REASM_R_LAST_CONFLICT);
+	}
+
+	head = d->head;
+	/* Position among the sorted ranges: appending is the in-order case. */
+	pos = d->nfrags;
+	if (pos && f->start < rg[pos - 1].end) {
+		pos = range_pos(rg, d->nfrags, f->start);
+		if (pos < d->nfrags && rg[pos].start == f->start && rg[pos].end == f->end) {
+			if (!same_bytes(r, s, head + f->start, head + f->end, f->data))
+				return kill_drop(r, s, out, REASM_R_OVERLAP);
+			r->last = s;
+			return dropped(r, out, REASM_R_DUPLICATE);
+		}
+		if ((pos > 0 && rg[pos - 1].end > f->start) ||
+		    (pos < d->nfrags && rg[pos].start < f->end))
+			return kill_drop(r, s, out, REASM_R_OVERLAP);
+	}
+	if (d->nfrags >= r->lim.max_frags || d->nfrags >= r->p.nfr)
+		return kill_drop(r, s, out, REASM_R_TOO_MANY_FRAGS);
+
+	/* Pages this fragment needs that are not there yet. */
+	pg0 = (head + f->start) >> PG_SHIFT;
+	pg1 = (head + f->end - 1) >> PG_SHIFT;
+	if (f->start >= d->max_end) {
+		/* Appending: nothing is held past the page of max_end - 1. */
+		pg0 += d->max_end && (head + d->max_end - 1) >> PG_SHIFT == pg0;
+		need = pg1 + 1 - pg0;
+		want = need ? range_mask(pg0, pg1) : 0;
+	} else {
+		want = range_mask(pg0, pg1) & ~d->pm;
+		need = nbits128(want);
+	}
+	if (need) {
+		uint64_t bytes = (uint64_t)need * PG;
+		struct rsrc *e = &r->p.src[d->src];
+
+		while (e->bytes + bytes > r->src_mem_cap && r->src_mem_cap < r->lim.mem_cap)
+			if (!evict_src_oldest(r, d->src, s, now))
+				return kill_drop(r, s, out, REASM_R_SRC_CAP);
+		while (r->mem_used + bytes > r->lim.mem_cap || r->p.npfree < need)
+			if (!evict_oldest(r, s, now, C_EVICT_MEM))
+				return kill_drop(r, s, out, REASM_R_MEM_CAP);
+		if (!(d->flags & F_SCATTER) && !(want & ~arena_free(&r->p, d->base))) {
+			arena_take(&r->p, d->base, want, need);  /* all at base + i */
+		} else {
+			uint32_t *pt = ptab(r, s);
+
+			if (!(d->flags & F_SCATTER)) {         /* from now on: pt */
+				for (u128 m = d->pm; m; m &= m - 1)
+					pt[ctz128(m)] = d->base + ctz128(m);
+				d->flags |= F_SCATTER;
+			}
+			for (u128 m = want; m; m &= m - 1) {
+				uint32_t i = ctz128(m), pg = d->base + i;
+
+				if (d->base == NIL || pg >= r->p.npg || !hbm_test(&r->p.fp, pg))
+					pg = hbm_find(&r->p.fp, true);  /* from the top, away from windows */
+				page_take(&r->p, pg);
+				pt[i] = pg;
+			}
+		}
+		d->pm |= want;
+		d->npages = (uint16_t)(d->npages + need);
+		r->mem_used += bytes;
+		e->bytes += bytes;
+	}
+
+	return commit(r, s, f, pos, tag, out);
+}
+
+/* Everything but the in-order fast path: kept out of line, so that the
+ * fast path has a light frame. */
+static __attribute__((noinline)) int feed_slow(struct reasm *r, const uint8_t *pkt, size_t len,
+					       uint64_t now_ms, uint64_t ctx, uint32_t tag,
+					       struct reasm_out *out)
 {
 	struct rfrag f;
 	size_t wlen = 0;
 	int rc;
 
-	out->len = 0;
-	out->tag = tag;
-	out->reason = REASM_R_NONE;
-	out->data = NULL;
 	rc = parse(pkt, len, ctx, &f, &wlen);
 	if (rc == P_WHOLE) {
 		if (!out->buf || wlen > out->cap)
@@ -1306,6 +1449,21 @@ int reasm_feed(struct reasm *r, const uint8_t *pkt, size_t len, uint64_t now_ms,
 		return dropped(r, out, -rc);
 	}
 	return feed_frag(r, &f, now_ms, tag, out);
+}
+
+int reasm_feed(struct reasm *r, const uint8_t *pkt, size_t len, uint64_t now_ms,
+	       uint64_t ctx, uint32_t tag, struct reasm_out *out)
+{
+	int rc;
+
+	out->len = 0;
+	out->tag = tag;
+	out->reason = REASM_R_NONE;
+	out->data = NULL;
+	rc = feed_append(r, pkt, len, now_ms, ctx, tag, out);
+	if (rc >= 0)
+		return rc;
+	return feed_slow(r, pkt, len, now_ms, ctx, tag, out);
 }
 
 /* ------------------------------------------------------------ timer, walk */
