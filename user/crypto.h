@@ -63,7 +63,9 @@ void crypto_thr_free(struct crypto_thr *t);
 
 /* Verify the ICV, and only then decrypt op->ct in place.
  * 0 = authentic and decrypted; -EBADMSG = ICV mismatch (ct untouched or
- * garbage, never to be used); other negative = internal error. */
+ * garbage, never to be used); other negative = internal error.  For one
+ * packet alone: an ipsec-mb CBC+HMAC SA is served by its OpenSSL twin
+ * here (same keys; faster than one multi-buffer job alone). */
 int crypto_open(struct crypto_thr *t, const struct crypto_sa *s, const struct crypto_op *op);
 
 /* Burst form of crypto_open, for esp_input_burst.  A job is memory owned by
@@ -102,6 +104,7 @@ void *crypto_imb_thr_new(void);
 void crypto_imb_thr_free(void *t);
 int crypto_imb_open(void *t, const struct crypto_sa *s, const struct crypto_op *op);
 int crypto_imb_submit(void *t, struct crypto_job *j);
+const struct crypto_sa *crypto_imb_sa_twin(const struct crypto_sa *s);
 void crypto_imb_drain(void *t);
 
 /* Common head of every backend's crypto_sa. */

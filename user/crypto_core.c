@@ -176,8 +176,13 @@ void crypto_thr_free(struct crypto_thr *t)
 
 int crypto_open(struct crypto_thr *t, const struct crypto_sa *s, const struct crypto_op *op)
 {
-	if (((const struct crypto_sa_head *)s)->be == CRYPTO_BACKEND_IPSECMB)
+	if (((const struct crypto_sa_head *)s)->be == CRYPTO_BACKEND_IPSECMB) {
+		const struct crypto_sa *twin = crypto_imb_sa_twin(s);
+
+		if (twin)
+			return crypto_ossl_open(t->ossl, twin, op);
 		return t->imb ? crypto_imb_open(t->imb, s, op) : -EIO;
+	}
 	return crypto_ossl_open(t->ossl, s, op);
 }
 

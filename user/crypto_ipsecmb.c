@@ -15,7 +15,9 @@
  * thread has its own IMB_MGR.  One shared IMB_MGR (under a mutex) expands
  * keys for the control thread.  CBC+HMAC jobs of a burst are submitted
  * together (crypto_imb_submit, crypto_imb_drain) so the multi-buffer hash
- * fills its lanes; crypto_imb_open submits one job and flushes it.
+ * fills its lanes; crypto_imb_open submits one job and flushes it.  A CBC
+ * SA also keeps an OpenSSL twin (crypto_imb_sa_twin) that crypto_open uses
+ * for a packet that comes alone.
  */
 #include "crypto.h"
 
@@ -42,6 +44,10 @@ struct imb_sa {
 	uint32_t dec_keys[60] __attribute__((aligned(16)));
 	uint8_t ipad[64] __attribute__((aligned(16)));   /* inner hash state after key^ipad */
 	uint8_t opad[64] __attribute__((aligned(16)));
+	/* CBC+HMAC: the same SA expanded by OpenSSL, for packets that come
+	 * alone (crypto_open): a lone job runs the multi-buffer hash with one
+	 * lane busy, three times slower than OpenSSL's one-buffer HMAC. */
+	struct crypto_sa *twin;
 };
 
 static pthread_once_t imb_once = PTHREAD_ONCE_INIT;
@@ -232,15 +238,30 @@ struct crypto_sa *crypto_imb_sa_new(const struct xs_sa_config *cfg, char *err, s
 		hmac_pre(imb_setup, s->hash, cfg->auth_key, cfg->auth_key_len, s->ipad, s->opad);
 	}
 	pthread_mutex_unlock(&imb_setup_mu);
+	if (cfg->alg == XS_ALG_AES_CBC) {
+		s->twin = crypto_ossl_sa_new(cfg, err, errlen);
+		if (!s->twin) {
+			crypto_imb_sa_free((struct crypto_sa *)s);
+			return NULL;
+		}
+	}
 	return (struct crypto_sa *)s;
 }
 
-void crypto_imb_sa_free(struct crypto_sa *s)
+void crypto_imb_sa_free(struct crypto_sa *cs)
 {
+	struct imb_sa *s = (struct imb_sa *)cs;
+
 	if (!s)
 		return;
-	explicit_bzero(s, sizeof(struct imb_sa));
+	crypto_ossl_sa_free(s->twin);
+	explicit_bzero(s, sizeof(*s));
 	free(s);
+}
+
+const struct crypto_sa *crypto_imb_sa_twin(const struct crypto_sa *s)
+{
+	return ((const struct imb_sa *)s)->twin;
 }
 
 void *crypto_imb_thr_new(void)
@@ -272,22 +293,26 @@ void crypto_imb_thr_free(void *p)
 	free(t);
 }
 
-/* nonce = salt || IV; AAD = SPI || [seq_hi ||] seq (RFC 4106 / 7634) */
-static size_t aead_setup(const struct imb_sa *s, const struct crypto_op *op,
-			 uint8_t nonce[12], uint8_t aad[12])
+/* nonce = salt || IV; AAD = SPI || [seq_hi ||] seq (RFC 4106 / 7634).
+ * Without ESN the AAD is the ESP header itself, read in place: built in a
+ * stack buffer from 4-byte pieces it would be read back by the library's
+ * wider loads before those stores could be forwarded (a stall per packet). */
+static const uint8_t *aead_setup(const struct imb_sa *s, const struct crypto_op *op,
+				 uint8_t nonce[12], uint8_t aad[12], size_t *al)
 {
 	memcpy(nonce, s->salt, 4);
 	memcpy(nonce + 4, op->esp + 8, 8);
-	memcpy(aad, op->esp, 4);
 	if (op->esn) {
 		uint32_t hi = __builtin_bswap32(op->seq_hi);
 
+		memcpy(aad, op->esp, 4);
 		memcpy(aad + 4, &hi, 4);
 		memcpy(aad + 8, op->esp + 4, 4);
-		return 12;
+		*al = 12;
+		return aad;
 	}
-	memcpy(aad + 4, op->esp + 4, 4);
-	return 8;
+	*al = 8;
+	return op->esp;
 }
 
 /* A CBC+HMAC job came back: restore what ESN borrowed, compare the ICV. */
@@ -360,37 +385,15 @@ void crypto_imb_drain(void *p)
 		cbc_done(t, job);
 }
 
-int crypto_imb_submit(void *p, struct crypto_job *j)
+/* GCM or ChaCha20-Poly1305 through the direct API, tag compared here. */
+static inline int open_aead(struct imb_thr *t, const struct imb_sa *s, const struct crypto_op *op)
 {
-	const struct imb_sa *s = (const struct imb_sa *)j->sa;
-
-	if (s->h.alg == XS_ALG_AES_CBC) {
-		cbc_submit(p, s, j);
-		return 1;
-	}
-	j->rc = crypto_imb_open(p, j->sa, &j->op);
-	return 0;
-}
-
-int crypto_imb_open(void *p, const struct crypto_sa *cs, const struct crypto_op *op)
-{
-	const struct imb_sa *s = (const struct imb_sa *)cs;
-	struct imb_thr *t = p;
 	IMB_MGR *m = t->m;
-	uint8_t nonce[12], aad[12], tag[16];
+	uint8_t nonce[12], aadbuf[12], tag[16];
+	const uint8_t *aad;
 	size_t al;
 
-	if (s->h.alg == XS_ALG_AES_CBC) {
-		struct crypto_job j;
-
-		j.op = *op;
-		j.sa = cs;
-		j.rc = -EIO;
-		cbc_submit(t, s, &j);
-		crypto_imb_drain(t);
-		return j.rc;
-	}
-	al = aead_setup(s, op, nonce, aad);
+	aad = aead_setup(s, op, nonce, aadbuf, &al);
 	if (s->h.alg == XS_ALG_AES_GCM) {
 		struct gcm_context_data ctx;
 
@@ -411,4 +414,34 @@ int crypto_imb_open(void *p, const struct crypto_sa *cs, const struct crypto_op 
 		IMB_CHACHA20_POLY1305_DEC_FINALIZE(m, &ctx, tag, 16);
 	}
 	return CRYPTO_memcmp(tag, op->icv, s->h.icv_len) ? -EBADMSG : 0;
+}
+
+int crypto_imb_submit(void *p, struct crypto_job *j)
+{
+	const struct imb_sa *s = (const struct imb_sa *)j->sa;
+
+	if (s->h.alg == XS_ALG_AES_CBC) {
+		cbc_submit(p, s, j);
+		return 1;
+	}
+	j->rc = open_aead(p, s, &j->op);
+	return 0;
+}
+
+int crypto_imb_open(void *p, const struct crypto_sa *cs, const struct crypto_op *op)
+{
+	const struct imb_sa *s = (const struct imb_sa *)cs;
+	struct imb_thr *t = p;
+
+	if (s->h.alg == XS_ALG_AES_CBC) {
+		struct crypto_job j;
+
+		j.op = *op;
+		j.sa = cs;
+		j.rc = -EIO;
+		cbc_submit(t, s, &j);
+		crypto_imb_drain(t);
+		return j.rc;
+	}
+	return open_aead(t, s, op);
 }

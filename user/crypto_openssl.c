@@ -134,19 +134,18 @@ static int open_aead(struct ossl_thr *t, const struct ossl_sa *s, const struct c
 	/* RFC 4106 4 / RFC 7634 2: nonce = salt || explicit IV */
 	memcpy(nonce, s->salt, 4);
 	memcpy(nonce + 4, op->esp + 8, 8);
-	/* RFC 4106 5: AAD = SPI || seq, or SPI || seq_hi || seq_lo with ESN */
-	memcpy(aad, op->esp, 4);
+	/* RFC 4106 5: AAD = SPI || seq (the ESP header, read in place), or
+	 * SPI || seq_hi || seq_lo with ESN */
 	if (op->esn) {
 		uint32_t hi = __builtin_bswap32(op->seq_hi);
 
+		memcpy(aad, op->esp, 4);
 		memcpy(aad + 4, &hi, 4);
 		memcpy(aad + 8, op->esp + 4, 4);
 		aad_len = 12;
-	} else {
-		memcpy(aad + 4, op->esp + 4, 4);
 	}
 	if (!EVP_DecryptInit_ex(t->cctx, NULL, NULL, NULL, nonce) ||
-	    !EVP_DecryptUpdate(t->cctx, NULL, &outl, aad, aad_len) ||
+	    !EVP_DecryptUpdate(t->cctx, NULL, &outl, op->esn ? aad : op->esp, aad_len) ||
 	    !EVP_CIPHER_CTX_ctrl(t->cctx, EVP_CTRL_AEAD_SET_TAG, s->h.icv_len, (void *)op->icv))
 		return -EIO;
 	if (op->ct_len && !EVP_DecryptUpdate(t->cctx, op->ct, &outl, op->ct, (int)op->ct_len))

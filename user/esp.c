@@ -8,6 +8,13 @@
  * Order matters for security: the window is only ever moved by packets
  * whose ICV verified (3.4.3), and res->data is set only on success.
  * No allocation per packet; every length read from the packet is checked.
+ *
+ * Both entry points run the same two halves per packet: esp_parse (up to
+ * and including the replay pre-check, it fills a crypto job) and
+ * esp_finish (ICV verdict, trailer, window update, result).  esp_input is
+ * a burst of one.  A burst shares one read-side section and the last SA
+ * found; crypto jobs the backend queues (ipsec-mb CBC+HMAC) are finished
+ * after the backend's drain, in array order.
  */
 #include "esp_sa.h"
 
@@ -17,10 +24,21 @@
 #include <sys/socket.h>
 #include "xdpsec_common.h"
 
+/* One packet between esp_parse and esp_finish. */
+struct esp_pend {
+	struct crypto_job job;   /* op + SA + verdict of the crypto backend   */
+	struct sa *s;
+	uint8_t *pkt;
+	uint64_t seq;
+	uint16_t l3_len, nh_off; /* < 64 KiB: IPv6 walks at most 8 x 2 KiB    */
+	uint8_t is_v4, is_frag, queued;
+};
+
 struct esp_ctx {
 	struct sa_reader rd;     /* first: cache-line aligned */
 	struct sa_table *t;
 	struct crypto_thr *ct;
+	struct esp_pend pend[ESP_BURST_MAX];
 };
 
 static const char *const drop_names[ESP_DROP__MAX] = {
@@ -109,17 +127,30 @@ static inline uint32_t rd32(const uint8_t *p)
 {
 	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
-static inline void wr16(uint8_t *p, uint16_t v) { p[0] = v >> 8; p[1] = (uint8_t)v; }
 
-static uint16_t ip_csum(const uint8_t *p, size_t len)
+/* Internet checksum of an IPv4 header (len a multiple of 4, as IHL is),
+ * summed in memory byte order 32 bits at a time (RFC 1071: the one's
+ * complement sum does not depend on byte order): 0 over a valid header;
+ * over a header whose checksum field is 0, the value to store with memcpy. */
+static inline uint16_t ip4_csum(const uint8_t *p, size_t len)
 {
-	uint32_t sum = 0;
+	uint64_t sum = 0;
+	uint32_t w[5];
 	size_t i;
 
-	for (i = 0; i + 1 < len; i += 2)
-		sum += rd16(p + i);
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
+	if (len == 20) {                /* no options: the usual case, unrolled */
+		memcpy(w, p, 20);
+		sum = (uint64_t)w[0] + w[1] + w[2] + w[3] + w[4];
+		len = 0;
+	}
+	for (i = 0; i + 4 <= len; i += 4) {
+		memcpy(w, p + i, 4);
+		sum += w[0];
+	}
+	sum = (sum & 0xffffffffu) + (sum >> 32);
+	sum = (sum & 0xffffffffu) + (sum >> 32);
+	sum = (sum & 0xffff) + (sum >> 16);
+	sum = (sum & 0xffff) + (sum >> 16);
 	return (uint16_t)~sum;
 }
 
@@ -175,7 +206,7 @@ static enum esp_drop check_inner(const uint8_t *p, size_t len, uint8_t nh, size_
 			return ESP_DROP_BAD_INNER;
 		ihl = (size_t)(p[0] & 15) * 4;
 		tot = rd16(p + 2);
-		if (ihl < 20 || tot < ihl || tot > len || ip_csum(p, ihl) != 0)
+		if (ihl < 20 || tot < ihl || tot > len || ip4_csum(p, ihl) != 0)
 			return ESP_DROP_BAD_INNER;
 		*out_len = tot;
 		if (rd16(p + 6) & 0x3fff)
@@ -211,7 +242,8 @@ static enum esp_drop check_inner(const uint8_t *p, size_t len, uint8_t nh, size_
 	return ESP_DROP_BAD_NEXT_HDR;
 }
 
-static int drop(struct esp_ctx *c, struct esp_result *res, enum esp_drop d)
+/* Counts the verdict (ESP_DROP_NONE = delivered) in this context's slot. */
+static inline void count(struct esp_ctx *c, struct esp_result *res, enum esp_drop d)
 {
 	_Atomic uint64_t *cnt = &c->rd.cnt[d];
 
@@ -219,7 +251,6 @@ static int drop(struct esp_ctx *c, struct esp_result *res, enum esp_drop d)
 	atomic_store_explicit(cnt, atomic_load_explicit(cnt, memory_order_relaxed) + 1,
 			      memory_order_relaxed);
 	res->drop = d;
-	return d == ESP_DROP_NOMEM ? -ENOMEM : -EINVAL;
 }
 
 static inline void sa_count(uint64_t *field)
@@ -227,20 +258,28 @@ static inline void sa_count(uint64_t *field)
 	__atomic_fetch_add(field, 1, __ATOMIC_RELAXED);
 }
 
-int esp_input(struct esp_ctx *c, uint8_t *pkt, size_t len, struct esp_result *res)
+/* The SA found for the previous packet of a burst (valid inside the read
+ * section that found it). */
+struct sa_cache {
+	struct sa_key k;
+	struct sa *s;
+};
+
+/* First half: outer headers, SA, lengths, sequence number and replay
+ * pre-check (no lock).  ESP_DROP_NONE: p->job is ready for the crypto
+ * backend.  Inside the read section. */
+static enum esp_drop esp_parse(struct esp_ctx *c, uint8_t *pkt, size_t len,
+			       struct esp_result *res, struct esp_pend *p, struct sa_cache *sc)
 {
-	size_t l3_len, nh_off, esp_off, end, esp_len, ct_len, pay_len, out_len = 0;
+	size_t l3_len, nh_off, esp_off, end, esp_len, ct_len;
 	int is_v4, is_frag = 0, udp = 0;
 	uint16_t dport = 0;
 	const uint8_t *daddr;
-	struct crypto_op op;
-	enum esp_drop verdict;
-	enum esp_kind kind = ESP_OUT_WHOLE;
 	struct sa_key k;
-	uint64_t seq, top;
-	uint8_t proto, nh, padlen, *pt;
+	uint64_t seq;
+	uint8_t proto;
 	struct sa *s;
-	int rc;
+	uint8_t *ct;
 
 	res->data = NULL;
 	res->len = 0;
@@ -252,18 +291,18 @@ int esp_input(struct esp_ctx *c, uint8_t *pkt, size_t len, struct esp_result *re
 
 	/* ---- outer IP header */
 	if (len < 1)
-		return drop(c, res, ESP_DROP_TRUNC);
+		return ESP_DROP_TRUNC;
 	if (pkt[0] >> 4 == 4) {
 		size_t ihl, tot;
 
 		if (len < 20)
-			return drop(c, res, ESP_DROP_TRUNC);
+			return ESP_DROP_TRUNC;
 		ihl = (size_t)(pkt[0] & 15) * 4;
 		tot = rd16(pkt + 2);
 		if (ihl < 20 || tot < ihl)
-			return drop(c, res, ESP_DROP_BAD_IP);
+			return ESP_DROP_BAD_IP;
 		if (tot > len)
-			return drop(c, res, ESP_DROP_TRUNC);
+			return ESP_DROP_TRUNC;
 		len = tot;                      /* ignore link-layer padding */
 		is_v4 = 1;
 		is_frag = (rd16(pkt + 6) & 0x3fff) != 0;
@@ -275,22 +314,22 @@ int esp_input(struct esp_ctx *c, uint8_t *pkt, size_t len, struct esp_result *re
 		long off;
 
 		if (len < 40)
-			return drop(c, res, ESP_DROP_TRUNC);
+			return ESP_DROP_TRUNC;
 		if (rd16(pkt + 4) == 0)
-			return drop(c, res, ESP_DROP_BAD_IP);   /* jumbogram */
+			return ESP_DROP_BAD_IP;         /* jumbogram */
 		if (40 + (size_t)rd16(pkt + 4) > len)
-			return drop(c, res, ESP_DROP_TRUNC);
+			return ESP_DROP_TRUNC;
 		len = 40 + (size_t)rd16(pkt + 4);
 		is_v4 = 0;
 		proto = pkt[6];
 		nh_off = 6;
 		off = v6_walk(pkt, len, 40, &proto, &nh_off, &is_frag);
 		if (off < 0)
-			return drop(c, res, ESP_DROP_TRUNC);
+			return ESP_DROP_TRUNC;
 		l3_len = (size_t)off;
 		daddr = pkt + 24;
 	} else {
-		return drop(c, res, ESP_DROP_BAD_IP);
+		return ESP_DROP_BAD_IP;
 	}
 
 	/* ---- ESP, or ESP in UDP (RFC 3948) */
@@ -299,13 +338,13 @@ int esp_input(struct esp_ctx *c, uint8_t *pkt, size_t len, struct esp_result *re
 		size_t ulen;
 
 		if (l3_len + 8 > len)
-			return drop(c, res, ESP_DROP_TRUNC);
+			return ESP_DROP_TRUNC;
 		ulen = rd16(pkt + l3_len + 4);
 		if (ulen < 8 || l3_len + ulen > len)
-			return drop(c, res, ESP_DROP_TRUNC);
+			return ESP_DROP_TRUNC;
 		/* one 0xff byte: NAT keepalive; four zero bytes: IKE (non-ESP marker) */
 		if (ulen < 8 + 4 || rd32(pkt + l3_len + 8) == 0)
-			return drop(c, res, ESP_DROP_NOT_ESP);
+			return ESP_DROP_NOT_ESP;
 		dport = rd16(pkt + l3_len + 2);
 		udp = 1;
 		esp_off = l3_len + 8;
@@ -313,40 +352,48 @@ int esp_input(struct esp_ctx *c, uint8_t *pkt, size_t len, struct esp_result *re
 	} else if (proto == IPPROTO_ESP) {
 		esp_off = l3_len;
 	} else {
-		return drop(c, res, ESP_DROP_NOT_ESP);
+		return ESP_DROP_NOT_ESP;
 	}
 	esp_len = end - esp_off;
 	if (esp_len < 8)
-		return drop(c, res, ESP_DROP_TRUNC);
+		return ESP_DROP_TRUNC;
 
-	memset(&k, 0, sizeof(k));
-	k.family = is_v4 ? AF_INET : AF_INET6;
-	memcpy(k.daddr, daddr, is_v4 ? 4 : 16);
+	/* ---- SA: whole-word key, the previous packet's SA if it is the same */
+	if (is_v4) {
+		uint32_t d4;
+
+		memcpy(&d4, daddr, 4);
+		k.a = d4;
+		k.b = 0;
+		k.fp = SA_KEY_FP(AF_INET, IPPROTO_ESP);
+	} else {
+		memcpy(&k.a, daddr, 8);
+		memcpy(&k.b, daddr + 8, 8);
+		k.fp = SA_KEY_FP(AF_INET6, IPPROTO_ESP);
+	}
 	k.spi = rd32(pkt + esp_off);
-	k.proto = IPPROTO_ESP;
-
-	sa_read_enter(c->t, &c->rd);
-	s = sa_table_lookup(c->t, &k);
-	if (!s) {
-		verdict = ESP_DROP_NO_SA;
-		goto out_drop;
+	if (sc->s && sa_key_eq(&sc->k, &k)) {
+		s = sc->s;
+	} else {
+		s = sa_table_lookup(c->t, &k);
+		if (!s)
+			return ESP_DROP_NO_SA;
+		sc->k = k;
+		sc->s = s;
 	}
 	res->sa_index = s->index;
 	if (udp != s->encap || (udp && dport != s->encap_dport)) {
 		sa_count(&s->st.encap);
-		verdict = ESP_DROP_ENCAP;
-		goto out_drop;
+		return ESP_DROP_ENCAP;
 	}
 	if (esp_len < 8 + (size_t)s->cp.iv_len + s->cp.icv_len + 2) {
 		sa_count(&s->st.trunc);
-		verdict = ESP_DROP_TRUNC;
-		goto out_drop;
+		return ESP_DROP_TRUNC;
 	}
 	ct_len = esp_len - 8 - s->cp.iv_len - s->cp.icv_len;
-	if (ct_len % s->cp.block) {
+	if (ct_len & (s->cp.block - 1u)) {      /* block: 1 or 16 (crypto_check_config) */
 		sa_count(&s->st.trunc);
-		verdict = ESP_DROP_TRUNC;
-		goto out_drop;
+		return ESP_DROP_TRUNC;
 	}
 
 	/* ---- sequence number: ESN inference, replay pre-check (no lock) */
@@ -354,8 +401,7 @@ int esp_input(struct esp_ctx *c, uint8_t *pkt, size_t len, struct esp_result *re
 		if (replay_esn_infer(__atomic_load_n(&s->replay.top, __ATOMIC_ACQUIRE),
 				     s->replay.window, rd32(pkt + esp_off + 4), &seq)) {
 			sa_count(&s->st.replay);
-			verdict = ESP_DROP_REPLAY;
-			goto out_drop;
+			return ESP_DROP_REPLAY;
 		}
 	} else {
 		seq = rd32(pkt + esp_off + 4);
@@ -363,27 +409,44 @@ int esp_input(struct esp_ctx *c, uint8_t *pkt, size_t len, struct esp_result *re
 	res->seq = seq;
 	if (replay_check(&s->replay, seq)) {
 		sa_count(&s->st.replay);
-		verdict = ESP_DROP_REPLAY;
-		goto out_drop;
+		return ESP_DROP_REPLAY;
 	}
 
-	/* ---- ICV, then decryption */
-	pt = pkt + esp_off + 8 + s->cp.iv_len;
-	op.esp = pkt + esp_off;
-	op.ct = pt;
-	op.ct_len = ct_len;
-	op.icv = pt + ct_len;
-	op.seq_hi = (uint32_t)(seq >> 32);
-	op.esn = s->esn;
-	rc = crypto_open(c->ct, s->crypto, &op);
-	if (rc) {
-		if (rc == -EBADMSG) {
+	ct = pkt + esp_off + 8 + s->cp.iv_len;
+	p->job.op.esp = pkt + esp_off;
+	p->job.op.ct = ct;
+	p->job.op.ct_len = ct_len;
+	p->job.op.icv = ct + ct_len;
+	p->job.op.seq_hi = (uint32_t)(seq >> 32);
+	p->job.op.esn = s->esn;
+	p->job.sa = s->crypto;
+	p->s = s;
+	p->pkt = pkt;
+	p->seq = seq;
+	p->l3_len = (uint16_t)l3_len;
+	p->nh_off = (uint16_t)nh_off;
+	p->is_v4 = (uint8_t)is_v4;
+	p->is_frag = (uint8_t)is_frag;
+	return ESP_DROP_NONE;
+}
+
+/* Second half, once the backend has p->job.rc: ICV verdict, trailer,
+ * window update, result.  Inside the read section. */
+static enum esp_drop esp_finish(struct esp_pend *p, struct esp_result *res)
+{
+	struct sa *s = p->s;
+	uint8_t *pt = p->job.op.ct, padlen, nh;
+	size_t ct_len = p->job.op.ct_len, pay_len, out_len = 0;
+	enum esp_kind kind = ESP_OUT_WHOLE;
+	enum esp_drop verdict;
+	uint64_t top;
+
+	if (p->job.rc) {
+		if (p->job.rc == -EBADMSG) {
 			sa_count(&s->st.auth_fail);
-			verdict = ESP_DROP_AUTH;
-		} else {
-			verdict = ESP_DROP_NOMEM;
+			return ESP_DROP_AUTH;
 		}
-		goto out_drop;
+		return ESP_DROP_NOMEM;
 	}
 
 	/* ---- authentic from here on: trailer (RFC 4303 2.4-2.6) */
@@ -410,16 +473,16 @@ int esp_input(struct esp_ctx *c, uint8_t *pkt, size_t len, struct esp_result *re
 	}
 
 	/* ---- window update (authoritative re-check under the SA's lock) */
-	pthread_spin_lock(&s->lock);
-	if (replay_update(&s->replay, seq)) {
-		verdict = ESP_DROP_REPLAY;      /* another worker took it meanwhile */
+	sa_lock(&s->lock);
+	if (replay_update(&s->replay, p->seq)) {
+		verdict = ESP_DROP_REPLAY;      /* another packet took it meanwhile */
 		sa_count(&s->st.replay);
 	} else if (verdict == ESP_DROP_NONE) {
 		s->st.packets++;
 		s->st.bytes += s->mode == XS_MODE_TUNNEL ? out_len : pay_len;
 	}
 	top = s->replay.top;
-	pthread_spin_unlock(&s->lock);
+	sa_unlock(&s->lock);
 	res->replay_top = top;
 	switch (verdict) {
 	case ESP_DROP_NONE:
@@ -435,44 +498,100 @@ int esp_input(struct esp_ctx *c, uint8_t *pkt, size_t len, struct esp_result *re
 		sa_count(&s->st.bad_inner);
 	}
 	if (verdict != ESP_DROP_NONE)
-		goto out_drop;
-	{
-		uint8_t mode = s->mode;
+		return verdict;
 
-		sa_read_leave(&c->rd);
-		if (mode == XS_MODE_TUNNEL) {
-			res->data = pt;
-			res->len = out_len;
-			res->kind = kind;
+	if (s->mode == XS_MODE_TUNNEL) {
+		res->data = pt;
+		res->len = out_len;
+		res->kind = kind;
+	} else {
+		/* Transport: slide the IP header (and IPv6 extension headers)
+		 * up against the payload; it is short, the payload may not be. */
+		uint8_t *pkt = p->pkt;
+		size_t l3_len = p->l3_len, shift = (size_t)(pt - pkt) - l3_len;
+		uint8_t *ip = pkt + shift;
+
+		memmove(ip, pkt, l3_len);
+		ip[p->nh_off] = nh;
+		out_len = l3_len + pay_len;
+		if (p->is_v4) {
+			uint16_t csum;
+
+			ip[2] = (uint8_t)(out_len >> 8);
+			ip[3] = (uint8_t)out_len;
+			ip[10] = ip[11] = 0;
+			csum = ip4_csum(ip, l3_len);
+			memcpy(ip + 10, &csum, 2);
 		} else {
-			/* Transport: slide the IP header (and IPv6 extension headers)
-			 * up against the payload; it is short, the payload may not be. */
-			size_t shift = (size_t)(pt - pkt) - l3_len;
-			uint8_t *ip = pkt + shift;
-
-			memmove(ip, pkt, l3_len);
-			ip[nh_off] = nh;
-			out_len = l3_len + pay_len;
-			if (is_v4) {
-				wr16(ip + 2, (uint16_t)out_len);
-				wr16(ip + 10, 0);
-				wr16(ip + 10, ip_csum(ip, l3_len));
-			} else {
-				wr16(ip + 4, (uint16_t)(out_len - 40));
-			}
-			res->data = ip;
-			res->len = out_len;
-			if (is_frag)
-				res->kind = ESP_OUT_FRAGMENT;
-			else if (nh == IPPROTO_ESP ||
-				 (nh == IPPROTO_UDP && udp_is_esp(ip + l3_len, pay_len)))
-				res->kind = ESP_OUT_ESP;
+			ip[4] = (uint8_t)((out_len - 40) >> 8);
+			ip[5] = (uint8_t)(out_len - 40);
 		}
-		drop(c, res, ESP_DROP_NONE);    /* counts "delivered" */
-		return 0;
+		res->data = ip;
+		res->len = out_len;
+		if (p->is_frag)
+			res->kind = ESP_OUT_FRAGMENT;
+		else if (nh == IPPROTO_ESP ||
+			 (nh == IPPROTO_UDP && udp_is_esp(ip + l3_len, pay_len)))
+			res->kind = ESP_OUT_ESP;
 	}
+	return ESP_DROP_NONE;
+}
 
-out_drop:
+/* At most ESP_BURST_MAX packets in one read-side section. */
+static unsigned burst(struct esp_ctx *c, uint8_t *const pkts[], const size_t lens[],
+		      unsigned n, struct esp_result res[])
+{
+	struct sa_cache sc = { .s = NULL };
+	unsigned i, ok = 0, queued = 0;
+	enum esp_drop d;
+
+	sa_read_enter(c->t, &c->rd);
+	for (i = 0; i < n; i++) {
+		struct esp_pend *p = &c->pend[i];
+
+		p->queued = 0;
+		d = esp_parse(c, pkts[i], lens[i], &res[i], p, &sc);
+		if (d == ESP_DROP_NONE) {
+			if (n == 1) {           /* alone: nothing to batch with */
+				p->job.rc = crypto_open(c->ct, p->job.sa, &p->job.op);
+			} else if (crypto_submit(c->ct, &p->job)) {
+				p->queued = 1;
+				queued++;
+				continue;
+			}
+			d = esp_finish(p, &res[i]);
+		}
+		count(c, &res[i], d);
+		ok += d == ESP_DROP_NONE;
+	}
+	if (queued) {
+		crypto_drain(c->ct);
+		for (i = 0; i < n; i++)
+			if (c->pend[i].queued) {
+				d = esp_finish(&c->pend[i], &res[i]);
+				count(c, &res[i], d);
+				ok += d == ESP_DROP_NONE;
+			}
+	}
 	sa_read_leave(&c->rd);
-	return drop(c, res, verdict);
+	return ok;
+}
+
+unsigned esp_input_burst(struct esp_ctx *c, uint8_t *const pkts[], const size_t lens[],
+			 unsigned n, struct esp_result res[])
+{
+	unsigned done, m, ok = 0;
+
+	for (done = 0; done < n; done += m) {
+		m = n - done < ESP_BURST_MAX ? n - done : ESP_BURST_MAX;
+		ok += burst(c, pkts + done, lens + done, m, res + done);
+	}
+	return ok;
+}
+
+int esp_input(struct esp_ctx *c, uint8_t *pkt, size_t len, struct esp_result *res)
+{
+	if (burst(c, &pkt, &len, 1, res))
+		return 0;
+	return res->drop == ESP_DROP_NOMEM ? -ENOMEM : -EINVAL;
 }

@@ -64,6 +64,23 @@ void esp_ctx_free(struct esp_ctx *c);
  * res->replay_top is the SA's right edge after the update. */
 int esp_input(struct esp_ctx *c, uint8_t *pkt, size_t len, struct esp_result *res);
 
+/* Burst form of esp_input: pkts[i] (lens[i] bytes) gives res[i], exactly
+ * what esp_input would give for it, for any n.  Cheaper per packet: one
+ * read-side section (one full fence) per ESP_BURST_MAX packets instead of
+ * one per packet, and the SA found for a packet is reused while the next
+ * ones carry the same destination and SPI.  Packets are checked and
+ * decrypted in array order, each SA's window is updated in array order.
+ * One difference, for ipsec-mb CBC+HMAC SAs only: their packets are
+ * hashed together (the multi-buffer hash fills its lanes), so the replay
+ * pre-check and ESN inference of such a packet see the window as it was
+ * before the burst's own packets of that SA; a duplicate inside one burst
+ * is then decrypted before the authoritative check under the SA's lock
+ * drops it (as when two workers take the same packet).  Returns the
+ * number delivered (res[i].drop == ESP_DROP_NONE). */
+#define ESP_BURST_MAX 64
+unsigned esp_input_burst(struct esp_ctx *c, uint8_t *const pkts[], const size_t lens[],
+			 unsigned n, struct esp_result res[]);
+
 const char *esp_drop_name(enum esp_drop d);
 
 /* Global counters (group "esp"): every drop reason plus delivered packets,

@@ -14,12 +14,42 @@
 #include "replay.h"
 #include "esp.h"
 
+/* Lookup key.  The address is two words (its bytes as in memory; IPv4 in
+ * the low 4 bytes of a, the rest zero) so that esp.c builds a key with
+ * whole-word stores and the lookup reads it back with whole-word loads
+ * (a byte-wise build read back as words stalls store forwarding). */
 struct sa_key {
-	uint8_t daddr[16];       /* IPv4 in the first 4 bytes, rest zero */
+	uint64_t a, b;
 	uint32_t spi;            /* host order */
-	uint8_t family, proto;
-	uint16_t pad0;
+	uint32_t fp;             /* SA_KEY_FP(family, proto), one word too  */
 };
+#define SA_KEY_FP(family, proto) ((uint32_t)(family) << 8 | (uint8_t)(proto))
+
+/* The per-SA lock: a test-and-test-and-set spinlock, inline (taken once
+ * per delivered packet; pthread_spin_lock/unlock are two calls into libc).
+ * Held for a few dozen instructions, never across crypto. */
+typedef struct { _Atomic int v; } sa_lock_t;
+
+static inline void sa_lock_init(sa_lock_t *l)
+{
+	atomic_init(&l->v, 0);
+}
+
+static inline void sa_lock(sa_lock_t *l)
+{
+	while (atomic_exchange_explicit(&l->v, 1, memory_order_acquire))
+		while (atomic_load_explicit(&l->v, memory_order_relaxed))
+#if defined(__x86_64__) || defined(__i386__)
+			__builtin_ia32_pause();
+#else
+			;
+#endif
+}
+
+static inline void sa_unlock(sa_lock_t *l)
+{
+	atomic_store_explicit(&l->v, 0, memory_order_release);
+}
 
 struct sa {
 	_Atomic(struct sa *) next;          /* hash chain (RCU-published)   */
@@ -31,7 +61,7 @@ struct sa {
 	struct crypto_sa *crypto;
 	struct xs_sa_config cfg;            /* as added (keys wiped on delete) */
 	/* Mutable state on its own cache lines: written by workers. */
-	alignas(64) pthread_spinlock_t lock;/* replay update + stats        */
+	alignas(64) sa_lock_t lock;         /* replay update + stats        */
 	struct sa_stats st;                 /* under lock (auth_fail etc. atomic) */
 	alignas(64) struct replay replay;   /* flexible bitmap: keep last   */
 };
@@ -54,11 +84,37 @@ struct sa_table {
 	uint64_t retired[ESP_DROP__MAX];    /* counts of freed contexts    */
 };
 
-uint32_t sa_key_hash(const struct sa_key *k);
 void sa_key_make(struct sa_key *k, const struct xs_addr *dst, uint32_t spi, uint8_t proto);
-/* Lock-free lookup, for readers inside their read section. */
-struct sa *sa_table_lookup(struct sa_table *t, const struct sa_key *k);
-/* Read side: enter before lookup, leave when done with the SA. */
+
+static inline uint32_t sa_key_hash(const struct sa_key *k)
+{
+	/* The SPI is chosen by us (random-ish) so it carries most entropy;
+	 * fold the address in so equal SPIs on different peers spread. */
+	uint64_t h = k->spi * 0x9e3779b97f4a7c15ull;
+
+	h ^= (k->a ^ (k->b * 31) ^ k->fp) * 0xc2b2ae3d27d4eb4full;
+	return (uint32_t)(h >> 32) ^ (uint32_t)h;
+}
+
+static inline int sa_key_eq(const struct sa_key *x, const struct sa_key *y)
+{
+	return x->spi == y->spi && x->a == y->a && x->b == y->b && x->fp == y->fp;
+}
+
+/* Lock-free lookup, for readers inside their read section (and for the
+ * control thread under t->mu). */
+static inline struct sa *sa_table_lookup(struct sa_table *t, const struct sa_key *k)
+{
+	struct sa *s = atomic_load_explicit(&t->buckets[sa_key_hash(k) & (t->nbuckets - 1)],
+					    memory_order_acquire);
+
+	for (; s; s = atomic_load_explicit(&s->next, memory_order_acquire))
+		if (sa_key_eq(&s->key, k))
+			return s;
+	return NULL;
+}
+/* Read side: enter before lookup, leave when done with the SA.  One
+ * section may cover a whole burst of packets (esp_input_burst). */
 static inline void sa_read_enter(struct sa_table *t, struct sa_reader *r)
 {
 	atomic_store_explicit(&r->seq, atomic_load_explicit(&t->gp, memory_order_relaxed),

@@ -32,10 +32,45 @@ void replay_init(struct replay *r, uint32_t window);
 /* Make top the right edge, everything at or below it counted as seen. */
 void replay_set_top(struct replay *r, uint64_t top);
 
-/* 0 = may be new, -1 = replayed or left of the window (or seq 0). */
-int replay_check(const struct replay *r, uint64_t seq);
+/* 0 = may be new, -1 = replayed or left of the window (or seq 0).
+ * Inline: it runs twice per packet (pre-check, then under the lock). */
+static inline int replay_check(const struct replay *r, uint64_t seq)
+{
+	uint64_t top = __atomic_load_n(&r->top, __ATOMIC_ACQUIRE), word;
+
+	if (seq == 0)
+		return -1;          /* never sent (RFC 4303 3.3.3) */
+	if (r->window == 0 || seq > top)
+		return 0;
+	if (top - seq >= r->window)
+		return -1;          /* left of the window */
+	word = __atomic_load_n(&r->bitmap[(seq >> 6) & (r->words - 1)], __ATOMIC_RELAXED);
+	return (word >> (seq & 63)) & 1 ? -1 : 0;
+}
 /* Check again and mark seq seen, sliding the window; 0 or -1 as above. */
-int replay_update(struct replay *r, uint64_t seq);
+static inline int replay_update(struct replay *r, uint64_t seq)
+{
+	uint64_t *w, mask = r->words - 1;
+
+	if (replay_check(r, seq))
+		return -1;
+	if (seq > r->top) {
+		uint64_t cur = r->top >> 6, nxt = seq >> 6, diff = nxt - cur, i;
+
+		if (diff > mask + 1)
+			diff = mask + 1;    /* slid by more than the ring: clear it all */
+		for (i = 1; i <= diff; i++)
+			__atomic_store_n(&r->bitmap[(cur + i) & mask], 0, __ATOMIC_RELAXED);
+		/* release: a lock-free replay_check that sees the new top also
+		 * sees the cleared words */
+		__atomic_store_n(&r->top, seq, __ATOMIC_RELEASE);
+	}
+	if (r->window) {
+		w = &r->bitmap[(seq >> 6) & mask];
+		__atomic_store_n(w, *w | (1ull << (seq & 63)), __ATOMIC_RELAXED);
+	}
+	return 0;
+}
 
 /* ESN (RFC 4303 Appendix A2.2): the full sequence number for the received
  * low 32 bits, given the window's right edge.  Returns 0 and *seq, or -1

@@ -18,40 +18,14 @@
 
 void sa_key_make(struct sa_key *k, const struct xs_addr *dst, uint32_t spi, uint8_t proto)
 {
+	uint8_t d[16] = { 0 };
+
+	memcpy(d, dst->bytes, dst->family == AF_INET ? 4 : 16);
 	memset(k, 0, sizeof(*k));
-	k->family = dst->family;
-	memcpy(k->daddr, dst->bytes, dst->family == AF_INET ? 4 : 16);
+	memcpy(&k->a, d, 8);
+	memcpy(&k->b, d + 8, 8);
 	k->spi = spi;
-	k->proto = proto;
-}
-
-uint32_t sa_key_hash(const struct sa_key *k)
-{
-	/* The SPI is chosen by us (random-ish) so it carries most entropy;
-	 * fold the address in so equal SPIs on different peers spread. */
-	uint64_t h = k->spi * 0x9e3779b97f4a7c15ull, a, b;
-
-	memcpy(&a, k->daddr, 8);
-	memcpy(&b, k->daddr + 8, 8);
-	h ^= (a ^ (b * 31) ^ ((uint64_t)k->family << 8 | k->proto)) * 0xc2b2ae3d27d4eb4full;
-	return (uint32_t)(h >> 32) ^ (uint32_t)h;
-}
-
-static int key_eq(const struct sa_key *a, const struct sa_key *b)
-{
-	return a->spi == b->spi && a->family == b->family && a->proto == b->proto &&
-	       !memcmp(a->daddr, b->daddr, 16);
-}
-
-struct sa *sa_table_lookup(struct sa_table *t, const struct sa_key *k)
-{
-	struct sa *s = atomic_load_explicit(&t->buckets[sa_key_hash(k) & (t->nbuckets - 1)],
-					    memory_order_acquire);
-
-	for (; s; s = atomic_load_explicit(&s->next, memory_order_acquire))
-		if (key_eq(&s->key, k))
-			return s;
-	return NULL;
+	k->fp = SA_KEY_FP(dst->family, proto);
 }
 
 const char *crypto_backend_name(enum crypto_backend be)
@@ -116,7 +90,6 @@ static void sa_destroy(struct sa *s)
 	if (!s)
 		return;
 	crypto_sa_free(s->crypto);
-	pthread_spin_destroy(&s->lock);
 	explicit_bzero(&s->cfg, sizeof(s->cfg));
 	free(s);
 }
@@ -213,7 +186,7 @@ int sa_table_add(struct sa_table *t, const struct xs_sa_config *cfg, uint32_t *i
 	s->cp = cp;
 	s->cfg = *cfg;
 	s->cfg.replay_window = window;
-	pthread_spin_init(&s->lock, PTHREAD_PROCESS_PRIVATE);
+	sa_lock_init(&s->lock);
 	replay_init(&s->replay, window);
 
 	b = sa_key_hash(&k) & (t->nbuckets - 1);
@@ -251,13 +224,13 @@ static void unlink_sa(struct sa_table *t, struct sa *s)
 
 static void snapshot(struct sa *s, struct sa_stats *st)
 {
-	pthread_spin_lock(&s->lock);
+	sa_lock(&s->lock);
 	*st = s->st;
 	st->auth_fail = __atomic_load_n(&s->st.auth_fail, __ATOMIC_RELAXED);
 	st->trunc = __atomic_load_n(&s->st.trunc, __ATOMIC_RELAXED);
 	st->encap = __atomic_load_n(&s->st.encap, __ATOMIC_RELAXED);
 	st->replay_top = s->replay.top;
-	pthread_spin_unlock(&s->lock);
+	sa_unlock(&s->lock);
 }
 
 int sa_table_del(struct sa_table *t, const struct xs_addr *dst, uint32_t spi, uint8_t proto,
@@ -330,9 +303,9 @@ int sa_table_set_replay_top(struct sa_table *t, const struct xs_addr *dst, uint3
 	pthread_mutex_lock(&t->mu);
 	s = sa_table_lookup(t, &k);
 	if (s) {
-		pthread_spin_lock(&s->lock);
+		sa_lock(&s->lock);
 		replay_set_top(&s->replay, top);
-		pthread_spin_unlock(&s->lock);
+		sa_unlock(&s->lock);
 	}
 	pthread_mutex_unlock(&t->mu);
 	return s ? 0 : -ENOENT;
@@ -403,9 +376,9 @@ void sa_table_reset_stats(struct sa_table *t)
 
 		if (!s)
 			continue;
-		pthread_spin_lock(&s->lock);
+		sa_lock(&s->lock);
 		memset(&s->st, 0, sizeof(s->st));
-		pthread_spin_unlock(&s->lock);
+		sa_unlock(&s->lock);
 	}
 	pthread_mutex_unlock(&t->mu);
 }

@@ -7,6 +7,11 @@
  * input goes through both crypto backends (ipsec-mb, OpenSSL), which must
  * agree on the verdict and on every delivered byte: a backend that skipped
  * or botched its tag check would deliver where the other drops.
+ * A third table (ipsec-mb) takes the input twice in one esp_input_burst:
+ * there CBC+HMAC goes through queued multi-buffer jobs (esp_input uses
+ * the OpenSSL twin for a lone packet); the first copy must get exactly what
+ * esp_input gave, the second is a replay if the first moved the window,
+ * else the same verdict.
  * Seeds (tests/fuzz/seeds/fuzz_esp) are authentic packets for these SAs, so
  * the fuzzer starts from inputs that get past the ICV.
  */
@@ -17,8 +22,8 @@
 #include "esp.h"
 #include "../unit/esp_build.h"
 
-static struct sa_table *tabs[2];
-static struct esp_ctx *ctxs[2];
+static struct sa_table *tabs[3];
+static struct esp_ctx *ctxs[3];
 static uint8_t buf[65536 + 64];
 
 static void add(struct sa_table *t, uint8_t fam, uint32_t spi, uint8_t alg, uint8_t auth,
@@ -56,8 +61,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	int i;
 
 	(void)argc; (void)argv;
-	for (i = 0; i < 2; i++) {
-		tabs[i] = sa_table_new(16, i ? CRYPTO_BACKEND_OPENSSL : CRYPTO_BACKEND_IPSECMB);
+	for (i = 0; i < 3; i++) {
+		tabs[i] = sa_table_new(16, i == 1 ? CRYPTO_BACKEND_OPENSSL : CRYPTO_BACKEND_IPSECMB);
 		add(tabs[i], AF_INET, 0x100, XS_ALG_AES_GCM, XS_AUTH_NONE, XS_MODE_TUNNEL, 0, 0);
 		add(tabs[i], AF_INET, 0x200, XS_ALG_CHACHA20_POLY1305, XS_AUTH_NONE, XS_MODE_TRANSPORT, 1, 0);
 		add(tabs[i], AF_INET, 0x300, XS_ALG_AES_CBC, XS_AUTH_HMAC_SHA256, XS_MODE_TUNNEL, 0, 1);
@@ -92,19 +97,32 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
-static uint8_t buf2[65536 + 64];
+static uint8_t buf2[65536 + 64], buf3[2][65536 + 64];
+
+/* Verdicts after which the window holds the packet's sequence number. */
+static int moved_window(enum esp_drop d)
+{
+	return d == ESP_DROP_NONE || d == ESP_DROP_PAD || d == ESP_DROP_TFC ||
+	       d == ESP_DROP_BAD_NEXT_HDR || d == ESP_DROP_BAD_INNER;
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct esp_result r1, r2;
+	struct esp_result r1, r2, rb[2];
+	uint8_t *bp[2] = { buf3[0], buf3[1] };
+	size_t bl[2] = { size, size };
+	unsigned ok;
 	int rc1, rc2;
 
 	if (size > 65536)
 		return 0;
 	memcpy(buf, data, size);
 	memcpy(buf2, data, size);
+	memcpy(buf3[0], data, size);
+	memcpy(buf3[1], data, size);
 	rc1 = esp_input(ctxs[0], buf, size, &r1);
 	rc2 = esp_input(ctxs[1], buf2, size, &r2);
+	ok = esp_input_burst(ctxs[2], bp, bl, 2, rb);
 	if (rc1 != rc2 || r1.drop != r2.drop)
 		abort();
 	if (rc1 == 0) {
@@ -115,5 +133,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	} else if (r1.data || r2.data || r1.drop == ESP_DROP_NONE || r1.drop >= ESP_DROP__MAX) {
 		abort();
 	}
+	/* the burst: first copy as esp_input, second a replay or the same */
+	if (rb[0].drop != r1.drop || ok != (rc1 == 0) || rb[0].len != r1.len ||
+	    (!rb[0].data) != (!r1.data) ||
+	    (r1.data && (rb[0].data - buf3[0] != r1.data - buf || memcmp(rb[0].data, r1.data, r1.len))))
+		abort();
+	if (rb[1].data || rb[1].drop != (moved_window(r1.drop) ? ESP_DROP_REPLAY : r1.drop))
+		abort();
 	return 0;
 }
