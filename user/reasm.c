@@ -164,6 +164,14 @@ static inline void put16(uint8_t *p, uint16_t v) { p[0] = v >> 8; p[1] = v & 0xf
  * 32-bit words, folded to 16 bits.  Native order gives the byte-swapped
  * sum, which is stored back natively: the usual ip_fast_csum argument.
  */
+static inline uint16_t ld16(const uint8_t *p)
+{
+	uint16_t v;
+
+	memcpy(&v, p, 2);
+	return v;
+}
+
 static inline uint32_t ld32(const uint8_t *p)
 {
 	uint32_t v;
@@ -665,10 +673,10 @@ static uint32_t src_find(const struct reasm *r, uint8_t family, const uint8_t *a
 	return NIL;
 }
 
-/* A free entry always exists: sources <= datagrams in use < ndg. */
-static uint32_t src_get(struct reasm *r, uint8_t family, const uint8_t *a, uint32_t h)
+/* i: src_find's answer.  A free entry always exists: sources <= datagrams
+ * in use < ndg. */
+static uint32_t src_get(struct reasm *r, uint8_t family, const uint8_t *a, uint32_t h, uint32_t i)
 {
-	uint32_t i = src_find(r, family, a, h);
 	struct rsrc *e;
 
 	if (i != NIL)
@@ -812,9 +820,12 @@ static uint32_t slot_new(struct reasm *r, const struct rkey *k, uint32_t h, uint
 		evict_src_oldest(r, si, NIL, now);
 		si = src_find(r, family, sa, hs);
 	}
-	while (r->in_use >= r->lim.max_datagrams || r->p.nsfree == 0)
-		evict_oldest(r, NIL, now, C_EVICT_COUNT);
-	si = src_get(r, family, sa, hs);
+	if (r->in_use >= r->lim.max_datagrams || r->p.nsfree == 0) {
+		while (r->in_use >= r->lim.max_datagrams || r->p.nsfree == 0)
+			evict_oldest(r, NIL, now, C_EVICT_COUNT);
+		si = src_find(r, family, sa, hs);   /* its last datagram may have gone */
+	}
+	si = src_get(r, family, sa, hs, si);
 	e = &r->p.src[si];
 	s = r->p.sfree[--r->p.nsfree];
 	d = &r->p.slot[s];
@@ -1081,17 +1092,21 @@ static void fix_header(const struct rslot *d, uint8_t *o)
 		 * every load before any store (reloading just-stored bytes
 		 * stalls store forwarding). */
 		uint16_t fo = be16(o + 6) & 0xc000;   /* keep DF and the reserved bit */
-		uint32_t sum = 0;
+		uint16_t len16, fo16, c;
+		uint32_t sum;
 
-		for (uint32_t i = 0; i < hl; i += 2)
-			sum += be16(o + i);
-		sum -= be16(o + 2) + be16(o + 6) + be16(o + 10);
-		sum += hl + total + fo;
+		put16((uint8_t *)&len16, (uint16_t)(hl + total));   /* as stored */
+		put16((uint8_t *)&fo16, fo);
+		/* native words: old sum, minus the old fields (ones'
+		 * complement: plus their complement), plus the new ones */
+		sum = csum_fold32(o, hl) + (uint16_t)~ld16(o + 2) + (uint16_t)~ld16(o + 6) +
+		      (uint16_t)~ld16(o + 10) + len16 + fo16;
 		sum = (sum & 0xffff) + (sum >> 16);
 		sum = (sum & 0xffff) + (sum >> 16);
-		put16(o + 2, (uint16_t)(hl + total));
-		put16(o + 6, fo);
-		put16(o + 10, (uint16_t)~sum);
+		c = (uint16_t)~sum;
+		memcpy(o + 2, &len16, 2);
+		memcpy(o + 6, &fo16, 2);
+		memcpy(o + 10, &c, 2);
 	} else {
 		o[d->nh_off] = d->nh;
 		put16(o + 4, (uint16_t)(hl - 40 + total));
@@ -1194,34 +1209,35 @@ int commit(struct reasm *r, uint32_t s, const struct rfrag *f, uint32_t pos,
 }
 
 /*
- * The common case, in order.  The usual shapes only -- an IPv4 fragment
- * with a 20-byte header, an IPv6 fragment whose fragment header follows
- * the fixed header -- of the datagram of the previous fragment, going
- * after everything that datagram holds, landing in place next to it and
- * fitting the caps without evicting anything.  The checks of parse() and
- * feed_frag() in fewer steps, straight from the packet; -1 (nothing done,
- * nothing counted) as soon as one does not hold, and the general path
+ * The common case.  The usual shapes only -- an IPv4 fragment with a
+ * 20-byte header, an IPv6 fragment whose fragment header follows the fixed
+ * header -- not overlapping anything, landing in place next to what its
+ * datagram holds and fitting the caps without evicting anything.  The
+ * checks of parse() and feed_frag() in fewer steps, straight from the
+ * packet; the datagram of the previous fragment is tried before the hash
+ * table.  -1 when one check fails: nothing was done or counted (at most an
+ * empty datagram was created, as feed_frag would) and the general path
  * decides.
  */
-static int feed_append(struct reasm *r, const uint8_t *pkt, size_t len, uint64_t now,
-		       uint64_t ctx, uint32_t tag, struct reasm_out *out)
+static int feed_fast(struct reasm *r, const uint8_t *pkt, size_t len, uint64_t now,
+		     uint64_t ctx, uint32_t tag, struct reasm_out *out)
 {
-	uint32_t s = r->last, head, pg0, pg1, need, dlen, pos;
+	uint32_t s, head, pg0, pg1, need, dlen, pos;
 	const struct rslot *d;
 	struct rfrag f;
 	u128 want;
 
-	if (s == NIL)
-		return -1;
-	d = &r->p.slot[s];
+	f.key.w[0] = ctx;
 	if (len >= 20 && pkt[0] == 0x45) {
 		uint32_t tot = be16(pkt + 2), fo = be16(pkt + 6);
 
-		if (tot <= 20 || tot > len || !(fo & 0x3fff) || csum_fold32(pkt, 20) != 0xffff ||
-		    d->key.w[0] != ctx ||
-		    d->key.w[1] != (be16(pkt + 4) | (uint64_t)4 << 32 | (uint64_t)pkt[9] << 40) ||
-		    d->key.w[2] != addr4_word(ld32(pkt + 12)) || d->key.w[4] != addr4_word(ld32(pkt + 16)))
+		if (tot <= 20 || tot > len || !(fo & 0x3fff) || csum_fold32(pkt, 20) != 0xffff)
 			return -1;
+		f.key.w[1] = be16(pkt + 4) | (uint64_t)4 << 32 | (uint64_t)pkt[9] << 40;
+		f.key.w[2] = addr4_word(ld32(pkt + 12));
+		f.key.w[3] = 0;
+		f.key.w[4] = addr4_word(ld32(pkt + 16));
+		f.key.w[5] = 0;
 		f.start = (fo & 0x1fff) * 8u;
 		f.last = !(fo & 0x2000);
 		f.hdr_len = 20;                  /* the total length counts it */
@@ -1231,11 +1247,13 @@ static int feed_append(struct reasm *r, const uint8_t *pkt, size_t len, uint64_t
 	} else if (len >= 48 && pkt[0] >> 4 == 6 && pkt[6] == 44) {
 		uint32_t plen = be16(pkt + 4), fo = be16(pkt + 42);
 
-		if (plen <= 8 || 40 + plen > len || d->key.w[0] != ctx ||
-		    d->key.w[1] != (be32(pkt + 44) | (uint64_t)6 << 32) ||
-		    d->key.w[2] != ld64(pkt + 8) || d->key.w[3] != ld64(pkt + 16) ||
-		    d->key.w[4] != ld64(pkt + 24) || d->key.w[5] != ld64(pkt + 32))
+		if (plen <= 8 || 40 + plen > len)
 			return -1;
+		f.key.w[1] = be32(pkt + 44) | (uint64_t)6 << 32;
+		f.key.w[2] = ld64(pkt + 8);
+		f.key.w[3] = ld64(pkt + 16);
+		f.key.w[4] = ld64(pkt + 24);
+		f.key.w[5] = ld64(pkt + 32);
 		f.start = fo & 0xfff8;
 		f.last = !(fo & 1);
 		if (f.start == 0 && f.last)
@@ -1250,11 +1268,21 @@ static int feed_append(struct reasm *r, const uint8_t *pkt, size_t len, uint64_t
 	f.hdr = pkt;
 	f.data = pkt + f.hdr_len + (f.nh_off ? 8 : 0);
 	f.end = f.start + dlen;
-	if ((f.nh_off ? 0 : 20) + f.end > REASM_MAX_LEN)
+	if ((f.nh_off ? 0 : 20) + f.end > REASM_MAX_LEN || (!f.last && (dlen & 7)))
 		return -1;
+	/* Fragments of one datagram usually follow each other. */
+	s = r->last;
+	if (s == NIL || !key_eq(&r->p.slot[s].key, &f.key)) {
+		uint32_t h = key_hash(r, &f.key);
+
+		s = slot_find(r, &f.key, h);
+		if (s == NIL)
+			s = slot_new(r, &f.key, h, now, f.hdr_len);
+	}
+	d = &r->p.slot[s];
 	/* non-last: multiple of 8; in place; in time; room for one more range
 	 * (the pool has room for max_frags); one last, nothing beyond it */
-	if ((!f.last && (dlen & 7)) || (d->flags & F_SCATTER) ||
+	if ((d->flags & F_SCATTER) ||
 	    age(now, d->created) >= r->lim.timeout_ms || d->nfrags >= r->lim.max_frags ||
 	    (d->flags & F_LAST ? f.last || f.end >= d->total : f.last && d->max_end >= f.end))
 		return -1;
@@ -1460,7 +1488,7 @@ int reasm_feed(struct reasm *r, const uint8_t *pkt, size_t len, uint64_t now_ms,
 	out->tag = tag;
 	out->reason = REASM_R_NONE;
 	out->data = NULL;
-	rc = feed_append(r, pkt, len, now_ms, ctx, tag, out);
+	rc = feed_fast(r, pkt, len, now_ms, ctx, tag, out);
 	if (rc >= 0)
 		return rc;
 	return feed_slow(r, pkt, len, now_ms, ctx, tag, out);
