@@ -1303,7 +1303,13 @@ static int feed_fast(struct reasm *r, const uint8_t *pkt, size_t len, uint64_t n
 		if ((pos > 0 && rg[pos - 1].end > f.start) || (pos < d->nfrags && rg[pos].start < f.end))
 			return -1;                   /* duplicate or overlap */
 		want = range_mask(pg0, pg1) & ~d->pm;
-		need = nbits128(want);
+		need = 0;
+		if (want) {
+			/* one run of pages: only the end pages of the range
+			 * can be held already, by its neighbours */
+			pg0 = ctz128(want);
+			need = fls128(want) + 1 - pg0;
+		}
 	}
 	if (need) {
 		uint64_t bytes = (uint64_t)need * PG;
@@ -1313,14 +1319,8 @@ static int feed_fast(struct reasm *r, const uint8_t *pkt, size_t len, uint64_t n
 		if (r->mem_used + bytes > r->lim.mem_cap ||
 		    (r->src_mem_cap < r->lim.mem_cap && e->bytes + bytes > r->src_mem_cap))
 			return -1;
-		if (pos == d->nfrags) {
-			if (!arena_take_run(&r->p, d->base + pg0, need, d->base >> WIN_SHIFT))
-				return -1;
-		} else {
-			if (want & ~arena_free(&r->p, d->base))
-				return -1;
-			arena_take(&r->p, d->base, want, need);
-		}
+		if (!arena_take_run(&r->p, d->base + pg0, need, d->base >> WIN_SHIFT))
+			return -1;
 		dw->pm |= want;
 		dw->npages = (uint16_t)(dw->npages + need);
 		r->mem_used += bytes;
