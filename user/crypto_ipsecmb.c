@@ -27,6 +27,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <intel-ipsec-mb.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 #include <openssl/crypto.h>
 
 struct imb_sa {
@@ -298,10 +301,23 @@ void crypto_imb_thr_free(void *p)
  * stack buffer from 4-byte pieces it would be read back by the library's
  * wider loads before those stores could be forwarded (a stall per packet). */
 static const uint8_t *aead_setup(const struct imb_sa *s, const struct crypto_op *op,
-				 uint8_t nonce[12], uint8_t aad[12], size_t *al)
+				 uint8_t nonce[16], uint8_t aad[12], size_t *al)
 {
-	memcpy(nonce, s->salt, 4);
-	memcpy(nonce + 4, op->esp + 8, 8);
+	/* the nonce with one 16-byte store, so the library's 12/16-byte load
+	 * of it is forwarded from that store (two stores would stall it) */
+	uint32_t salt, iv_hi;
+	uint64_t iv_lo, w[2];
+
+	memcpy(&salt, s->salt, 4);
+	memcpy(&iv_lo, op->esp + 8, 4);
+	memcpy(&iv_hi, op->esp + 12, 4);
+	w[0] = (uint64_t)salt | iv_lo << 32;
+	w[1] = iv_hi;
+#ifdef __SSE2__
+	_mm_store_si128((__m128i *)(void *)nonce, _mm_set_epi64x((long long)w[1], (long long)w[0]));
+#else
+	memcpy(nonce, w, 16);
+#endif
 	if (op->esn) {
 		uint32_t hi = __builtin_bswap32(op->seq_hi);
 
@@ -389,7 +405,7 @@ void crypto_imb_drain(void *p)
 static inline int open_aead(struct imb_thr *t, const struct imb_sa *s, const struct crypto_op *op)
 {
 	IMB_MGR *m = t->m;
-	uint8_t nonce[12], aadbuf[12], tag[16];
+	uint8_t nonce[16] __attribute__((aligned(16))), aadbuf[12], tag[16];
 	const uint8_t *aad;
 	size_t al;
 
