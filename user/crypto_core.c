@@ -199,6 +199,13 @@ int crypto_submit(struct crypto_thr *t, struct crypto_job *j)
 	return 0;
 }
 
+int crypto_queues(const struct crypto_thr *t, const struct crypto_sa *s)
+{
+	const struct crypto_sa_head *h = (const struct crypto_sa_head *)s;
+
+	return h->be == CRYPTO_BACKEND_IPSECMB && h->alg == XS_ALG_AES_CBC && t->imb;
+}
+
 void crypto_drain(struct crypto_thr *t)
 {
 	if (t->imb)

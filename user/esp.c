@@ -552,20 +552,31 @@ static unsigned burst(struct esp_ctx *c, uint8_t *const pkts[], const size_t len
 		p->queued = 0;
 		d = esp_parse(c, pkts[i], lens[i], &res[i], p, &sc);
 		if (d == ESP_DROP_NONE) {
-			if (n == 1) {           /* alone: nothing to batch with */
-				p->job.rc = crypto_open(c->ct, p->job.sa, &p->job.op);
-			} else if (crypto_submit(c->ct, &p->job)) {
-				p->queued = 1;
+			if (n >= CRYPTO_QUEUE_MIN && crypto_queues(c->ct, p->job.sa)) {
+				p->queued = 1;  /* decided after the loop */
 				queued++;
 				continue;
 			}
+			p->job.rc = crypto_open(c->ct, p->job.sa, &p->job.op);
 			d = esp_finish(p, &res[i]);
 		}
 		count(c, &res[i], d);
 		ok += d == ESP_DROP_NONE;
 	}
 	if (queued) {
-		crypto_drain(c->ct);
+		/* enough of them to fill the hash lanes: submit all, drain once;
+		 * else one by one (OpenSSL twin) */
+		for (i = 0; i < n; i++)
+			if (c->pend[i].queued) {
+				struct esp_pend *p = &c->pend[i];
+
+				if (queued < CRYPTO_QUEUE_MIN)
+					p->job.rc = crypto_open(c->ct, p->job.sa, &p->job.op);
+				else
+					crypto_submit(c->ct, &p->job);
+			}
+		if (queued >= CRYPTO_QUEUE_MIN)
+			crypto_drain(c->ct);
 		for (i = 0; i < n; i++)
 			if (c->pend[i].queued) {
 				d = esp_finish(&c->pend[i], &res[i]);

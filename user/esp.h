@@ -70,13 +70,15 @@ int esp_input(struct esp_ctx *c, uint8_t *pkt, size_t len, struct esp_result *re
  * one per packet, and the SA found for a packet is reused while the next
  * ones carry the same destination and SPI.  Packets are checked and
  * decrypted in array order, each SA's window is updated in array order.
- * One difference, for ipsec-mb CBC+HMAC SAs only: their packets are
- * hashed together (the multi-buffer hash fills its lanes), so the replay
- * pre-check and ESN inference of such a packet see the window as it was
- * before the burst's own packets of that SA; a duplicate inside one burst
- * is then decrypted before the authoritative check under the SA's lock
- * drops it (as when two workers take the same packet).  Returns the
- * number delivered (res[i].drop == ESP_DROP_NONE). */
+ * One difference, for ipsec-mb CBC+HMAC SAs only, in calls of at least
+ * CRYPTO_QUEUE_MIN packets: their packets are decrypted after the others'
+ * (all together when there are CRYPTO_QUEUE_MIN of them, so that the
+ * multi-buffer hash fills its lanes), so the replay pre-check and ESN
+ * inference of such a packet see the window as it was before the call's
+ * own packets of that SA; a duplicate inside one call is then decrypted
+ * before the authoritative check under the SA's lock drops it (as when
+ * two workers take the same packet).  Returns the number delivered
+ * (res[i].drop == ESP_DROP_NONE). */
 #define ESP_BURST_MAX 64
 unsigned esp_input_burst(struct esp_ctx *c, uint8_t *const pkts[], const size_t lens[],
 			 unsigned n, struct esp_result res[]);

@@ -7,11 +7,11 @@
  * input goes through both crypto backends (ipsec-mb, OpenSSL), which must
  * agree on the verdict and on every delivered byte: a backend that skipped
  * or botched its tag check would deliver where the other drops.
- * A third table (ipsec-mb) takes the input twice in one esp_input_burst:
- * there CBC+HMAC goes through queued multi-buffer jobs (esp_input uses
- * the OpenSSL twin for a lone packet); the first copy must get exactly what
- * esp_input gave, the second is a replay if the first moved the window,
- * else the same verdict.
+ * A third table (ipsec-mb) takes the input CRYPTO_QUEUE_MIN times in one
+ * esp_input_burst: there CBC+HMAC goes through queued multi-buffer jobs
+ * (esp_input uses the OpenSSL twin for a lone packet); the first copy must
+ * get exactly what esp_input gave, each other copy is a replay if the first
+ * moved the window, else gets the same verdict.
  * Seeds (tests/fuzz/seeds/fuzz_esp) are authentic packets for these SAs, so
  * the fuzzer starts from inputs that get past the ICV.
  */
@@ -97,7 +97,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
-static uint8_t buf2[65536 + 64], buf3[2][65536 + 64];
+#define NCOPY CRYPTO_QUEUE_MIN
+static uint8_t buf2[65536 + 64], buf3[NCOPY][65536 + 64];
 
 /* Verdicts after which the window holds the packet's sequence number. */
 static int moved_window(enum esp_drop d)
@@ -108,21 +109,24 @@ static int moved_window(enum esp_drop d)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct esp_result r1, r2, rb[2];
-	uint8_t *bp[2] = { buf3[0], buf3[1] };
-	size_t bl[2] = { size, size };
-	unsigned ok;
+	struct esp_result r1, r2, rb[NCOPY];
+	uint8_t *bp[NCOPY];
+	size_t bl[NCOPY];
+	unsigned ok, i;
 	int rc1, rc2;
 
 	if (size > 65536)
 		return 0;
 	memcpy(buf, data, size);
 	memcpy(buf2, data, size);
-	memcpy(buf3[0], data, size);
-	memcpy(buf3[1], data, size);
+	for (i = 0; i < NCOPY; i++) {
+		memcpy(buf3[i], data, size);
+		bp[i] = buf3[i];
+		bl[i] = size;
+	}
 	rc1 = esp_input(ctxs[0], buf, size, &r1);
 	rc2 = esp_input(ctxs[1], buf2, size, &r2);
-	ok = esp_input_burst(ctxs[2], bp, bl, 2, rb);
+	ok = esp_input_burst(ctxs[2], bp, bl, NCOPY, rb);
 	if (rc1 != rc2 || r1.drop != r2.drop)
 		abort();
 	if (rc1 == 0) {
@@ -133,12 +137,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	} else if (r1.data || r2.data || r1.drop == ESP_DROP_NONE || r1.drop >= ESP_DROP__MAX) {
 		abort();
 	}
-	/* the burst: first copy as esp_input, second a replay or the same */
+	/* the burst: first copy as esp_input, the others replays or the same */
 	if (rb[0].drop != r1.drop || ok != (rc1 == 0) || rb[0].len != r1.len ||
 	    (!rb[0].data) != (!r1.data) ||
 	    (r1.data && (rb[0].data - buf3[0] != r1.data - buf || memcmp(rb[0].data, r1.data, r1.len))))
 		abort();
-	if (rb[1].data || rb[1].drop != (moved_window(r1.drop) ? ESP_DROP_REPLAY : r1.drop))
-		abort();
+	for (i = 1; i < NCOPY; i++)
+		if (rb[i].data || rb[i].drop != (moved_window(r1.drop) ? ESP_DROP_REPLAY : r1.drop))
+			abort();
 	return 0;
 }

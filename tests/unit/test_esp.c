@@ -1036,6 +1036,29 @@ TEST(burst_cbc_jobs)
 		}
 		CHECK_EQ(fx_stats(&f).auth_fail, 6);
 		CHECK_EQ(fx_stats(&f).replay_top, (esn ? 0x1fffffff0ull : 0) + 40);
+
+		/* a burst of 12 with only 4 for this SA (the rest: unknown SPI):
+		 * too few to queue, opened one by one after the others */
+		for (k = 0; k < 12; k++) {
+			struct xs_sa_config c = f.cfg;
+			uint64_t seq = (esn ? 0x1fffffff0ull : 0) + 41 + k;
+
+			if (k % 3)
+				c.spi = 0x7777;
+			pk[k] = malloc(1024);
+			ln[k] = espb_build(pk[k], 1024, &c, seq, inner, il, 4, 0);
+		}
+		ok = esp_input_burst(f.c, pk, ln, 12, res);
+		CHECK_EQ(ok, 4);
+		for (k = 0; k < 12; k++) {
+			if (k % 3)
+				CHECK(res[k].drop == ESP_DROP_NO_SA);
+			else
+				CHECK(res[k].drop == ESP_DROP_NONE && res[k].len == il &&
+				      !memcmp(res[k].data, inner, il));
+			free(pk[k]);
+		}
+		CHECK_EQ(fx_stats(&f).packets, 34 + 4);
 		fx_close(&f);
 	}
 }
