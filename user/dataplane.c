@@ -345,8 +345,8 @@ static void *worker_main(void *arg)
 	while (!atomic_load_explicit(&dp->stop, memory_order_relaxed)) {
 		int n = xsk_port_rx(wk->pw.port, pkts, XSKIO_BATCH, 100);
 
-		for (int i = 0; i < n; i++)
-			pipeline_handle(&wk->pw, &pkts[i]);
+		if (n > 0)
+			pipeline_handle_burst(&wk->pw, pkts, (unsigned)n);
 		xsk_port_flush(wk->pw.port);
 	}
 	return NULL;

@@ -188,14 +188,14 @@ static void do_reasm(struct pipeline_worker *w, struct xsk_pkt *pkt,
 		w->st.sent_ciphertext++;
 }
 
-static void do_esp(struct pipeline_worker *w, struct xsk_pkt *pkt,
-		   struct xdpsec_meta *m, uint8_t *ip, size_t len)
+/* What follows the ESP engine for one packet of a burst. */
+static void esp_done(struct pipeline_worker *w, struct xsk_pkt *pkt,
+		     struct xdpsec_meta *m, const struct esp_result *r)
 {
 	struct xdpsecd *d = w->d;
-	struct esp_result res;
+	struct esp_result res = *r;
 
-	w->st.to_esp++;
-	if (esp_input(w->esp, ip, len, &res) < 0) {
+	if (res.drop != ESP_DROP_NONE) {
 		w->st.esp_dropped++;
 		if (res.drop == ESP_DROP_AUTH || res.drop == ESP_DROP_REPLAY)
 			events_post(d->events, res.drop == ESP_DROP_AUTH ? "auth_fail" : "replay",
@@ -234,40 +234,71 @@ static void do_esp(struct pipeline_worker *w, struct xsk_pkt *pkt,
 	send_back(w, pkt, res.data, res.len, m);
 }
 
+static void esp_flush(struct pipeline_worker *w)
+{
+	struct pipeline_esp_batch *b = &w->esp_batch;
+
+	if (!b->n)
+		return;
+	w->st.to_esp += b->n;
+	esp_input_burst(w->esp, b->ip, b->len, b->n, b->res);
+	for (unsigned i = 0; i < b->n; i++)
+		esp_done(w, b->pkt[i], &b->m[i], &b->res[i]);
+	b->n = 0;
+}
+
+void pipeline_handle_burst(struct pipeline_worker *w, struct xsk_pkt *pkts, unsigned n)
+{
+	struct pipeline_esp_batch *b = &w->esp_batch;
+
+	for (unsigned i = 0; i < n; i++) {
+		struct xsk_pkt *pkt = &pkts[i];
+		struct xdpsec_meta m;
+		uint8_t *ip;
+		size_t len;
+
+		w->st.rx++;
+		if (!pkt->meta) {
+			w->st.bad_meta++;
+			xsk_port_release(w->port, pkt);
+			continue;
+		}
+		memcpy(&m, pkt->meta, sizeof(m));
+		if (m.magic != XDPSEC_META_MAGIC || m.l3_off >= pkt->len) {
+			w->st.bad_meta++;
+			xsk_port_release(w->port, pkt);
+			continue;
+		}
+		ip = pkt->data + m.l3_off;
+		len = pkt->len - m.l3_off;
+
+		if (m.class == XDPSEC_CLASS_ESP) {
+			b->pkt[b->n] = pkt;
+			b->m[b->n] = m;
+			b->ip[b->n] = ip;
+			b->len[b->n] = len;
+			if (++b->n == PIPELINE_BATCH)
+				esp_flush(w);
+			continue;
+		}
+		esp_flush(w);           /* arrival order across classes */
+		switch (m.class) {
+		case XDPSEC_CLASS_ESP_FRAG_FIRST:
+		case XDPSEC_CLASS_ESP_FRAG_MIDDLE:
+		case XDPSEC_CLASS_ESP_FRAG_LAST:
+		case XDPSEC_CLASS_PLAIN_FRAG:
+			do_reasm(w, pkt, &m, ip, len);
+			break;
+		default:
+			w->st.unexpected++;
+			xsk_port_release(w->port, pkt);
+			break;
+		}
+	}
+	esp_flush(w);
+}
+
 void pipeline_handle(struct pipeline_worker *w, struct xsk_pkt *pkt)
 {
-	struct xdpsec_meta m;
-	uint8_t *ip;
-	size_t len;
-
-	w->st.rx++;
-	if (!pkt->meta) {
-		w->st.bad_meta++;
-		xsk_port_release(w->port, pkt);
-		return;
-	}
-	memcpy(&m, pkt->meta, sizeof(m));
-	if (m.magic != XDPSEC_META_MAGIC || m.l3_off >= pkt->len) {
-		w->st.bad_meta++;
-		xsk_port_release(w->port, pkt);
-		return;
-	}
-	ip = pkt->data + m.l3_off;
-	len = pkt->len - m.l3_off;
-
-	switch (m.class) {
-	case XDPSEC_CLASS_ESP_FRAG_FIRST:
-	case XDPSEC_CLASS_ESP_FRAG_MIDDLE:
-	case XDPSEC_CLASS_ESP_FRAG_LAST:
-	case XDPSEC_CLASS_PLAIN_FRAG:
-		do_reasm(w, pkt, &m, ip, len);
-		break;
-	case XDPSEC_CLASS_ESP:
-		do_esp(w, pkt, &m, ip, len);
-		break;
-	default:
-		w->st.unexpected++;
-		xsk_port_release(w->port, pkt);
-		break;
-	}
+	pipeline_handle_burst(w, pkt, 1);
 }

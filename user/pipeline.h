@@ -21,6 +21,7 @@
 #define XDPSEC_PIPELINE_H
 
 #include <stdint.h>
+#include "esp.h"
 #include "xdpsec_common.h"
 #include "xsk_io.h"
 
@@ -55,6 +56,21 @@ struct pipeline_stats {
 	uint64_t branch[BRANCH__MAX];
 };
 
+/* Whole ESP packets of one receive batch, decrypted together by
+ * esp_input_burst (one SA-table read section, the SA reused while
+ * destination and SPI repeat), in place in their own frames. */
+#define PIPELINE_BATCH XSKIO_BATCH
+_Static_assert(PIPELINE_BATCH <= ESP_BURST_MAX, "an ESP burst holds a receive batch");
+
+struct pipeline_esp_batch {
+	unsigned n;
+	struct xsk_pkt *pkt[PIPELINE_BATCH];
+	struct xdpsec_meta m[PIPELINE_BATCH];
+	uint8_t *ip[PIPELINE_BATCH];
+	size_t len[PIPELINE_BATCH];
+	struct esp_result res[PIPELINE_BATCH];
+};
+
 struct pipeline_worker {
 	struct xdpsecd *d;
 	struct esp_ctx *esp;
@@ -62,8 +78,13 @@ struct pipeline_worker {
 	struct xdpsec_sa_state *sastate;   /* mmapped kernel replay state, or NULL */
 	uint8_t near_mac[6], far_mac[6];
 	struct pipeline_stats st;
+	struct pipeline_esp_batch esp_batch;
 };
 
+/* One receive batch (at most PIPELINE_BATCH frames), in arrival order:
+ * consecutive whole ESP packets are decrypted as one burst, which is
+ * flushed before any frame of another class is handled. */
+void pipeline_handle_burst(struct pipeline_worker *w, struct xsk_pkt *pkts, unsigned n);
 void pipeline_handle(struct pipeline_worker *w, struct xsk_pkt *pkt);
 const char *pipeline_branch_name(enum pipeline_branch b);
 
