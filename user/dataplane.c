@@ -823,7 +823,7 @@ static size_t xsk_counters(struct dataplane *dp, struct xs_counter *out, size_t 
 	X(tx_no_frame, "frames not sent for want of a free UMEM chunk", 1);
 	X(tx_ring_full, "frames not sent for want of a TX ring slot", 1);
 	X(tx_busy, "TX kicks the feedback pair pushed back (retried, nothing lost)", 0);
-	X(tx_dev_drop, "frames the feedback pair dropped (its far end's ring was full)", 1);
+	X(tx_dev_drop, "frames the daemon sent that the feedback pair dropped (counted in feedback/dropped too)", 0);
 	X(fill_starved, "times the fill ring could not be refilled", 0);
 #undef X
 	return xs_counter_add(out, n, max, "feedback", "dropped",
