@@ -4,6 +4,9 @@
  * the same fragment stream, in the same process.  Not a test.
  *
  *   build/bench/reasm [seconds-per-case]        (default 0.5)
+ *   REASM_BENCH_DPDK_BUCKETS=n                  (DPDK table buckets, a power
+ *                                                of 2; default 4096 as in the
+ *                                                ip_reassembly example)
  *
  * Stream: datagrams of N = 2, 8, 44 MTU-1500 fragments (IPv4 1480-byte,
  * IPv6 1448-byte fragment payloads), fed datagram after datagram, each
@@ -167,6 +170,7 @@ static double pass_ours(struct engine *e, const struct stream *s, unsigned flags
 }
 
 static struct rte_mempool *pool;
+static uint32_t dpdk_buckets = 4096;
 
 static double pass_dpdk(struct engine *e, const struct stream *s, int family, int linearise)
 {
@@ -285,7 +289,7 @@ static int run_case(int fam, unsigned nfrags, int shuffled, double secs, int hav
 			e[k].r = reasm_new(NULL);
 		} else {
 			/* The ip_reassembly example's shape: 4096 buckets of 16 entries. */
-			e[k].tbl = rte_ip_frag_table_create(4096, 16, 4096 * 16,
+			e[k].tbl = rte_ip_frag_table_create(dpdk_buckets, 16, dpdk_buckets * 16,
 							    rte_get_tsc_hz() * 30, rte_socket_id());
 			if (!e[k].tbl) {
 				fprintf(stderr, "dpdk: rte_ip_frag_table_create: %s\n",
@@ -350,14 +354,19 @@ static int run_case(int fam, unsigned nfrags, int shuffled, double secs, int hav
 
 int main(int argc, char **argv)
 {
-	double secs = argc > 1 ? atof(argv[1]) : 0.5;
-	int have_dpdk = dpdk_init(argv[0]) == 0;
 	static const unsigned nf[] = { 2, 8, 44 };
+	double secs = argc > 1 ? atof(argv[1]) : 0.5;
+	const char *nb = getenv("REASM_BENCH_DPDK_BUCKETS");
+	int have_dpdk = dpdk_init(argv[0]) == 0;
 	uint64_t rs = 0x5eed;
 	int bad = 0;
 
-	printf("reasm bench: ~%.2fs per engine and case, batches of %d, stream %u MiB per pass%s\n",
-	       secs, BATCH, STREAM_BYTES >> 20, have_dpdk ? "" : " (no DPDK)");
+	if (nb && atoi(nb) > 0)
+		dpdk_buckets = (uint32_t)atoi(nb);
+
+	printf("reasm bench: ~%.2fs per engine and case, batches of %d, stream %u MiB per pass, "
+	       "DPDK table %u x 16%s\n", secs, BATCH, STREAM_BYTES >> 20, dpdk_buckets,
+	       have_dpdk ? "" : " (no DPDK)");
 	printf("frag/s: median of interleaved rounds (one pass each); Gb/s: fragment bytes fed;\n"
 	       "ratio: ours / dpdk (chain, not contiguous), ours / dpdk+lin (contiguous: same work)\n");
 	printf("%-4s %5s %-8s %4s | %12s %7s | %11s | %11s %6s | %11s %6s\n", "fam", "frags",

@@ -12,11 +12,12 @@
  *    evict);
  *  - per slot: a sorted array of fragment ranges (max_frags entries) used
  *    for duplicate/overlap detection -- appending after the last range is
- *    the O(1) in-order case; a page table and a bitmap of the pages held;
+ *    the O(1) in-order case; a bitmap of the pages held and, once they
+ *    scatter, a page table;
  *  - fragment data lives in an arena of 1 KiB pages (mem_cap of them).  A
  *    datagram's bytes are laid out as they will be sent: a header room of
- *    `head` bytes (64 for IPv4, the unfragmentable part rounded up for
- *    IPv6), then the fragmentable part, so byte x of the datagram's
+ *    `head` bytes (64; an IPv6 unfragmentable part longer than that rounded
+ *    up to 64), then the fragmentable part, so byte x of the datagram's
  *    fragmentable part lives at position head + x, in the datagram's page
  *    (head + x) / 1 KiB.  The header of the offset-0 fragment is written
  *    just before position head;
@@ -30,7 +31,12 @@
  *    used, taken from the top of the arena, and completion gathers the
  *    pages into the caller's buffer: correct, one copy more;
  *  - a source table (per source address) carrying each sender's bytes and
- *    datagrams, with its own oldest-first list, for the per-source share.
+ *    datagrams, with its own oldest-first list, for the per-source share;
+ *  - feed_fast() takes the usual fragment shapes (IPv4 with a 20-byte
+ *    header, IPv6 with only the fragment header) that overlap nothing and
+ *    need no eviction, with the same checks in fewer steps; everything
+ *    else, every error included, goes through parse() and feed_frag(),
+ *    which apply the rules in full.
  * mem_cap counts pages held, exactly as before: the window is a placement
  * hint, never a reservation of memory.
  */
