@@ -146,16 +146,22 @@ static void do_reasm(struct pipeline_worker *w, struct xsk_pkt *pkt,
 {
 	struct xdpsecd *d = w->d;
 	uint8_t *out_buf = xsk_port_scratch(w->port);
-	struct reasm_out out = { .buf = out_buf, .cap = XSKIO_MAX_PKT };
+	/* Borrowed output: the datagram is sent from the engine's memory, so
+	 * it is copied once into the engine and once into the TX chunks, and
+	 * the lock is held until it is queued (the next call on the engine
+	 * may reuse that memory). */
+	struct reasm_out out = { .buf = out_buf, .cap = XSKIO_MAX_PKT, .flags = REASM_OUT_BORROW };
 	/* Fragments of one datagram meet only with fragments of the same
 	 * layer that entered on the same interface. */
 	uint64_t ctx = (uint64_t)m->ingress_ifindex << 8 | m->layer;
+	bool sent;
 	int r;
 
 	w->st.to_reasm++;
 	pthread_mutex_lock(&d->reasm_lock);
 	r = reasm_feed(d->reasm, ip, len, now_ms(), ctx, m->path, &out);
-	pthread_mutex_unlock(&d->reasm_lock);
+	if (r != REASM_COMPLETE)
+		pthread_mutex_unlock(&d->reasm_lock);
 	xsk_port_release(w->port, pkt);    /* reasm copied what it keeps */
 
 	if (r == REASM_HELD) {
@@ -173,7 +179,7 @@ static void do_reasm(struct pipeline_worker *w, struct xsk_pkt *pkt,
 	 * guesses about wire fragments are not history yet). */
 	m->path = m->layer ? out.tag & ~(uint32_t)(XDPSEC_PATH_FRAG_AFTER | XDPSEC_PATH_FRAG_BETWEEN)
 			   : 0;
-	if (datagram_is_esp(out.buf, out.len, XDPSEC_NATT_PORT)) {
+	if (datagram_is_esp(out.data, out.len, XDPSEC_NATT_PORT)) {
 		/* the feedback path: ciphertext goes back to the decrypt stage */
 		m->path |= m->layer ? XDPSEC_PATH_FRAG_BETWEEN : XDPSEC_PATH_FRAG_AFTER;
 		m->class = XDPSEC_CLASS_ESP;
@@ -184,7 +190,9 @@ static void do_reasm(struct pipeline_worker *w, struct xsk_pkt *pkt,
 			m->path |= XDPSEC_PATH_FRAG_BEFORE;
 		m->class = XDPSEC_CLASS_PLAINTEXT;
 	}
-	if (send_back(w, NULL, out.buf, out.len, m) && m->class == XDPSEC_CLASS_ESP)
+	sent = send_back(w, NULL, out.data, out.len, m);
+	pthread_mutex_unlock(&d->reasm_lock);
+	if (sent && m->class == XDPSEC_CLASS_ESP)
 		w->st.sent_ciphertext++;
 }
 
