@@ -24,8 +24,11 @@ Rates move a lot between runs on a shared machine; ratios from one run are
 what to compare.  The sender is one Python process, so a stream can be
 sender-bound: the sender's rate is printed next to it.
 
+With --rate the sender paces itself (frames per second, busy-waited): the
+highest rate with delivered == sent is the loss-free throughput.
+
 usage: sudo /usr/bin/python3 bench/pipeline.py [--count N] [--size BYTES]
-           [--frags N] [--family 4|6] [--alg gcm|chacha] [--json]
+           [--frags N] [--family 4|6] [--alg gcm|chacha] [--rate FPS] [--json]
 """
 import argparse
 import hashlib
@@ -45,7 +48,7 @@ PY = "/usr/bin/python3"
 # with --role): they import nothing from scapy and stay small.
 
 
-def role_send(path, iface, dst_mac):
+def role_send(path, iface, dst_mac, rate="0"):
     import socket
     with open(path, "rb") as f:
         data = f.read()
@@ -60,8 +63,13 @@ def role_send(path, iface, dst_mac):
     src = s.getsockname()[4][:6]
     dst = bytes.fromhex(dst_mac.replace(":", ""))
     frames = [dst + src + fr[12:] for fr in frames]
+    gap = 1.0 / float(rate) if float(rate) > 0 else 0.0
     t0 = time.perf_counter()
-    for fr in frames:
+    for i, fr in enumerate(frames):
+        if gap:
+            due = t0 + i * gap          # paced: frame i leaves at i / rate
+            while time.perf_counter() < due:
+                pass
         while True:
             try:
                 s.send(fr)
@@ -141,7 +149,7 @@ def build_streams(count, size, nfrags, family, alg):
     return out
 
 
-def run_stream(env, case, idle):
+def run_stream(env, case, idle, rate=0):
     me = os.path.abspath(__file__)
     path = os.path.join(env.tmp, "bench-frames.bin")
     import espgen
@@ -152,7 +160,7 @@ def run_stream(env, case, idle):
         if "READY" not in sink.stderr.readline():
             raise RuntimeError("bench sink did not start: %s" % sink.stderr.read())
         r = env.pair.a.python(me, "--role", "send", path, "veth0", env.pair.b_mac,
-                              timeout=600)
+                              str(rate), timeout=600)
         sent = json.loads(r.stdout)
         out, err = sink.communicate(timeout=600)
     finally:
@@ -185,6 +193,9 @@ def main():
     ap.add_argument("--frags", type=int, default=2, help="fragments per datagram")
     ap.add_argument("--family", type=int, default=4, choices=(4, 6))
     ap.add_argument("--alg", default="gcm", choices=("gcm", "chacha"))
+    ap.add_argument("--rate", type=float, default=0,
+                    help="frames per second the sender paces itself to "
+                         "(default 0: as fast as it goes, open loop)")
     ap.add_argument("--json", action="store_true", help="print the results as JSON")
     a = ap.parse_args()
     if a.role == "send":
@@ -206,7 +217,7 @@ def main():
             env.sa_add(c.sa_lines())
         before = env.stats()
         for name, c in streams.items():
-            res[name] = run_stream(env, c, idle=3.0)
+            res[name] = run_stream(env, c, idle=3.0, rate=a.rate)
         after = env.stats()
     delta = {"%s/%s" % k: after[k] - before.get(k, 0) for k in after
              if after[k] - before.get(k, 0)}
@@ -217,7 +228,9 @@ def main():
         print(json.dumps({"params": vars(a), "streams": res, "counters": delta}, indent=1))
         return 0
     print("IPv%d outer, %s, %d-byte UDP payloads, %d fragments per fragmented datagram, "
-          "%d datagrams per stream" % (a.family, a.alg, a.size, a.frags, a.count))
+          "%d datagrams per stream, sender %s" % (
+              a.family, a.alg, a.size, a.frags, a.count,
+              "paced at %.0f frames/s" % a.rate if a.rate else "open loop"))
     hdr = ("stream", "frames", "sender fps", "delivered/sent", "dups",
            "datagrams/s", "x plain_frag")
     rows = [(n, r["frames"], "%.0f" % r["send_fps"], "%d/%d" % (r["delivered"], r["sent"]),
