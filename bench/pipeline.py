@@ -34,7 +34,6 @@ import argparse
 import hashlib
 import json
 import os
-import struct
 import sys
 import time
 
@@ -50,13 +49,8 @@ PY = "/usr/bin/python3"
 
 def role_send(path, iface, dst_mac, rate="0"):
     import socket
-    with open(path, "rb") as f:
-        data = f.read()
-    frames, off = [], 0
-    while off + 4 <= len(data):
-        (n,) = struct.unpack_from("!I", data, off)
-        frames.append(data[off + 4:off + 4 + n])
-        off += 4 + n
+    from framefile import read_frames
+    frames = read_frames(path)
     s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 16 << 20)
     s.bind((iface, 0))
@@ -82,15 +76,9 @@ def role_send(path, iface, dst_mac, rate="0"):
 
 def role_sink(port, count, idle):
     import socket
-    socks = []
-    for fam, addr in ((socket.AF_INET, "0.0.0.0"), (socket.AF_INET6, "::")):
-        s = socket.socket(fam, socket.SOCK_DGRAM)
-        if fam == socket.AF_INET6:
-            s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 << 20)
-        s.bind((addr, port))
-        s.setblocking(False)
-        socks.append(s)
+    from sink import bound
+    socks = [bound(fam, socket.SOCK_DGRAM, port, rcvbuf=64 << 20)
+             for fam in (socket.AF_INET, socket.AF_INET6)]
     import selectors
     sel = selectors.DefaultSelector()
     for s in socks:
@@ -152,8 +140,8 @@ def build_streams(count, size, nfrags, family, alg):
 def run_stream(env, case, idle, rate=0):
     me = os.path.abspath(__file__)
     path = os.path.join(env.tmp, "bench-frames.bin")
-    import espgen
-    espgen.write_frames(path, case.frames(env.pair.a_mac, env.pair.b_mac))
+    from framefile import write_frames
+    write_frames(path, case.frames(env.pair.a_mac, env.pair.b_mac))
     sink = env.pair.b.popen([PY, me, "--role", "sink", str(case.dport),
                              str(case.datagrams), str(idle)])
     try:

@@ -576,27 +576,3 @@ def negative_cases(gen, family, alg):
     return [gen.wrong_key(family, alg), gen.replay(family, alg),
             gen.unknown_spi(family, alg), gen.incomplete(family, alg)]
 
-
-# ------------------------------------------------------ frame file exchange
-# send_case.py runs in another namespace (another process): frames travel in
-# a file of records <u32 length><bytes>.
-
-def write_frames(path, frames):
-    with open(path, "wb") as f:
-        for fr in frames:
-            f.write(struct.pack("!I", len(fr)) + fr)
-
-
-def read_frames(path):
-    out = []
-    with open(path, "rb") as f:
-        data = f.read()
-    off = 0
-    while off + 4 <= len(data):
-        (n,) = struct.unpack_from("!I", data, off)
-        off += 4
-        if off + n > len(data):
-            raise ValueError("truncated frame file")
-        out.append(data[off:off + n])
-        off += n
-    return out

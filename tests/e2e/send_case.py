@@ -2,7 +2,7 @@
 """send_case - the sending half of the end-to-end tests.
 
 Runs in the sender namespace.  Sends prebuilt frames (built by espgen with
-scapy in the test process, written with espgen.write_frames) out of IFACE,
+scapy in the test process, written with framefile.write_frames) out of IFACE,
 with the Ethernet addresses rewritten to SRC -> DST.  Sending is a raw
 AF_PACKET socket, exactly what scapy's sendp() does underneath, without
 importing scapy in this process (saves a second per case).  A small gap
@@ -16,23 +16,16 @@ prints: {"sent": N}
 import argparse
 import json
 import socket
-import struct
 import time
+
+import framefile
 
 
 def read_frames(path):
-    out = []
-    with open(path, "rb") as f:
-        data = f.read()
-    off = 0
-    while off + 4 <= len(data):
-        (n,) = struct.unpack_from("!I", data, off)
-        off += 4
-        if n < 14 or off + n > len(data):
-            raise SystemExit("send_case: bad frame file %s" % path)
-        out.append(data[off:off + n])
-        off += n
-    return out
+    try:
+        return framefile.read_frames(path, min_len=14)   # at least Ethernet
+    except ValueError as ex:
+        raise SystemExit("send_case: %s" % ex)
 
 
 def mac(s):

@@ -20,14 +20,14 @@ import sys
 import time
 
 
-def bound(family, kind, port):
+def bound(family, kind, port, rcvbuf=8 << 20):
     s = socket.socket(family, kind)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     if family == socket.AF_INET6:
         s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
     if kind == socket.SOCK_DGRAM:
         # bursts of hundreds of datagrams must not overflow the queue
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8 << 20)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
     s.bind(("::" if family == socket.AF_INET6 else "0.0.0.0", port))
     if kind == socket.SOCK_STREAM:
         s.listen(16)

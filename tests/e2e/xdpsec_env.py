@@ -26,7 +26,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
 
-import espgen  # noqa: E402
+import framefile  # noqa: E402
 import nslib   # noqa: E402
 
 PY = "/usr/bin/python3"
@@ -234,7 +234,7 @@ class XdpsecEnv:
     # ------------------------------------------------------------ traffic
     def send(self, frames, gap_us=30):
         path = os.path.join(self.tmp, "frames.bin")
-        espgen.write_frames(path, frames)
+        framefile.write_frames(path, frames)
         r = self.pair.a.python(os.path.join(HERE, "send_case.py"), path, "veth0",
                                self.pair.b_mac, "--gap-us", gap_us, timeout=120)
         return json.loads(r.stdout)["sent"]
