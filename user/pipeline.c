@@ -198,34 +198,33 @@ static void do_reasm(struct pipeline_worker *w, struct xsk_pkt *pkt,
 
 /* What follows the ESP engine for one packet of a burst. */
 static void esp_done(struct pipeline_worker *w, struct xsk_pkt *pkt,
-		     struct xdpsec_meta *m, const struct esp_result *r)
+		     struct xdpsec_meta *m, const struct esp_result *res)
 {
 	struct xdpsecd *d = w->d;
-	struct esp_result res = *r;
 
-	if (res.drop != ESP_DROP_NONE) {
+	if (res->drop != ESP_DROP_NONE) {
 		w->st.esp_dropped++;
-		if (res.drop == ESP_DROP_AUTH || res.drop == ESP_DROP_REPLAY)
-			events_post(d->events, res.drop == ESP_DROP_AUTH ? "auth_fail" : "replay",
+		if (res->drop == ESP_DROP_AUTH || res->drop == ESP_DROP_REPLAY)
+			events_post(d->events, res->drop == ESP_DROP_AUTH ? "auth_fail" : "replay",
 				    "SPI 0x%08x: %s", __builtin_bswap32(m->spi),
-				    esp_drop_name(res.drop));
+				    esp_drop_name(res->drop));
 		xsk_port_release(w->port, pkt);
 		return;
 	}
 	w->st.esp_ok++;
-	if (w->sastate && res.sa_index < XDPSEC_SA_MAX)
-		__atomic_store_n(&w->sastate[res.sa_index].replay_top, res.replay_top,
+	if (w->sastate && res->sa_index < XDPSEC_SA_MAX)
+		__atomic_store_n(&w->sastate[res->sa_index].replay_top, res->replay_top,
 				 __ATOMIC_RELAXED);
 
 	m->layer++;
 	m->path |= XDPSEC_PATH_ESP;
-	m->sa_index = res.sa_index;
+	m->sa_index = res->sa_index;
 	if (m->layer > PIPELINE_MAX_LAYERS) {
 		w->st.too_deep++;
 		xsk_port_release(w->port, pkt);
 		return;
 	}
-	switch (res.kind) {
+	switch (res->kind) {
 	case ESP_OUT_ESP:
 		w->st.nested++;
 		m->path |= XDPSEC_PATH_NESTED;
@@ -239,7 +238,7 @@ static void esp_done(struct pipeline_worker *w, struct xsk_pkt *pkt,
 		m->class = XDPSEC_CLASS_PLAINTEXT;
 		break;
 	}
-	send_back(w, pkt, res.data, res.len, m);
+	send_back(w, pkt, res->data, res->len, m);
 }
 
 static void esp_flush(struct pipeline_worker *w)

@@ -19,6 +19,7 @@
 #include "xdpsec_common.h"
 #include "classify.skel.h"
 #include "testlib.h"
+#include "bpf_counters.h"
 #include "classify_fixtures.h"
 
 #define C(x)  XDPSEC_CLASS_##x
@@ -147,21 +148,7 @@ static int prog_fd, cnt_fd, cfg_fd, dev_fd, sa_fd, st_fd, ncpus, lo_ifindex;
 
 static int read_counters(__u64 *sum)
 {
-	__u64 *v = calloc(ncpus, sizeof(*v));
-
-	if (!v)
-		return -1;
-	for (__u32 k = 0; k < XDPSEC_CNT__MAX; k++) {
-		sum[k] = 0;
-		if (bpf_map_lookup_elem(cnt_fd, &k, v)) {
-			free(v);
-			return -1;
-		}
-		for (int c = 0; c < ncpus; c++)
-			sum[k] += v[c];
-	}
-	free(v);
-	return 0;
+	return read_bpf_counters(cnt_fd, ncpus, sum);
 }
 
 static int set_config(int policy, int flags, int natt, int devmap)

@@ -43,6 +43,7 @@
 #include "feedback_veth.h"
 #include "xsk_io.h"
 #include "testlib.h"
+#include "bpf_counters.h"
 
 #define CNT(x)   XDPSEC_CNT_##x
 #define D(x)     (XDPSEC_CNT_DROP_BASE + XDPSEC_DROP_##x)
@@ -181,21 +182,7 @@ static size_t shim(uint8_t *out, const uint8_t *ip, size_t len, uint8_t cls,
 
 static int read_counters(__u64 *sum)
 {
-	__u64 *v = calloc((size_t)ncpus, sizeof(*v));
-
-	if (!v)
-		return -1;
-	for (__u32 k = 0; k < XDPSEC_CNT__MAX; k++) {
-		sum[k] = 0;
-		if (bpf_map_lookup_elem(cnt_fd, &k, v)) {
-			free(v);
-			return -1;
-		}
-		for (int c = 0; c < ncpus; c++)
-			sum[k] += v[c];
-	}
-	free(v);
-	return 0;
+	return read_bpf_counters(cnt_fd, ncpus, sum);
 }
 
 struct res {

@@ -17,6 +17,7 @@ queue's NAPI moved between CPUs, its 256-slot ring overflowed under such a
 burst).  Skipped on a one-CPU machine (one queue: nothing
 to steer).  Needs root.
 """
+import json
 import os
 
 import pytest
@@ -43,7 +44,6 @@ def env():
 
 
 def status(env):
-    import json
     return json.loads(env.ctl("status", json_out=True).stdout)
 
 
@@ -67,10 +67,11 @@ def find(obj, key):
 @pytest.mark.parametrize("family,alg", [(4, "gcm"), (6, "chacha")])
 @pytest.mark.parametrize("kind", ["esp", "frag_after"])
 def test_burst_in_order(env, family, alg, kind):
-    workers = find(status(env), "workers")
+    st = status(env)
+    workers = find(st, "workers")
     if not workers or workers < 2:
         pytest.skip("one worker: arrival order is kept without steering")
-    assert find(status(env), "steering_cpus") == workers
+    assert find(st, "steering_cpus") == workers
     gen = espgen.Gen(seed=5 + family, spi_base=0x60000 + 0x100 * family + len(kind),
                      port_base=52000 + 100 * family + len(kind))
     if kind == "esp":
