@@ -50,6 +50,10 @@
 #define XDPSEC_IPV6_EXT_MAX   6
 #endif
 #define XDPSEC_PARSE_MAX_OFF  0x3fff /* no single-buffer XDP frame is longer */
+/* Parser option, beside the XDPSEC_CFG_* bits: the frame may carry the
+ * in-band frame tag (xdpsec_common.h).  Only the feedback pair's frames
+ * are parsed this way; on an ingress interface 0x88B5 is just "not IP". */
+#define XDPSEC_PARSE_TAGGED   (1u << 16)
 
 #define XDPSEC_AF_INET        2
 #define XDPSEC_AF_INET6       10
@@ -98,9 +102,11 @@ xdpsec_malformed(struct xdpsec_pkt *p, enum xdpsec_drop_reason r)
 }
 
 /* Ethernet and up to XDPSEC_VLAN_MAX tags; returns the inner ethertype
- * (host order) or 0 with p->reason set. */
+ * (host order) or 0 with p->reason set.  With `tagged` (the feedback
+ * pair's frames), [Ethernet 0x88B5][frame tag][IP] is understood too: the
+ * IP header follows the tag and its version nibble says the family. */
 static __always_inline __u16
-xdpsec_parse_l2(void *data, void *data_end, struct xdpsec_pkt *p)
+xdpsec_parse_l2(void *data, void *data_end, struct xdpsec_pkt *p, int tagged)
 {
 	struct ethhdr *eth = data;
 	__u32 off = XDPSEC_ETH_HLEN;
@@ -112,6 +118,22 @@ xdpsec_parse_l2(void *data, void *data_end, struct xdpsec_pkt *p)
 		return 0;
 	}
 	proto = bpf_ntohs(eth->h_proto);
+	if (tagged && proto == XDPSEC_TAG_ETHERTYPE) {
+		__u8 *ip = data + XDPSEC_TAG_L3_OFF;
+
+		if ((void *)(ip + 1) > data_end) {
+			p->reason = XDPSEC_DROP_BAD_TAG;
+			return 0;
+		}
+		p->l2_len = XDPSEC_TAG_L3_OFF;
+		p->l3_off = XDPSEC_TAG_L3_OFF;
+		if ((ip[0] >> 4) == 4)
+			return XDPSEC_ETH_P_IP;
+		if ((ip[0] >> 4) == 6)
+			return XDPSEC_ETH_P_IPV6;
+		p->reason = XDPSEC_DROP_BAD_TAG;
+		return 0;
+	}
 #pragma unroll
 	for (i = 0; i < XDPSEC_VLAN_MAX; i++) {
 		__be16 *tag;
@@ -401,7 +423,8 @@ xdpsec_parse_udp(void *data, void *data_end, struct xdpsec_pkt *p,
  * Parse one frame.  frame_len: bytes from data to the end of the frame,
  * fragments of a multi-buffer frame included (>= data_end - data).
  * natt_port: host order, already defaulted by the caller.
- * cfg_flags: XDPSEC_CFG_* (only XDPSEC_CFG_UDP_FRAGS matters here).
+ * cfg_flags: XDPSEC_CFG_* (only XDPSEC_CFG_UDP_FRAGS matters here), and
+ * XDPSEC_PARSE_TAGGED for frames that may carry the frame tag.
  */
 static __always_inline enum xdpsec_class
 xdpsec_parse_frame(void *data, void *data_end, __u32 frame_len, __u16 natt_port,
@@ -411,7 +434,7 @@ xdpsec_parse_frame(void *data, void *data_end, __u32 frame_len, __u16 natt_port,
 	int err;
 
 	__builtin_memset(p, 0, sizeof(*p));
-	proto = xdpsec_parse_l2(data, data_end, p);
+	proto = xdpsec_parse_l2(data, data_end, p, cfg_flags & XDPSEC_PARSE_TAGGED);
 	if (!proto)
 		return XDPSEC_CLASS_MALFORMED;
 	if (proto == XDPSEC_ETH_P_IP)

@@ -46,7 +46,7 @@
 #define MAX_IFACES 8
 #define FEEDBACK_MTU 65535
 /* The largest frame the daemon sends back in: the shim (Ethernet header +
- * struct xdpsec_meta) and an IPv6 datagram of 40 + 65535 bytes.  veth
+ * struct xdpsec_tag) and an IPv6 datagram of 40 + 65535 bytes.  veth
  * drops, silently, a frame longer than the receiving end's MTU + 18; above
  * 65535 the far end's MTU can only be raised once the near end has a
  * frags-aware XDP program (xdpsec_near), which load_decrypt() attaches. */
@@ -648,9 +648,8 @@ static const char *const cnt_names[XDPSEC_CNT__MAX] = {
 	[XDPSEC_CNT_DROP_BASE + XDPSEC_DROP_ESP_ZERO_SPI] = "drop_esp_zero_spi",
 	[XDPSEC_CNT_DROP_BASE + XDPSEC_DROP_UNKNOWN_SPI] = "drop_unknown_spi",
 	[XDPSEC_CNT_DROP_BASE + XDPSEC_DROP_REPLAY_EARLY] = "drop_replay_early",
-	[XDPSEC_CNT_DROP_BASE + XDPSEC_DROP_META] = "drop_meta",
+	[XDPSEC_CNT_DROP_BASE + XDPSEC_DROP_BAD_TAG] = "drop_bad_tag",
 	[XDPSEC_CNT_DROP_BASE + XDPSEC_DROP_NO_XSK] = "drop_no_xsk",
-	[XDPSEC_CNT_DROP_BASE + XDPSEC_DROP_ADJUST_META] = "drop_adjust_meta",
 	[XDPSEC_CNT_REDIRECTED] = "redirected",
 	[XDPSEC_CNT_REDIRECT_FAIL] = "redirect_fail",
 	[XDPSEC_CNT_NOT_CONFIGURED] = "not_configured",
@@ -662,16 +661,18 @@ static const char *const cnt_names[XDPSEC_CNT__MAX] = {
 	[XDPSEC_CNT_DEC_TO_REASM] = "to_reasm",
 	[XDPSEC_CNT_DEC_TO_ESP] = "to_esp",
 	[XDPSEC_CNT_DEC_PASS_PLAIN] = "pass_plain",
-	[XDPSEC_CNT_DEC_FOREIGN] = "foreign",
+	[XDPSEC_CNT_DEC_UNTAGGED] = "untagged",
 	[XDPSEC_CNT_PLAIN_FRAG_FIRST] = "plain_frag_datagrams",
 	[XDPSEC_CNT_DEC_IKE] = "ike_passed",
 	[XDPSEC_CNT_STEERED] = "steered",
 	[XDPSEC_CNT_STEER_FAIL] = "steer_fail",
+	[XDPSEC_CNT_TAG_NO_ROOM] = "tag_no_room",
+	[XDPSEC_CNT_STEER_UNTAGGED] = "steer_passed_untagged",
 };
 
 static bool is_decrypt_counter(int i)
 {
-	return i >= XDPSEC_CNT_DEC_FRESH && i <= XDPSEC_CNT_DEC_FOREIGN ? true : i == XDPSEC_CNT_DEC_IKE;
+	return i >= XDPSEC_CNT_DEC_FRESH && i <= XDPSEC_CNT_DEC_UNTAGGED ? true : i == XDPSEC_CNT_DEC_IKE;
 }
 
 /* Sum the per-CPU counters of every distinct counter map. */
@@ -876,7 +877,7 @@ size_t dataplane_counters(struct xdpsecd *d, struct xs_counter *out, size_t max)
 #define P(field, help, drop) \
 	n = xs_counter_add(out, n, max, "pipeline", #field, help, SUB(p.field, b->field), drop)
 	P(rx, "frames received from the decrypt program", 0);
-	P(bad_meta, "frames without valid metadata", 1);
+	P(bad_tag, "frames without a valid frame tag", 1);
 	P(to_reasm, "fragments fed to reassembly", 0);
 	P(reasm_held, "fragments held waiting for the rest", 0);
 	P(reasm_complete, "datagrams reassembled", 0);

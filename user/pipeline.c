@@ -8,12 +8,11 @@
 #include "daemon.h"
 #include "esp.h"
 #include "events.h"
+#include "frame_tag.h"
 #include "pipeline.h"
 #include "reasm.h"
 
-#define ETH_LEN   14u
-#define META_LEN  ((uint32_t)sizeof(struct xdpsec_meta))
-#define SHIM_LEN  (ETH_LEN + META_LEN)
+#define TAG_HDR_LEN ((uint32_t)FRAME_TAG_HDR_LEN)
 
 static const char *const branch_names[BRANCH__MAX] = {
 	[BRANCH_ESP] = "esp",
@@ -88,43 +87,33 @@ static enum pipeline_branch branch_of(uint32_t path)
 	return BRANCH_PLAIN_FRAG_STEERED;
 }
 
-static void fill_shim(const struct pipeline_worker *w, uint8_t *hdr,
-		      const struct xdpsec_meta *m)
-{
-	memcpy(hdr, w->far_mac, 6);
-	memcpy(hdr + 6, w->near_mac, 6);
-	hdr[12] = XDPSEC_SHIM_ETHERTYPE >> 8;
-	hdr[13] = XDPSEC_SHIM_ETHERTYPE & 0xff;
-	memcpy(hdr + ETH_LEN, m, META_LEN);
-}
-
 /*
  * Send an IP datagram back in through the near end, tagged with *m.
  * When `pkt` is the received chunk holding `ip` and there is room in front
- * of it, the shim is written in place and the chunk itself is transmitted
+ * of it, the frame tag is written in place and the chunk itself is transmitted
  * (no copy); otherwise the datagram is copied into fresh chunks.
  * Takes ownership of pkt's chunk either way.  False when it could not be
  * queued (counted in tx_fail; xsk/tx_too_big says when it was too long
  * for the feedback pair).
  */
 static bool send_back(struct pipeline_worker *w, struct xsk_pkt *pkt,
-		      uint8_t *ip, size_t len, struct xdpsec_meta *m)
+		      uint8_t *ip, size_t len, struct xdpsec_tag *m)
 {
 	int ret;
 
-	m->magic = XDPSEC_META_MAGIC;
+	m->magic = XDPSEC_TAG_MAGIC;
 	m->origin = XDPSEC_ORIGIN_DAEMON;
-	m->l3_off = ETH_LEN;
+	m->l3_off = XDPSEC_TAG_L3_OFF;
 	if (pkt && pkt->addr != XSK_NO_ADDR &&
-	    (size_t)(ip - pkt->data) + pkt->headroom >= SHIM_LEN) {
-		fill_shim(w, ip - SHIM_LEN, m);
-		ret = xsk_port_tx_inplace(w->port, pkt, ip - SHIM_LEN, (uint32_t)(len + SHIM_LEN));
+	    (size_t)(ip - pkt->data) + pkt->headroom >= TAG_HDR_LEN) {
+		frame_tag_write(ip - TAG_HDR_LEN, w->far_mac, w->near_mac, m);
+		ret = xsk_port_tx_inplace(w->port, pkt, ip - TAG_HDR_LEN, (uint32_t)(len + TAG_HDR_LEN));
 		pkt = NULL;     /* the chunk is the TX ring's now */
 	} else {
-		uint8_t hdr[SHIM_LEN];
+		uint8_t hdr[TAG_HDR_LEN];
 
-		fill_shim(w, hdr, m);
-		ret = xsk_port_tx_copy2(w->port, hdr, SHIM_LEN, ip, (uint32_t)len);
+		frame_tag_write(hdr, w->far_mac, w->near_mac, m);
+		ret = xsk_port_tx_copy2(w->port, hdr, TAG_HDR_LEN, ip, (uint32_t)len);
 	}
 	if (pkt)
 		xsk_port_release(w->port, pkt);
@@ -142,7 +131,7 @@ static bool send_back(struct pipeline_worker *w, struct xsk_pkt *pkt,
 }
 
 static void do_reasm(struct pipeline_worker *w, struct xsk_pkt *pkt,
-		     struct xdpsec_meta *m, uint8_t *ip, size_t len)
+		     struct xdpsec_tag *m, uint8_t *ip, size_t len)
 {
 	struct xdpsecd *d = w->d;
 	uint8_t *out_buf = xsk_port_scratch(w->port);
@@ -198,7 +187,7 @@ static void do_reasm(struct pipeline_worker *w, struct xsk_pkt *pkt,
 
 /* What follows the ESP engine for one packet of a burst. */
 static void esp_done(struct pipeline_worker *w, struct xsk_pkt *pkt,
-		     struct xdpsec_meta *m, const struct esp_result *res)
+		     struct xdpsec_tag *m, const struct esp_result *res)
 {
 	struct xdpsecd *d = w->d;
 
@@ -260,24 +249,20 @@ void pipeline_handle_burst(struct pipeline_worker *w, struct xsk_pkt *pkts, unsi
 
 	for (unsigned i = 0; i < n; i++) {
 		struct xsk_pkt *pkt = &pkts[i];
-		struct xdpsec_meta m;
+		struct xdpsec_tag m;
 		uint8_t *ip;
 		size_t len;
+		int l3;
 
 		w->st.rx++;
-		if (!pkt->meta) {
-			w->st.bad_meta++;
+		l3 = frame_tag_read(pkt->data, pkt->len, &m);
+		if (l3 < 0) {
+			w->st.bad_tag++;
 			xsk_port_release(w->port, pkt);
 			continue;
 		}
-		memcpy(&m, pkt->meta, sizeof(m));
-		if (m.magic != XDPSEC_META_MAGIC || m.l3_off >= pkt->len) {
-			w->st.bad_meta++;
-			xsk_port_release(w->port, pkt);
-			continue;
-		}
-		ip = pkt->data + m.l3_off;
-		len = pkt->len - m.l3_off;
+		ip = pkt->data + l3;
+		len = pkt->len - (size_t)l3;
 
 		if (m.class == XDPSEC_CLASS_ESP) {
 			b->pkt[b->n] = pkt;

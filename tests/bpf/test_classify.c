@@ -5,7 +5,7 @@
  * packet fixtures (tests/bpf/gen_fixtures.py, scapy).  For every row:
  * the verdict, the class, and the delta of EVERY counter of xdpsec_cnt
  * (summed over CPUs) against the row's expectation; for redirected frames
- * also the metadata written in front of the frame.  Needs root.
+ * also the frame tag written in place of its Ethernet header.  Needs root.
  */
 #include <errno.h>
 #include <net/if.h>
@@ -45,7 +45,7 @@ struct row {
 	int cls;
 	int nextra;               /* counters expected +1 besides the class */
 	int extra[3];
-	int meta;                 /* check metadata: spi/seq/l3_off below */
+	int meta;                 /* check the frame tag: spi/seq/l3_off below */
 	int refused;              /* test_run itself must refuse the frame */
 	unsigned spi, seq, l3_off;
 };
@@ -199,7 +199,7 @@ TEST(setup_sa)
 
 /* Per-peer steering (xdpsec_config.steer_cpus): through the CPUMAP when
  * the peer pair's slot is set; straight into the DEVMAP, counted, when it
- * is not.  Either way the frame is redirected with its metadata. */
+ * is not.  Either way the frame is redirected with its tag. */
 static void steer_run(__u32 steer_cpus, int want_steered, int want_fail)
 {
 	const struct fixture *fx = fx_get("esp4");
@@ -235,7 +235,8 @@ static void steer_run(__u32 steer_cpus, int want_steered, int want_fail)
 			tl_cur_failed = 1;
 		}
 	}
-	CHECK_EQ(o.data_size_out, fx->len + sizeof(struct xdpsec_meta));
+	/* [Ethernet 0x88B5][tag][IP] in place of [Ethernet][IP] */
+	CHECK_EQ(o.data_size_out, fx->len + sizeof(struct xdpsec_tag));
 }
 
 TEST(steering)
@@ -336,20 +337,24 @@ static void run_row(const struct row *r)
 		}
 	}
 
-	/* data_out = metadata + frame; ctx_out.data = metadata length */
+	/* A redirected frame carries the tag in-band, in place of its own
+	 * Ethernet/VLAN header: [Ethernet 0x88B5][tag][IP], MACs kept. */
+	CHECK_EQ(ctx_out.data, 0);    /* no XDP metadata, ever */
 	if (r->meta) {
-		struct xdpsec_meta m;
+		struct xdpsec_tag m;
+		size_t iplen = fx->len - r->l3_off;
 
-		CHECK_EQ(ctx_out.data, sizeof(m));
-		CHECK_EQ(o.data_size_out, fx->len + sizeof(m));
-		if (ctx_out.data != sizeof(m) || o.data_size_out != fx->len + sizeof(m))
+		CHECK_EQ(o.data_size_out, XDPSEC_TAG_L3_OFF + iplen);
+		if (o.data_size_out != XDPSEC_TAG_L3_OFF + iplen)
 			return;
-		memcpy(&m, out, sizeof(m));
-		CHECK_EQ(m.magic, XDPSEC_META_MAGIC);
+		CHECK_MEM(out, fx->pkt, 12);                    /* dst, src MAC */
+		CHECK_EQ(out[12] << 8 | out[13], XDPSEC_TAG_ETHERTYPE);
+		memcpy(&m, out + XDPSEC_TAG_OFF, sizeof(m));
+		CHECK_EQ(m.magic, XDPSEC_TAG_MAGIC);
 		CHECK_EQ(m.class, r->cls);
 		CHECK_EQ(m.origin, XDPSEC_ORIGIN_WIRE);
 		CHECK_EQ(m.layer, 0);
-		CHECK_EQ(m.l3_off, r->l3_off);
+		CHECK_EQ(m.l3_off, XDPSEC_TAG_L3_OFF);
 		CHECK_EQ(m.ingress_ifindex, lo_ifindex);
 		CHECK_EQ(m.rx_queue, 0);
 		CHECK_EQ(m.sa_index, 0xffffffffu);
@@ -357,10 +362,10 @@ static void run_row(const struct row *r)
 		CHECK_EQ(m.seq, r->seq);
 		CHECK(m.path & XDPSEC_PATH_ESP);
 		CHECK_EQ(!!(m.path & XDPSEC_PATH_FRAG_AFTER), r->cls != C(ESP));
-		CHECK_MEM(out + sizeof(m), fx->pkt, fx->len);   /* frame untouched */
+		/* the IP datagram itself untouched */
+		CHECK_MEM(out + XDPSEC_TAG_L3_OFF, fx->pkt + r->l3_off, iplen);
 	} else {
-		/* no metadata written unless the frame is redirected */
-		CHECK_EQ(ctx_out.data, 0);
+		/* the frame is only tagged when it is redirected */
 		CHECK_EQ(o.data_size_out, fx->len);
 		if (o.data_size_out == fx->len)
 			CHECK_MEM(out, fx->pkt, fx->len);
