@@ -22,6 +22,7 @@
 #include "xdpsec_maps.bpf.h"
 #include "xdpsec_parse.h"
 #include "xdpsec_tag.bpf.h"
+#include "xdpsec_classify.bpf.h"
 
 /*
  * Optional early drop (XDPSEC_CFG_EARLY_DROP) of whole ESP: an unknown
@@ -80,6 +81,19 @@ static __always_inline __u32 steer_slot(const struct xdpsec_pkt *p, __u32 n)
 	return n ? h % n : 0;
 }
 
+/* Is a daemon there to take IPsec frames?  Not when the feedback slot is
+ * unset (never started, or stopped) or worker 0's queue has no socket (the
+ * kernel removes a socket from its XSKMAP slots when it closes: the daemon
+ * was killed).  Then the frame goes to the stack as it is, counted, and
+ * nothing of the daemon's (early drop included) applies. */
+static __always_inline int daemon_alive(void)
+{
+	__u32 slot = XDPSEC_DEVMAP_FEEDBACK, xsk0 = 0;
+
+	return bpf_map_lookup_elem(&xdpsec_devmap, &slot) &&
+	       bpf_map_lookup_elem(&xdpsec_xsks, &xsk0);
+}
+
 /* Tag + redirect into the feedback veth; XDP_PASS when the daemon has not
  * set the DEVMAP slot (the stack drops ESP it has no state for).  The
  * redirect target is chosen first and the tag written last: the redirect
@@ -93,10 +107,6 @@ static __always_inline int steer_esp(struct xdp_md *ctx, const struct xdpsec_pkt
 	long ret = XDP_ABORTED;
 	int steered = 0;
 
-	if (!bpf_map_lookup_elem(&xdpsec_devmap, &slot)) {
-		xdpsec_count(XDPSEC_CNT_NOT_CONFIGURED);
-		return XDP_PASS;
-	}
 	if (steer_cpus && steer_cpus <= XDPSEC_CPU_MAX) {
 		ret = bpf_redirect_map(&xdpsec_cpumap, steer_slot(p, steer_cpus), 0);
 		if (ret == XDP_REDIRECT)
@@ -154,7 +164,7 @@ int xdpsec_classify(struct xdp_md *ctx)
 		steer_cpus = cfg->steer_cpus;
 	}
 
-	cls = xdpsec_parse(data, data_end, natt, flags, &p);
+	cls = xdpsec_classify_frame(data, data_end, (__u32)(data_end - data), natt, 0, &p);
 	xdpsec_count(XDPSEC_CNT_CLASS_BASE + cls);
 	if (p.is_atomic)
 		xdpsec_count(XDPSEC_CNT_ATOMIC_FRAG);
@@ -172,17 +182,22 @@ int xdpsec_classify(struct xdp_md *ctx)
 		xdpsec_count(XDPSEC_CNT_MALFORMED_PASSED);
 		return XDP_PASS;
 	case XDPSEC_CLASS_ESP:
-		if (flags & XDPSEC_CFG_EARLY_DROP) {
+	case XDPSEC_CLASS_ESP_FRAG_FIRST:
+	case XDPSEC_CLASS_ESP_FRAG_MIDDLE:
+	case XDPSEC_CLASS_ESP_FRAG_LAST:
+		if (!daemon_alive()) {
+			xdpsec_count(XDPSEC_CNT_NOT_CONFIGURED);
+			return XDP_PASS;
+		}
+		/* fragments are not early-dropped: no SA check before
+		 * reassembly */
+		if (cls == XDPSEC_CLASS_ESP && (flags & XDPSEC_CFG_EARLY_DROP)) {
 			r = early_drop(&p);
 			if (r) {
 				xdpsec_count(XDPSEC_CNT_DROP_BASE + r);
 				return XDP_DROP;
 			}
 		}
-		return steer_esp(ctx, &p, cls, steer_cpus);
-	case XDPSEC_CLASS_ESP_FRAG_FIRST:
-	case XDPSEC_CLASS_ESP_FRAG_MIDDLE:
-	case XDPSEC_CLASS_ESP_FRAG_LAST:
 		return steer_esp(ctx, &p, cls, steer_cpus);
 	default:
 		return XDP_PASS;

@@ -42,14 +42,7 @@
 #include "xdpsec_maps.bpf.h"
 #include "xdpsec_parse.h"
 #include "xdpsec_tag.bpf.h"
-
-/* One AF_XDP socket per far-end queue, inserted by the daemon. */
-struct {
-	__uint(type, BPF_MAP_TYPE_XSKMAP);
-	__uint(max_entries, XDPSEC_XSK_MAX);
-	__type(key, __u32);
-	__type(value, __u32);
-} xdpsec_xsks SEC(".maps");
+#include "xdpsec_classify.bpf.h"
 
 static __always_inline int drop(enum xdpsec_drop_reason r)
 {
@@ -105,7 +98,7 @@ int xdpsec_decrypt(struct xdp_md *ctx)
 	struct xdpsec_pkt pkt;
 	struct xdpsec_config *cfg;
 	struct ethhdr *eth = data;
-	__u32 zero = 0, flags = 0, frame_len;
+	__u32 zero = 0, frame_len;
 	__u16 natt = XDPSEC_NATT_PORT;
 	enum xdpsec_class cls;
 
@@ -135,20 +128,15 @@ int xdpsec_decrypt(struct xdp_md *ctx)
 	}
 
 	cfg = bpf_map_lookup_elem(&xdpsec_cfg, &zero);
-	if (cfg) {
-		if (cfg->natt_port)
-			natt = cfg->natt_port;
-		flags = cfg->flags;
-	}
+	if (cfg && cfg->natt_port)
+		natt = cfg->natt_port;
 	/* the whole frame, fragments included: reassembled datagrams are
 	 * multi-buffer above ~3.5 KiB */
 	frame_len = (__u32)bpf_xdp_get_buff_len(ctx);
 	data = (void *)(long)ctx->data;
 	data_end = (void *)(long)ctx->data_end;
-	/* Frames the daemon re-injects are ESP or fragments it has just seen:
-	 * UDP non-first fragments are steered only when configured. */
-	cls = xdpsec_parse_frame(data, data_end, frame_len, natt,
-				 flags | XDPSEC_PARSE_TAGGED, &pkt);
+	/* the classify program's own classifier, behind the tag */
+	cls = xdpsec_classify_frame(data, data_end, frame_len, natt, XDPSEC_PARSE_TAGGED, &pkt);
 	m.l3_off = XDPSEC_TAG_L3_OFF;
 	m.spi = pkt.spi;
 	m.seq = pkt.seq;

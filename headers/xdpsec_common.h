@@ -23,6 +23,7 @@
 #define XDPSEC_MAP_XSKS      "xdpsec_xsks"    /* XSKMAP on the feedback far end       */
 #define XDPSEC_MAP_SA_STATE "xdpsec_sastate" /* mmapable ARRAY: sa_index -> replay  */
 #define XDPSEC_MAP_CPUMAP    "xdpsec_cpumap"  /* CPUMAP: per-peer steering (below)  */
+#define XDPSEC_MAP_NATT      "xdpsec_natt"    /* HASH: NAT-T peer pair -> UDP ports */
 
 /* Folder for pins made by the daemon (xdp-tools style). */
 #define XDPSEC_PIN_DIR       "/sys/fs/bpf/xdpsec"
@@ -32,7 +33,9 @@
 #define XDPSEC_DEVMAP_FEEDBACK 0   /* DEVMAP slot of the feedback near end */
 #define XDPSEC_CPU_MAX       64    /* CPUMAP slots (CPU ids) used for steering */
 
-/* Default UDP port of ESP-in-UDP (RFC 3948). Configurable in xdpsec_config. */
+/* Default UDP port of ESP-in-UDP (RFC 3948). Configurable in xdpsec_config
+ * (xdpsecd --natt-port); an SA's own encap port counts for its peer pair
+ * (struct xdpsec_natt_val). */
 #define XDPSEC_NATT_PORT     4500
 
 /* ---- Classification (what the classify program decided) */
@@ -52,9 +55,11 @@ enum xdpsec_class {
 /*
  * Note on non-first fragments: only the first fragment carries the
  * protocol's header, so a middle/last fragment is "ESP" only because its IP
- * protocol field says 50 (or, for ESP-in-UDP, 17: any UDP non-first
- * fragment may be ESP-in-UDP, and the classify program steers it to the
- * daemon only when the config says so -- see XDPSEC_CFG_UDP_FRAGS).
+ * protocol field says 50, or, for ESP-in-UDP, 17 between a NAT-T peer pair
+ * (struct xdpsec_natt_key): every UDP fragment between two addresses that
+ * an `encap espinudp` SA joins goes to the daemon, first ones included, so
+ * a datagram is never split between the daemon and the stack.  UDP
+ * fragments between any other addresses are the stack's.
  */
 
 /* ---- Drop / anomaly reasons of the BPF stages */
@@ -121,8 +126,6 @@ enum xdpsec_malformed_policy {
 	XDPSEC_MALFORMED_DROP = 1,
 };
 
-#define XDPSEC_CFG_UDP_FRAGS   (1u << 0) /* steer non-first UDP fragments to the
-					    daemon when they may be ESP-in-UDP */
 #define XDPSEC_CFG_EARLY_DROP  (1u << 1) /* classify looks whole ESP up in the SA
 					    map and drops unknown SPIs and
 					    sequence numbers left of the replay
@@ -202,6 +205,24 @@ struct xdpsec_tag {
 #define XDPSEC_TAG_L3_OFF     (XDPSEC_TAG_OFF + 32)
 _Static_assert(sizeof(struct xdpsec_tag) == XDPSEC_TAG_L3_OFF - XDPSEC_TAG_OFF,
 	       "the tag is 32 bytes on every side");
+
+/* ---- NAT-T peer pairs: (peer, local) address pairs that an ESP-in-UDP SA
+ * joins, with the SAs' UDP ports.  Set by the daemon from its SA table.  A
+ * whole UDP datagram between them to one of these ports (or to the default
+ * port) is ESP-in-UDP unless it starts with the non-ESP marker; every UDP
+ * fragment between them goes to the daemon.  Nothing else is touched. */
+#define XDPSEC_NATT_PORTS_MAX 4
+
+struct xdpsec_natt_key {
+	__u8  family;                    /* AF_INET / AF_INET6                     */
+	__u8  pad[3];
+	__u8  saddr[16];                 /* the peer (the SA's src)                */
+	__u8  daddr[16];                 /* this host (the SA's dst)               */
+};
+
+struct xdpsec_natt_val {
+	__u16 port[XDPSEC_NATT_PORTS_MAX]; /* host order, 0 = unused slot          */
+};
 
 /* ---- SA map shared with the decrypt program: (family, dst, SPI) -> index.
  * The daemon owns the SA table; the kernel gets only what it needs for the

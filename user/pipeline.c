@@ -11,6 +11,8 @@
 #include "frame_tag.h"
 #include "pipeline.h"
 #include "reasm.h"
+#include "xdpsec_parse.h"
+#include <bpf/bpf.h>
 
 #define TAG_HDR_LEN ((uint32_t)FRAME_TAG_HDR_LEN)
 
@@ -35,43 +37,27 @@ static uint64_t now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-/* Is this whole IP datagram ESP (proto 50, or UDP to the NAT-T port that
- * does not start with the non-ESP marker)?  Bounded walk of IPv6
- * extension headers; any doubt answers "no" (the decrypt program has the
- * last word anyway). */
-static bool datagram_is_esp(const uint8_t *ip, size_t len, uint16_t natt_port)
+/* The classifier's own answer for a reassembled datagram: the parser the
+ * BPF programs use (xdpsec_parse.h), with the NAT-T peer pair looked up in
+ * the same map, so a datagram is ESP here exactly when the decrypt program
+ * will call it ESP. */
+static enum xdpsec_class datagram_class(const struct pipeline_worker *w, uint8_t *ip,
+					 size_t len)
 {
-	size_t off;
-	uint8_t proto;
+	struct xdpsec_natt_val peer;
+	struct xdpsec_natt_key k;
+	struct xdpsec_pkt p;
+	enum xdpsec_class c;
+	bool have_peer = false;
 
-	if (len < 20)
-		return false;
-	if ((ip[0] >> 4) == 4) {
-		off = (size_t)(ip[0] & 0xf) * 4;
-		proto = ip[9];
-	} else if ((ip[0] >> 4) == 6 && len >= 40) {
-		off = 40;
-		proto = ip[6];
-		for (int i = 0; i < 8; i++) {
-			if (proto != 0 && proto != 43 && proto != 60)
-				break;
-			if (off + 8 > len)
-				return false;
-			proto = ip[off];
-			off += ((size_t)ip[off + 1] + 1) * 8;
-		}
-	} else {
-		return false;
+	c = xdpsec_parse_ip_l3(ip, (__u32)len, &p);
+	if (c != XDPSEC_CLASS__MAX)
+		return c;
+	if (p.l4_proto == XDPSEC_IPPROTO_UDP && w->natt_fd >= 0) {
+		xdpsec_natt_key_of(&p, &k);
+		have_peer = !bpf_map_lookup_elem(w->natt_fd, &k, &peer);
 	}
-	if (proto == IPPROTO_ESP)
-		return true;
-	if (proto == IPPROTO_UDP && off + 8 + 4 <= len) {
-		uint16_t dport = (uint16_t)(ip[off + 2] << 8 | ip[off + 3]);
-		const uint8_t *p = ip + off + 8;
-
-		return dport == natt_port && (p[0] | p[1] | p[2] | p[3]) != 0;
-	}
-	return false;
+	return xdpsec_parse_l4(ip, ip + len, &p, w->natt_port, have_peer ? &peer : NULL);
 }
 
 static enum pipeline_branch branch_of(uint32_t path)
@@ -140,6 +126,7 @@ static void do_reasm(struct pipeline_worker *w, struct xsk_pkt *pkt,
 	 * the lock is held until it is queued (the next call on the engine
 	 * may reuse that memory). */
 	struct reasm_out out = { .buf = out_buf, .cap = XSKIO_MAX_PKT, .flags = REASM_OUT_BORROW };
+	enum xdpsec_class cls;
 	/* Fragments of one datagram meet only with fragments of the same
 	 * layer that entered on the same interface. */
 	uint64_t ctx = (uint64_t)m->ingress_ifindex << 8 | m->layer;
@@ -168,8 +155,10 @@ static void do_reasm(struct pipeline_worker *w, struct xsk_pkt *pkt,
 	 * guesses about wire fragments are not history yet). */
 	m->path = m->layer ? out.tag & ~(uint32_t)(XDPSEC_PATH_FRAG_AFTER | XDPSEC_PATH_FRAG_BETWEEN)
 			   : 0;
-	if (datagram_is_esp(out.data, out.len, XDPSEC_NATT_PORT)) {
-		/* the feedback path: ciphertext goes back to the decrypt stage */
+	cls = datagram_class(w, out.data, out.len);
+	if (cls == XDPSEC_CLASS_ESP || cls == XDPSEC_CLASS_MALFORMED) {
+		/* the feedback path: ciphertext goes back to the decrypt stage
+		 * (which also counts a malformed one under its reason) */
 		m->path |= m->layer ? XDPSEC_PATH_FRAG_BETWEEN : XDPSEC_PATH_FRAG_AFTER;
 		m->class = XDPSEC_CLASS_ESP;
 	} else {

@@ -76,6 +76,8 @@ struct pipeline_worker {
 	struct esp_ctx *esp;
 	struct xsk_port *port;
 	struct xdpsec_sa_state *sastate;   /* mmapped kernel replay state, or NULL */
+	int natt_fd;                       /* xdpsec_natt: NAT-T peer pairs, or -1 */
+	uint16_t natt_port;                /* the host's default ESP-in-UDP port  */
 	uint8_t near_mac[6], far_mac[6];
 	struct pipeline_stats st;
 	struct pipeline_esp_batch esp_batch;

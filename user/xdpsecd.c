@@ -46,7 +46,7 @@
 static const char usage_text[] =
 "Usage: xdpsecd [-i IFACE]... [-S SOCKET] [-c CONFIG] [-f] [-v] [--state FILE]\n"
 "               [--group NAME] [--admin-group NAME] [--max-sas N]\n"
-"               [-w N] [--no-steer]\n"
+"               [-w N] [--no-steer] [--natt-port PORT]\n"
 "\n"
 "Receives IPsec ESP with XDP and AF_XDP: reassembles fragmented datagrams,\n"
 "decrypts them and sends the result on, driven by xdpsecctl over a Unix socket.\n"
@@ -76,6 +76,11 @@ static const char usage_text[] =
 "                          (CPUMAP): one SA's packets may then be decrypted by\n"
 "                          two workers at once and, under load, reordered by\n"
 "                          more than a small replay window.\n"
+"      --natt-port PORT    the host's default ESP-in-UDP port (default 4500):\n"
+"                          UDP to it is ESP unless it carries the non-ESP\n"
+"                          marker (IKE) or is a NAT keepalive.  An SA's own\n"
+"                          `encap espinudp SPORT DPORT` port counts too, for\n"
+"                          that SA's peer pair only.\n"
 "  -f, --foreground        do not detach (use under systemd).\n"
 "  -v, --verbose           more logging (twice: libbpf debug output too).\n"
 "  -V, --version           print the version and exit.\n"
@@ -226,6 +231,7 @@ int main(int argc, char **argv)
 		{ "max-sas", required_argument, NULL, 4 },
 		{ "workers", required_argument, NULL, 'w' },
 		{ "no-steer", no_argument, NULL, 5 },
+		{ "natt-port", required_argument, NULL, 6 },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct xdpsecd *d = &daemon_state;
@@ -292,6 +298,16 @@ int main(int argc, char **argv)
 			break;
 		}
 		case 5: dpo.no_steer = true; break;
+		case 6: {
+			char *end;
+			unsigned long v = strtoul(optarg, &end, 10);
+			if (*end || v == 0 || v > 65535) {
+				fprintf(stderr, "xdpsecd: --natt-port %s: expected 1..65535\n", optarg);
+				return 2;
+			}
+			dpo.natt_port = (uint16_t)v;
+			break;
+		}
 		default:
 			fputs(usage_text, stderr);
 			return 2;

@@ -45,6 +45,7 @@
 #include "xsk_io.h"
 #include "testlib.h"
 #include "bpf_counters.h"
+#include "xsk_fixture.h"
 
 #define CNT(x)   XDPSEC_CNT_##x
 #define D(x)     (XDPSEC_CNT_DROP_BASE + XDPSEC_DROP_##x)
@@ -54,6 +55,8 @@
 static struct xdpsec_decrypt *skel;
 static int prog_fd, near_fd, cnt_fd, sa_fd, st_fd, ncpus, lo_ifindex;
 static int own_netns;
+static struct xsk_umem *umem;
+static struct xsk_socket *xsk;
 
 static const uint8_t MAC_A[6] = { 2, 0, 0, 0, 0, 1 }, MAC_B[6] = { 2, 0, 0, 0, 0, 2 };
 static const uint8_t A4[4] = { 198, 18, 0, 1 }, B4[4] = { 198, 18, 0, 2 };
@@ -312,56 +315,6 @@ static void sa_add(const void *dst, int family, __u32 spi, __u32 idx, __u64 top)
 	CHECK_EQ(bpf_map_update_elem(st_fd, &idx, &s, BPF_ANY), 0);
 }
 
-static struct xsk_umem *umem;
-static struct xsk_socket *xsk;
-static void *umem_area;
-static struct xsk_ring_prod fq;
-static struct xsk_ring_cons cq, rxq;
-
-/* One AF_XDP socket on lo queue 0 in the XSKMAP slot 0. */
-static int xsk_setup(void)
-{
-	struct xsk_socket_config c = { .rx_size = 64, .tx_size = 0,
-		.libxdp_flags = XSK_LIBXDP_FLAGS__INHIBIT_PROG_LOAD,
-		.bind_flags = XDP_COPY };
-	size_t sz = 64 * 4096;
-	__u32 key = 0;
-	int fd, err;
-
-	umem_area = mmap(NULL, sz, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (umem_area == MAP_FAILED)
-		return -ENOMEM;
-	err = xsk_umem__create(&umem, umem_area, sz, &fq, &cq, NULL);
-	if (err)
-		return err;
-	err = xsk_socket__create(&xsk, "lo", 0, umem, &rxq, NULL, &c);
-	if (err)
-		return err;
-	fd = xsk_socket__fd(xsk);
-	return bpf_map_update_elem(bpf_map__fd(skel->maps.xdpsec_xsks), &key, &fd, 0) ? -errno : 0;
-}
-
-/* A network namespace of our own, lo up: the socket is gone with us. */
-static void private_netns(void)
-{
-	struct ifreq ifr = { 0 };
-	int fd;
-
-	if (unshare(CLONE_NEWNET)) {
-		fprintf(stderr, "unshare(CLONE_NEWNET): %s: using this namespace's lo\n",
-			strerror(errno));
-		return;
-	}
-	own_netns = 1;
-	fd = socket(AF_INET, SOCK_DGRAM, 0);
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "lo");
-	if (fd >= 0 && !ioctl(fd, SIOCGIFFLAGS, &ifr)) {
-		ifr.ifr_flags |= IFF_UP;
-		ioctl(fd, SIOCSIFFLAGS, &ifr);
-	}
-	if (fd >= 0)
-		close(fd);
-}
 
 /* ------------------------------------------------------------ tests */
 
@@ -798,7 +751,7 @@ int main(void)
 	libbpf_set_strict_mode(LIBBPF_STRICT_ALL);
 	inet_pton(AF_INET6, "2001:db8::1", A6);
 	inet_pton(AF_INET6, "2001:db8::2", B6);
-	private_netns();
+	own_netns = !xsk_fixture_netns();
 	ncpus = libbpf_num_possible_cpus();
 	lo_ifindex = (int)if_nametoindex("lo");
 	skel = xdpsec_decrypt__open_and_load();
@@ -813,7 +766,7 @@ int main(void)
 	cnt_fd = bpf_map__fd(skel->maps.xdpsec_cnt);
 	sa_fd = bpf_map__fd(skel->maps.xdpsec_sa);
 	st_fd = bpf_map__fd(skel->maps.xdpsec_sastate);
-	if (xsk_setup()) {
+	if (xsk_fixture_socket(bpf_map__fd(skel->maps.xdpsec_xsks), &xsk, &umem)) {
 		fprintf(stderr, "cannot bind an AF_XDP socket to lo: %s\n", strerror(errno));
 		printf("0 passed, 1 failed\n");
 		return 1;

@@ -82,6 +82,7 @@ class SA:
     encap: bool = False        # ESP-in-UDP, RFC 3948
     replay_window: int = 64
     reqid: int = 1
+    encap_port: int = NATT_PORT  # the SA's own NAT-T port (both ends)
 
     @property
     def src(self):
@@ -96,7 +97,7 @@ class SA:
         if self.mode == "tunnel":
             tunnel = (IP(src=self.src, dst=self.dst) if self.family == 4
                       else IPv6(src=self.src, dst=self.dst))
-        natt = UDP(sport=NATT_PORT, dport=NATT_PORT) if self.encap else None
+        natt = UDP(sport=self.encap_port, dport=self.encap_port) if self.encap else None
         return SecurityAssociation(ESP, spi=self.spi, crypt_algo=ALGS[self.alg][1],
                                    crypt_key=self.key, tunnel_header=tunnel,
                                    nat_t_header=natt)
@@ -108,7 +109,7 @@ class SA:
              "aead '%s' 0x%s %d" % (self.src, self.dst, self.spi, self.reqid,
                                     self.mode, ALGS[self.alg][0], k.hex(), ICV_BITS))
         if self.encap:
-            s += " encap espinudp %d %d 0.0.0.0" % (NATT_PORT, NATT_PORT)
+            s += " encap espinudp %d %d 0.0.0.0" % (self.encap_port, self.encap_port)
         if self.replay_window:
             s += " replay-window %d" % self.replay_window
         return s
@@ -257,6 +258,7 @@ class Gen:
         self.ids = ids or IdAlloc()
         self.next_spi = spi_base
         self.next_port = port_base
+        self.natt_port = NATT_PORT   # the NAT-T port of the SAs made from now on
 
     # -- helpers
     def rng(self, name):
@@ -266,6 +268,7 @@ class Gen:
     def sa(self, case_rng, mode, alg, family, encap=False, **kw):
         self.next_spi += 1
         key = case_rng.randbytes(ALGS[alg][2] + SALT_LEN)
+        kw.setdefault("encap_port", self.natt_port)
         return SA(self.next_spi, mode, alg, key, family, encap, **kw)
 
     def _new(self, name, family, alg, branch):
