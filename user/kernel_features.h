@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
  * kernel_features.h - what the running kernel lets the data plane do,
- * found by trying it: tiny programs (bpf/probe.bpf.c) are loaded, maps
- * created, XDP attached to a veth pair and AF_XDP sockets bound in a
- * private network namespace.  No kernel version number is ever read: a
+ * found by trying it (kernel_features_probe.c): tiny programs
+ * (bpf/probe.bpf.c) are loaded, maps created, XDP attached to a veth pair
+ * and AF_XDP sockets bound in a private network namespace.  No kernel version number is ever read: a
  * kernel's helper set can change between builds of one version.
  *
  * xdpsecd probes once at start and keeps the result (`xdpsecd --check`
@@ -72,6 +72,9 @@ struct kernel_features {
  * without them every feature is reported missing, with the reason.  Takes
  * well under a second.  Call before starting threads that use libbpf. */
 void kfeat_probe(struct kernel_features *kf, unsigned flags);
+/* The probes alone (kernel_features_probe.c), without XDPSEC_DISABLE:
+ * fills have/reason/log of a zeroed kf.  Use kfeat_probe(). */
+void kfeat_probe_kernel(struct kernel_features *kf, unsigned flags);
 /* Frees the logs. */
 void kfeat_release(struct kernel_features *kf);
 
