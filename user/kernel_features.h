@@ -79,7 +79,13 @@ void kfeat_probe_kernel(struct kernel_features *kf, unsigned flags);
 void kfeat_release(struct kernel_features *kf);
 
 /* The features the data plane asks about: false when missing or disabled.
- * A NULL kf (never probed) answers true, the behaviour before the probe. */
+ * A NULL kf (never probed) answers true, the behaviour before the probe.
+ * Which decision needs which (the texts of kfeat_fallback() promise these):
+ *   multi-buffer feedback pair   XDP_FRAGS && XDP_GET_BUFF_LEN && XSK_SG
+ *   per-peer CPU steering        CPUMAP_REDIRECT && CPUMAP_PROG
+ *   early replay drop in XDP     MMAPABLE_ARRAY
+ * The KFEAT_FATAL ones are checked once, by xdpsecd.c, before the data
+ * plane starts. */
 bool kfeat_has(const struct kernel_features *kf, enum kfeat f);
 /* False when a KFEAT_FATAL feature is missing: nothing can work. */
 bool kfeat_usable(const struct kernel_features *kf);
