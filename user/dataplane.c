@@ -37,6 +37,7 @@
 #include "dataplane.h"
 #include "esp.h"
 #include "feedback_veth.h"
+#include "kernel_features.h"
 #include "log.h"
 #include "natt_peers.h"
 #include "pipeline.h"
@@ -53,6 +54,12 @@
  * frags-aware XDP program (xdpsec_near), which load_decrypt() attaches. */
 #define FEEDBACK_MAX_FRAME (14 + 32 + 40 + 65535)
 #define FEEDBACK_MTU_LARGE (FEEDBACK_MAX_FRAME - 14)
+/* Without multi-buffer XDP and AF_XDP (kernel_features.h) the pair runs at
+ * the single-buffer size: veth refuses a program that is not frags-aware
+ * on an end whose MTU exceeds a page less the XDP headroom and
+ * skb_shared_info (3520 bytes of frame).  Larger frames take the
+ * pipeline's counted fallback (pipeline.c, send_oversize). */
+#define FEEDBACK_MTU_SINGLE ((int)XSKIO_MAX_PKT_NOSG - 14)
 
 struct ingress {
 	char name[IF_NAMESIZE];
@@ -94,6 +101,7 @@ struct dataplane {
 	int n_cpumap_fds, cpumap_fd[MAX_IFACES];
 	int ncpus;
 	struct natt_peers *natt;      /* NAT-T peer pairs, mirrored into xdpsec_natt */
+	const struct kernel_features *features;
 	uint16_t natt_port;           /* the host's default ESP-in-UDP port */
 };
 
@@ -194,6 +202,10 @@ static int attach_or_adopt(struct dataplane *dp, struct ingress *in, char *err, 
 		bpf_map__reuse_fd(in->skel->maps.xdpsec_xsks, first->xsks_fd);
 		bpf_map__reuse_fd(in->skel->maps.xdpsec_natt, first->natt_fd);
 	}
+	if (!kfeat_has(dp->features, KFEAT_MMAPABLE_ARRAY))
+		bpf_map__set_map_flags(in->skel->maps.xdpsec_sastate,
+				       bpf_map__map_flags(in->skel->maps.xdpsec_sastate) &
+				       ~(__u32)BPF_F_MMAPABLE);
 	ret = xdpsec_classify__load(in->skel);
 	if (ret) {
 		snprintf(err, errlen, "%s: loading the classify program failed: %s (run with -v)",
@@ -270,6 +282,20 @@ static int load_decrypt(struct dataplane *dp, char *err, size_t errlen)
 	bpf_map__reuse_fd(dp->dec->maps.xdpsec_sastate, first->sastate_fd);
 	bpf_map__reuse_fd(dp->dec->maps.xdpsec_xsks, first->xsks_fd);
 	bpf_map__reuse_fd(dp->dec->maps.xdpsec_natt, first->natt_fd);
+	if (!dp->sg) {
+		/* single-buffer pair: a program that is not frags-aware, no
+		 * multi-buffer length helper, no near-end program (it only
+		 * serves MTUs above 65535) */
+		struct bpf_program *prog = dp->dec->progs.xdpsec_decrypt;
+
+		bpf_program__set_flags(prog, bpf_program__flags(prog) & ~(__u32)BPF_F_XDP_HAS_FRAGS);
+		bpf_program__set_autoload(dp->dec->progs.xdpsec_near, false);
+		dp->dec->rodata->xdpsec_multibuf = false;
+	}
+	if (!kfeat_has(dp->features, KFEAT_MMAPABLE_ARRAY))
+		bpf_map__set_map_flags(dp->dec->maps.xdpsec_sastate,
+				       bpf_map__map_flags(dp->dec->maps.xdpsec_sastate) &
+				       ~(__u32)BPF_F_MMAPABLE);
 	ret = xdpsec_decrypt__load(dp->dec);
 	if (ret) {
 		snprintf(err, errlen, "loading the decrypt program failed: %s (run with -v)", strerror(-ret));
@@ -284,6 +310,8 @@ static int load_decrypt(struct dataplane *dp, char *err, size_t errlen)
 	}
 	dp->dec_attached = true;
 
+	if (!dp->sg)
+		return 0;
 	/* Large datagrams: the pair's MTU above 65535 (see FEEDBACK_MTU_LARGE).
 	 * Without it the workers refuse, and count, the few frames above the
 	 * MTU (datagrams of more than 65507 bytes, IP header included). */
@@ -316,6 +344,10 @@ static void start_steering(struct dataplane *dp)
 		pr_info("per-peer steering off (--no-steer)\n");
 		return;
 	}
+	/* xdpsecd.c said so at start, once */
+	if (!kfeat_has(dp->features, KFEAT_CPUMAP_REDIRECT) ||
+	    !kfeat_has(dp->features, KFEAT_CPUMAP_PROG))
+		return;
 	for (int i = 0; i < dp->n_in; i++) {
 		int fd = map_fd_by_name(dp->in[i].prog_fd, XDPSEC_MAP_CPUMAP);
 
@@ -382,6 +414,7 @@ static int start_workers(struct xdpsecd *d, char *err, size_t errlen)
 		pw->d = d;
 		pw->sastate = dp->sastate;
 		pw->natt_fd = dp->in[0].natt_fd;
+		pw->frag_id = (uint32_t)q << 24;   /* disjoint per worker */
 		pw->natt_port = dp->natt_port;
 		memcpy(pw->near_mac, dp->fp.near_mac, 6);
 		memcpy(pw->far_mac, dp->fp.far_mac, 6);
@@ -631,13 +664,17 @@ int dataplane_start(struct xdpsecd *d, const struct dataplane_opts *o, char *err
 		}
 	}
 	dp->no_steer = o->no_steer;
+	dp->features = d->features;
+	/* Multi-buffer feedback pair: frames up to 64 KiB (kernel_features.h). */
+	dp->sg = kfeat_has(dp->features, KFEAT_XDP_FRAGS) &&
+		 kfeat_has(dp->features, KFEAT_XDP_GET_BUFF_LEN) &&
+		 kfeat_has(dp->features, KFEAT_XSK_SG);
 	dp->natt_port = o->natt_port ? o->natt_port : XDPSEC_NATT_PORT;
 	dp->natt = natt_peers_new();
 	if (!dp->natt) {
 		ret = -ENOMEM;
 		goto fail;
 	}
-	dp->sg = true;
 
 	for (int i = 0; i < o->n_ifaces; i++) {
 		struct ingress *in = &dp->in[dp->n_in];
@@ -650,7 +687,8 @@ int dataplane_start(struct xdpsecd *d, const struct dataplane_opts *o, char *err
 			goto fail;
 	}
 
-	ret = feedback_pair_create(&dp->fp, dp->n_workers, FEEDBACK_MTU, err, errlen);
+	ret = feedback_pair_create(&dp->fp, dp->n_workers,
+				   dp->sg ? FEEDBACK_MTU : FEEDBACK_MTU_SINGLE, err, errlen);
 	if (ret)
 		goto fail;
 	ret = load_decrypt(dp, err, errlen);
@@ -1015,6 +1053,12 @@ size_t dataplane_counters(struct xdpsecd *d, struct xs_counter *out, size_t max)
 	P(delivered_bytes, "plaintext bytes handed to the stack", 0);
 	P(tx_fail, "frames not sent back: no TX slot or chunk, or too long (group xsk says which)", 1);
 	P(unexpected, "frames of a class the daemon does not take", 1);
+	P(oversize_decrypted, "ciphertext too long for a single-buffer feedback pair, "
+	  "decrypted without re-entering the decrypt program", 0);
+	P(oversize_fragmented, "plaintext datagrams too long for a single-buffer feedback "
+	  "pair, sent back in IP fragments the stack reassembles", 0);
+	P(oversize_dropped, "frames too long for a single-buffer feedback pair that could "
+	  "neither be decrypted here nor handed to the stack", 1);
 #undef P
 	return xsk_counters(dp, out, n, max);
 }
