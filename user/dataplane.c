@@ -423,14 +423,49 @@ static void sa_key_of(const struct xs_sa_config *cfg, struct xdpsec_sa_key *k)
 	memcpy(k->daddr, cfg->dst.bytes, cfg->dst.family == AF_INET ? 4 : 16);
 }
 
-void dataplane_sa_added(struct xdpsecd *d, uint32_t sa_index, const struct xs_sa_config *cfg)
+/* The SA into every distinct SA map, all or none: on a refusal the maps
+ * already written are undone, so the kernel never holds half an SA. */
+static int sa_map_insert(struct dataplane *dp, const struct xdpsec_sa_key *k,
+			 const struct xdpsec_sa_val *v, uint32_t spi, char *err, size_t errlen)
+{
+	for (int i = 0; i < dp->n_in; i++) {
+		int e;
+
+		if (i > 0 && dp->in[i].sa_fd == dp->in[0].sa_fd)
+			continue;
+		if (!bpf_map_update_elem(dp->in[i].sa_fd, k, v, BPF_ANY))
+			continue;
+		e = errno;
+		/* a hash map at max_entries answers E2BIG */
+		if (e == E2BIG)
+			snprintf(err, errlen, "kernel SA map of %s is full (%d entries): SPI 0x%08x "
+				 "not installed", dp->in[i].name, XDPSEC_SA_MAX, spi);
+		else
+			snprintf(err, errlen, "kernel SA map of %s refused SPI 0x%08x: %s",
+				 dp->in[i].name, spi, strerror(e));
+		for (int j = 0; j < i; j++)
+			if (j == 0 || dp->in[j].sa_fd != dp->in[0].sa_fd)
+				bpf_map_delete_elem(dp->in[j].sa_fd, k);
+		return -e;
+	}
+	return 0;
+}
+
+int dataplane_sa_added(struct xdpsecd *d, uint32_t sa_index, const struct xs_sa_config *cfg,
+		       char *err, size_t errlen)
 {
 	struct dataplane *dp = d->dp;
 	struct xdpsec_sa_key k;
 	struct xdpsec_sa_val v = { .sa_index = sa_index };
+	int ret;
 
-	if (!dp || sa_index >= XDPSEC_SA_MAX)
-		return;
+	if (!dp)
+		return 0;
+	if (sa_index >= XDPSEC_SA_MAX) {
+		snprintf(err, errlen, "SA index %u beyond the kernel SA map (%d entries)",
+			 sa_index, XDPSEC_SA_MAX);
+		return -E2BIG;
+	}
 	v.flags = (cfg->esn ? XDPSEC_SA_F_ESN : 0) |
 		  (cfg->mode == XS_MODE_TUNNEL ? XDPSEC_SA_F_TUNNEL : 0) | XDPSEC_SA_F_VALID;
 	if (dp->sastate) {
@@ -441,11 +476,11 @@ void dataplane_sa_added(struct xdpsecd *d, uint32_t sa_index, const struct xs_sa
 		st->flags = v.flags;
 	}
 	sa_key_of(cfg, &k);
-	for (int i = 0; i < dp->n_in; i++) {
-		if (i > 0 && dp->in[i].sa_fd == dp->in[0].sa_fd)
-			continue;
-		if (bpf_map_update_elem(dp->in[i].sa_fd, &k, &v, BPF_ANY))
-			pr_warn("SA map update for SPI 0x%08x failed: %s\n", cfg->spi, strerror(errno));
+	ret = sa_map_insert(dp, &k, &v, cfg->spi, err, errlen);
+	if (ret) {
+		if (dp->sastate)
+			dp->sastate[sa_index].flags = 0;
+		return ret;
 	}
 	/* A NAT-T SA: non-first UDP fragments may be ESP-in-UDP, steer them. */
 	if (cfg->encap) {
@@ -461,6 +496,7 @@ void dataplane_sa_added(struct xdpsecd *d, uint32_t sa_index, const struct xs_sa
 			}
 		}
 	}
+	return 0;
 }
 
 void dataplane_sa_deleted(struct xdpsecd *d, uint32_t sa_index, const struct xs_sa_config *cfg)
@@ -477,10 +513,67 @@ void dataplane_sa_deleted(struct xdpsecd *d, uint32_t sa_index, const struct xs_
 		dp->sastate[sa_index].flags = 0;
 }
 
+/* Empties one SA map: keys are collected first, since deleting while
+ * walking with bpf_map_get_next_key restarts the walk.  Returns how many
+ * entries it removed. */
+static unsigned sa_map_clear(int fd)
+{
+	struct xdpsec_sa_key *keys = calloc(XDPSEC_SA_MAX, sizeof(*keys));
+	unsigned n = 0, removed = 0;
+
+	if (!keys)
+		return 0;
+	while (n < XDPSEC_SA_MAX && !bpf_map_get_next_key(fd, n ? &keys[n - 1] : NULL, &keys[n]))
+		n++;
+	for (unsigned i = 0; i < n; i++)
+		removed += !bpf_map_delete_elem(fd, &keys[i]);
+	free(keys);
+	return removed;
+}
+
+/* A classify program adopted from an earlier daemon (killed with -9, or
+ * that left it attached) still holds that daemon's SAs: entries this
+ * daemon does not own, which admit traffic for SAs it does not know and
+ * fill the map until `sa add` fails.  Before our SA table is mirrored,
+ * both the SA map and the SA state array are emptied, so afterwards they
+ * hold exactly the table (mirror_one). */
+static void sa_maps_reset(struct dataplane *dp)
+{
+	unsigned removed = 0;
+
+	for (int i = 0; i < dp->n_in; i++) {
+		bool seen = false;
+
+		for (int j = 0; j < i; j++)
+			seen |= dp->in[j].sa_fd == dp->in[i].sa_fd;
+		if (!seen)
+			removed += sa_map_clear(dp->in[i].sa_fd);
+		seen = false;
+		for (int j = 0; j < i; j++)
+			seen |= dp->in[j].sastate_fd == dp->in[i].sastate_fd;
+		if (seen)
+			continue;
+		if (i == 0 && dp->sastate) {
+			memset(dp->sastate, 0, dp->sastate_len);
+			continue;
+		}
+		for (__u32 k = 0; k < XDPSEC_SA_MAX; k++) {
+			struct xdpsec_sa_state zero = { 0 };
+
+			bpf_map_update_elem(dp->in[i].sastate_fd, &k, &zero, BPF_ANY);
+		}
+	}
+	if (removed)
+		pr_info("removed %u SA map entries left by an earlier daemon\n", removed);
+}
+
 static int mirror_one(uint32_t index, const struct xs_sa_config *cfg, const struct sa_stats *st, void *arg)
 {
+	char err[256];
+
 	(void)st;
-	dataplane_sa_added(arg, index, cfg);
+	if (dataplane_sa_added(arg, index, cfg, err, sizeof(err)))
+		pr_warn("%s\n", err);
 	return 0;
 }
 
@@ -553,7 +646,9 @@ int dataplane_start(struct xdpsecd *d, const struct dataplane_opts *o, char *err
 	if (ret)
 		goto fail;
 
-	/* SAs restored before we started: mirror them into the kernel. */
+	/* SAs restored before we started: mirror them into the kernel, and
+	 * nothing else. */
+	sa_maps_reset(dp);
 	sa_table_walk(d->sat, mirror_one, d);
 
 	/* Last: open the door.  Until now IPsec frames went to the stack. */

@@ -34,6 +34,7 @@
 #include "reasm.h"
 #include "sa_table.h"
 #include "state_file.h"
+#include "xdpsec_common.h"
 
 #ifndef XDPSEC_VERSION
 #define XDPSEC_VERSION "0.1"
@@ -68,7 +69,8 @@ static const char usage_text[] =
 "                          commands (status, stats, sa list, monitor, ...).\n"
 "      --admin-group NAME  members of NAME may also change state (sa add/del/flush,\n"
 "                          limits set, stats --reset, --keys); root always may.\n"
-"      --max-sas N         size of the SA table (default 4096).\n"
+"      --max-sas N         size of the SA table, at most (and by default) 4096:\n"
+"                          what the kernel's SA map holds.\n"
 "  -w, --workers N         worker threads, one per feedback queue, worker q\n"
 "                          pinned to CPU q (default: one per online CPU, at\n"
 "                          most 8).\n"
@@ -239,7 +241,7 @@ int main(int argc, char **argv)
 
 	d->sock_path = CTL_DEFAULT_SOCKET;
 	d->state_path = CTL_DEFAULT_STATE;
-	d->max_sas = 4096;
+	d->max_sas = XDPSEC_SA_MAX;
 	memset(&dpo, 0, sizeof(dpo));
 	while ((opt = getopt_long(argc, argv, "i:S:c:w:fvVh", opts, NULL)) != -1) {
 		switch (opt) {
@@ -274,8 +276,12 @@ int main(int argc, char **argv)
 		case 4: {
 			char *end;
 			unsigned long v = strtoul(optarg, &end, 0);
-			if (*end || v == 0 || v > (1u << 20)) {
-				fprintf(stderr, "xdpsecd: --max-sas %s: expected 1..1048576\n", optarg);
+			/* every SA must fit in the kernel's SA map (XDPSEC_SA_MAX
+			 * entries, headers/xdpsec_maps.bpf.h): a larger table
+			 * would acknowledge SAs whose traffic XDP drops */
+			if (*end || v == 0 || v > XDPSEC_SA_MAX) {
+				fprintf(stderr, "xdpsecd: --max-sas %s: expected 1..%d (the kernel's SA map "
+					"holds %d SAs)\n", optarg, XDPSEC_SA_MAX, XDPSEC_SA_MAX);
 				return 2;
 			}
 			d->max_sas = (uint32_t)v;
