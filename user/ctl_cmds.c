@@ -153,8 +153,12 @@ int ctl_cmds_sa_add(struct xdpsecd *d, const struct sa_parse_result *r, bool rep
 		snprintf(err, errlen, "%s", strerror(-rc));
 	if (rc == 0)
 		rc = sa_install(d, idx, &cfg, err, errlen);
-	if (rc == -ENOSPC || rc == -E2BIG)
-		events_post(d->events, "limit_hit", "%s: %s", sa_id_str(&cfg, buf, sizeof(buf)), err);
+	if (rc == -ENOSPC || rc == -E2BIG) {
+		char a[INET6_ADDRSTRLEN], b[INET6_ADDRSTRLEN];
+
+		events_post_peer(d->events, "limit_hit", sa_addr_str(&cfg.src, a, sizeof(a)),
+				 sa_addr_str(&cfg.dst, b, sizeof(b)), "SA not added: %s", err);
+	}
 	if (rc == 0)
 		events_post(d->events, "sa_added", "%s", sa_id_str(&cfg, buf, sizeof(buf)));
 	else if (replaced) {

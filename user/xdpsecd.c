@@ -29,6 +29,7 @@
 #include "ctl_server.h"
 #include "daemon.h"
 #include "dataplane.h"
+#include "drop_watch.h"
 #include "events.h"
 #include "log.h"
 #include "reasm.h"
@@ -92,6 +93,7 @@ static const char usage_text[] =
 static struct xdpsecd daemon_state;
 static struct ctl_server *server;
 static uint64_t last_state_tick;
+static struct drop_watch drop_watch;
 
 static int lookup_group(const char *name, gid_t *gid)
 {
@@ -179,6 +181,7 @@ static void tick(void *arg)
 	if (n)
 		events_post(d->events, "reasm_timeout", "%u datagrams expired after %u ms", n,
 			    d->limits.reasm_timeout_ms);
+	drop_watch_tick(&drop_watch, d, now);
 	if (now - last_state_tick >= STATE_TICK_MS) {
 		last_state_tick = now;
 		state_file_tick(d);
