@@ -50,6 +50,7 @@ static const char *errno_code(int e)
 	case ENOENT: return "ENOENT";
 	case EEXIST: return "EEXIST";
 	case ENOSPC: return "ENOSPC";
+	case E2BIG: return "E2BIG";
 	case ENOMEM: return "ENOMEM";
 	case EPROTO: return "EPROTO";
 	case ENOSYS: return "ENOSYS";
@@ -99,12 +100,31 @@ static int sa_del(struct xdpsecd *d, const struct xs_sa_config *id, char *err, s
 	return 0;
 }
 
+/* Every layer below the SA table takes the SA, or none keeps it: the
+ * kernel's SA map (dataplane_sa_added) and the state file.  On a refusal
+ * the layers that took it are undone and err says which one refused. */
+static int sa_install(struct xdpsecd *d, uint32_t idx, const struct xs_sa_config *cfg,
+		      char *err, size_t errlen)
+{
+	int rc = dataplane_sa_added(d, idx, cfg, err, errlen);
+
+	if (!rc) {
+		rc = state_file_commit(d, err, errlen);
+		if (rc)
+			dataplane_sa_deleted(d, idx, cfg);
+	}
+	if (rc)
+		sa_table_del(d->sat, &cfg->dst, cfg->spi, cfg->proto, NULL, NULL);
+	return rc;
+}
+
 int ctl_cmds_sa_add(struct xdpsecd *d, const struct sa_parse_result *r, bool replace,
 		    char *err, size_t errlen)
 {
 	struct xs_sa_config cfg = r->cfg, cur;
 	uint32_t idx;
-	char buf[96];
+	char buf[96], msg[256];
+	bool replaced = false;
 	int rc;
 
 	if (!r->has_replay_window)
@@ -116,15 +136,15 @@ int ctl_cmds_sa_add(struct xdpsecd *d, const struct sa_parse_result *r, bool rep
 	rc = sa_table_add(d->sat, &cfg, &idx, err, errlen);
 	if (rc == -EEXIST && replace &&
 	    !sa_table_get(d->sat, &cfg.dst, cfg.spi, cfg.proto, &cur, NULL, NULL)) {
-		bool same = sa_equal(&cur, &cfg);
-		explicit_bzero(&cur, sizeof(cur));
-		if (same) {
+		if (sa_equal(&cur, &cfg)) {
 			rc = 0;
 			goto out;
 		}
 		pr_info("replacing SA %s with the configured one\n", sa_id_str(&cfg, buf, sizeof(buf)));
-		if (!sa_del(d, &cfg, err, errlen))
+		if (!sa_del(d, &cfg, err, errlen)) {
+			replaced = true;
 			rc = sa_table_add(d->sat, &cfg, &idx, err, errlen);
+		}
 	}
 	if (rc == -EEXIST)
 		snprintf(err, errlen, "SA exists (%s)", sa_id_str(&cfg, buf, sizeof(buf)));
@@ -132,12 +152,29 @@ int ctl_cmds_sa_add(struct xdpsecd *d, const struct sa_parse_result *r, bool rep
 		snprintf(err, errlen, "SA table full (%u SAs)", d->max_sas);
 	else if (rc && !*err)
 		snprintf(err, errlen, "%s", strerror(-rc));
-	if (rc == 0) {
-		dataplane_sa_added(d, idx, &cfg);
+	if (rc == 0)
+		rc = sa_install(d, idx, &cfg, err, errlen);
+	if (rc == -ENOSPC || rc == -E2BIG) {
+		char a[INET6_ADDRSTRLEN], b[INET6_ADDRSTRLEN];
+
+		events_post_peer(d->events, "limit_hit", sa_addr_str(&cfg.src, a, sizeof(a)),
+				 sa_addr_str(&cfg.dst, b, sizeof(b)), "SA not added: %s", err);
+	}
+	if (rc == 0)
 		events_post(d->events, "sa_added", "%s", sa_id_str(&cfg, buf, sizeof(buf)));
+	else if (replaced) {
+		/* the new SA was refused: put the one it replaced back */
+		int rc2 = sa_table_add(d->sat, &cur, &idx, msg, sizeof(msg));
+
+		if (!rc2)
+			rc2 = sa_install(d, idx, &cur, msg, sizeof(msg));
+		if (rc2)
+			pr_warn("SA %s: the replaced SA could not be restored either: %s\n",
+				sa_id_str(&cur, buf, sizeof(buf)), msg);
 	}
 out:
 	explicit_bzero(&cfg, sizeof(cfg));
+	explicit_bzero(&cur, sizeof(cur));
 	return rc;
 }
 
@@ -608,11 +645,10 @@ json_object *ctl_cmds_dispatch(struct xdpsecd *d, json_object *req,
 		if (ctl_sa_from_json(sa, &r, err, sizeof(err))) {
 			reply = ctl_reply_err(id, "EINVAL", "%s", err);
 		} else {
+			/* saves the state file itself: a save that fails refuses the SA */
 			rc = ctl_cmds_sa_add(d, &r, false, err, sizeof(err));
 			explicit_bzero(&r, sizeof(r));
 			reply = rc ? ctl_reply_err(id, errno_code(-rc), "%s", err) : ctl_reply_ok(id, NULL);
-			if (!rc)
-				state_file_changed(d);
 		}
 	} else if (!strcmp(cmd, "sa del")) {
 		if (ctl_sa_id_from_json(sa, &r, err, sizeof(err))) {

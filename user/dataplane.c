@@ -480,7 +480,8 @@ static void sa_key_of(const struct xs_sa_config *cfg, struct xdpsec_sa_key *k)
 /* An ESP-in-UDP SA came or went: its peer pair's entry in every distinct
  * xdpsec_natt map (struct xdpsec_natt_val: the pair's SA ports).  Ports
  * belong to SAs: another SA's port never moves this one's. */
-static void natt_update(struct dataplane *dp, const struct xs_sa_config *cfg, bool add)
+static int natt_update(struct dataplane *dp, const struct xs_sa_config *cfg, bool add,
+		       char *err, size_t errlen)
 {
 	struct xdpsec_natt_key k = { .family = cfg->dst.family };
 	struct xdpsec_natt_val v;
@@ -488,14 +489,14 @@ static void natt_update(struct dataplane *dp, const struct xs_sa_config *cfg, bo
 	bool present = true;
 
 	if (!dp->natt)
-		return;
+		return 0;
 	memcpy(k.saddr, cfg->src.bytes, alen);
 	memcpy(k.daddr, cfg->dst.bytes, alen);
 	if (add) {
 		if (natt_peers_add(dp->natt, &k, cfg->encap_dport, &v)) {
-			pr_warn("SPI 0x%08x: more than %d NAT-T ports between one peer pair: "
-				"its UDP fragments are not steered\n", cfg->spi, XDPSEC_NATT_PORTS_MAX);
-			return;
+			snprintf(err, errlen, "SPI 0x%08x: more than %d ESP-in-UDP ports between "
+				 "one peer pair", cfg->spi, XDPSEC_NATT_PORTS_MAX);
+			return -ENOSPC;
 		}
 	} else {
 		present = natt_peers_del(dp->natt, &k, cfg->encap_dport, &v);
@@ -512,16 +513,53 @@ static void natt_update(struct dataplane *dp, const struct xs_sa_config *cfg, bo
 			pr_warn("NAT-T pair map update for SPI 0x%08x failed: %s\n", cfg->spi,
 				strerror(errno));
 	}
+	return 0;
 }
 
-void dataplane_sa_added(struct xdpsecd *d, uint32_t sa_index, const struct xs_sa_config *cfg)
+
+/* The SA into every distinct SA map, all or none: on a refusal the maps
+ * already written are undone, so the kernel never holds half an SA. */
+static int sa_map_insert(struct dataplane *dp, const struct xdpsec_sa_key *k,
+			 const struct xdpsec_sa_val *v, uint32_t spi, char *err, size_t errlen)
+{
+	for (int i = 0; i < dp->n_in; i++) {
+		int e;
+
+		if (i > 0 && dp->in[i].sa_fd == dp->in[0].sa_fd)
+			continue;
+		if (!bpf_map_update_elem(dp->in[i].sa_fd, k, v, BPF_ANY))
+			continue;
+		e = errno;
+		/* a hash map at max_entries answers E2BIG */
+		if (e == E2BIG)
+			snprintf(err, errlen, "kernel SA map of %s is full (%d entries): SPI 0x%08x "
+				 "not installed", dp->in[i].name, XDPSEC_SA_MAX, spi);
+		else
+			snprintf(err, errlen, "kernel SA map of %s refused SPI 0x%08x: %s",
+				 dp->in[i].name, spi, strerror(e));
+		for (int j = 0; j < i; j++)
+			if (j == 0 || dp->in[j].sa_fd != dp->in[0].sa_fd)
+				bpf_map_delete_elem(dp->in[j].sa_fd, k);
+		return -e;
+	}
+	return 0;
+}
+
+int dataplane_sa_added(struct xdpsecd *d, uint32_t sa_index, const struct xs_sa_config *cfg,
+		       char *err, size_t errlen)
 {
 	struct dataplane *dp = d->dp;
 	struct xdpsec_sa_key k;
 	struct xdpsec_sa_val v = { .sa_index = sa_index };
+	int ret;
 
-	if (!dp || sa_index >= XDPSEC_SA_MAX)
-		return;
+	if (!dp)
+		return 0;
+	if (sa_index >= XDPSEC_SA_MAX) {
+		snprintf(err, errlen, "SA index %u beyond the kernel SA map (%d entries)",
+			 sa_index, XDPSEC_SA_MAX);
+		return -E2BIG;
+	}
 	v.flags = (cfg->esn ? XDPSEC_SA_F_ESN : 0) |
 		  (cfg->mode == XS_MODE_TUNNEL ? XDPSEC_SA_F_TUNNEL : 0) | XDPSEC_SA_F_VALID;
 	if (dp->sastate) {
@@ -532,14 +570,24 @@ void dataplane_sa_added(struct xdpsecd *d, uint32_t sa_index, const struct xs_sa
 		st->flags = v.flags;
 	}
 	sa_key_of(cfg, &k);
-	for (int i = 0; i < dp->n_in; i++) {
-		if (i > 0 && dp->in[i].sa_fd == dp->in[0].sa_fd)
-			continue;
-		if (bpf_map_update_elem(dp->in[i].sa_fd, &k, &v, BPF_ANY))
-			pr_warn("SA map update for SPI 0x%08x failed: %s\n", cfg->spi, strerror(errno));
+	ret = sa_map_insert(dp, &k, &v, cfg->spi, err, errlen);
+	if (ret) {
+		if (dp->sastate)
+			dp->sastate[sa_index].flags = 0;
+		return ret;
 	}
-	if (cfg->encap)
-		natt_update(dp, cfg, true);
+	if (cfg->encap) {
+		ret = natt_update(dp, cfg, true, err, errlen);
+		if (ret) {
+			for (int i = 0; i < dp->n_in; i++)
+				if (i == 0 || dp->in[i].sa_fd != dp->in[0].sa_fd)
+					bpf_map_delete_elem(dp->in[i].sa_fd, &k);
+			if (dp->sastate)
+				dp->sastate[sa_index].flags = 0;
+			return ret;
+		}
+	}
+	return 0;
 }
 
 void dataplane_sa_deleted(struct xdpsecd *d, uint32_t sa_index, const struct xs_sa_config *cfg)
@@ -553,15 +601,72 @@ void dataplane_sa_deleted(struct xdpsecd *d, uint32_t sa_index, const struct xs_
 	for (int i = 0; i < dp->n_in; i++)
 		bpf_map_delete_elem(dp->in[i].sa_fd, &k);
 	if (cfg->encap)
-		natt_update(dp, cfg, false);
+		natt_update(dp, cfg, false, NULL, 0);
 	if (dp->sastate && sa_index < XDPSEC_SA_MAX)
 		dp->sastate[sa_index].flags = 0;
 }
 
+/* Empties one SA map: keys are collected first, since deleting while
+ * walking with bpf_map_get_next_key restarts the walk.  Returns how many
+ * entries it removed. */
+static unsigned sa_map_clear(int fd)
+{
+	struct xdpsec_sa_key *keys = calloc(XDPSEC_SA_MAX, sizeof(*keys));
+	unsigned n = 0, removed = 0;
+
+	if (!keys)
+		return 0;
+	while (n < XDPSEC_SA_MAX && !bpf_map_get_next_key(fd, n ? &keys[n - 1] : NULL, &keys[n]))
+		n++;
+	for (unsigned i = 0; i < n; i++)
+		removed += !bpf_map_delete_elem(fd, &keys[i]);
+	free(keys);
+	return removed;
+}
+
+/* A classify program adopted from an earlier daemon (killed with -9, or
+ * that left it attached) still holds that daemon's SAs: entries this
+ * daemon does not own, which admit traffic for SAs it does not know and
+ * fill the map until `sa add` fails.  Before our SA table is mirrored,
+ * both the SA map and the SA state array are emptied, so afterwards they
+ * hold exactly the table (mirror_one). */
+static void sa_maps_reset(struct dataplane *dp)
+{
+	unsigned removed = 0;
+
+	for (int i = 0; i < dp->n_in; i++) {
+		bool seen = false;
+
+		for (int j = 0; j < i; j++)
+			seen |= dp->in[j].sa_fd == dp->in[i].sa_fd;
+		if (!seen)
+			removed += sa_map_clear(dp->in[i].sa_fd);
+		seen = false;
+		for (int j = 0; j < i; j++)
+			seen |= dp->in[j].sastate_fd == dp->in[i].sastate_fd;
+		if (seen)
+			continue;
+		if (i == 0 && dp->sastate) {
+			memset(dp->sastate, 0, dp->sastate_len);
+			continue;
+		}
+		for (__u32 k = 0; k < XDPSEC_SA_MAX; k++) {
+			struct xdpsec_sa_state zero = { 0 };
+
+			bpf_map_update_elem(dp->in[i].sastate_fd, &k, &zero, BPF_ANY);
+		}
+	}
+	if (removed)
+		pr_info("removed %u SA map entries left by an earlier daemon\n", removed);
+}
+
 static int mirror_one(uint32_t index, const struct xs_sa_config *cfg, const struct sa_stats *st, void *arg)
 {
+	char err[256];
+
 	(void)st;
-	dataplane_sa_added(arg, index, cfg);
+	if (dataplane_sa_added(arg, index, cfg, err, sizeof(err)))
+		pr_warn("%s\n", err);
 	return 0;
 }
 
@@ -710,7 +815,9 @@ int dataplane_start(struct xdpsecd *d, const struct dataplane_opts *o, char *err
 	ret = set_natt_config(dp, err, errlen);
 	if (ret)
 		goto fail;
-	/* SAs restored before we started: mirror them into the kernel. */
+	/* SAs restored before we started: mirror them into the kernel, and
+	 * nothing else. */
+	sa_maps_reset(dp);
 	sa_table_walk(d->sat, mirror_one, d);
 
 	/* Last: open the door.  Until now IPsec frames went to the stack. */

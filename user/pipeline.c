@@ -80,7 +80,8 @@ static void release(struct pipeline_worker *w, struct xsk_pkt *pkt)
 }
 
 static void esp_done(struct pipeline_worker *w, struct xsk_pkt *pkt,
-		     struct xdpsec_tag *m, const struct esp_result *res);
+		     struct xdpsec_tag *m, const struct esp_result *res,
+		     const uint8_t *ip, size_t len);
 
 /*
  * Plaintext longer than the feedback pair takes, sent back in as IP
@@ -170,7 +171,7 @@ static bool send_oversize(struct pipeline_worker *w, struct xsk_pkt *pkt,
 		w->st.oversize_decrypted++;
 		w->st.to_esp++;
 		esp_input(w->esp, ip, len, &res);
-		esp_done(w, pkt, m, &res);     /* the result goes back in, or here again */
+		esp_done(w, pkt, m, &res, ip, len); /* the result goes back in, or here again */
 		return true;
 	case XDPSEC_CLASS_PLAINTEXT:
 		release(w, pkt);
@@ -256,6 +257,14 @@ static void do_reasm(struct pipeline_worker *w, struct xsk_pkt *pkt,
 	r = reasm_feed(d->reasm, ip, len, now_ms(), ctx, m->path, &out);
 	if (r != REASM_COMPLETE)
 		pthread_mutex_unlock(&d->reasm_lock);
+	/* before the chunk goes back: the event takes the peers from it */
+	if (r == REASM_DROPPED) {
+		const char *limit = reasm_reason_limit(out.reason);
+
+		events_post_ip(d->events, limit ? "limit_hit" : "reasm_drop", ip, len,
+			       "fragment dropped: %s%s%s", reasm_reason_name(out.reason),
+			       limit ? ", limit " : "", limit ? limit : "");
+	}
 	xsk_port_release(w->port, pkt);    /* reasm copied what it keeps */
 
 	if (r == REASM_HELD) {
@@ -264,8 +273,6 @@ static void do_reasm(struct pipeline_worker *w, struct xsk_pkt *pkt,
 	}
 	if (r != REASM_COMPLETE) {
 		w->st.reasm_dropped++;
-		events_post(d->events, "reasm_drop", "fragment dropped: %s",
-			    reasm_reason_name(out.reason));
 		return;
 	}
 	w->st.reasm_complete++;
@@ -294,16 +301,18 @@ static void do_reasm(struct pipeline_worker *w, struct xsk_pkt *pkt,
 
 /* What follows the ESP engine for one packet of a burst. */
 static void esp_done(struct pipeline_worker *w, struct xsk_pkt *pkt,
-		     struct xdpsec_tag *m, const struct esp_result *res)
+		     struct xdpsec_tag *m, const struct esp_result *res,
+		     const uint8_t *ip, size_t len)
 {
 	struct xdpsecd *d = w->d;
 
 	if (res->drop != ESP_DROP_NONE) {
 		w->st.esp_dropped++;
+		/* a refused packet's outer header is left as it came */
 		if (res->drop == ESP_DROP_AUTH || res->drop == ESP_DROP_REPLAY)
-			events_post(d->events, res->drop == ESP_DROP_AUTH ? "auth_fail" : "replay",
-				    "SPI 0x%08x: %s", __builtin_bswap32(m->spi),
-				    esp_drop_name(res->drop));
+			events_post_ip(d->events, res->drop == ESP_DROP_AUTH ? "auth_fail" : "replay",
+				       ip, len, "SPI 0x%08x: %s", __builtin_bswap32(m->spi),
+				       esp_drop_name(res->drop));
 		release(w, pkt);
 		return;
 	}
@@ -346,7 +355,7 @@ static void esp_flush(struct pipeline_worker *w)
 	w->st.to_esp += b->n;
 	esp_input_burst(w->esp, b->ip, b->len, b->n, b->res);
 	for (unsigned i = 0; i < b->n; i++)
-		esp_done(w, b->pkt[i], &b->m[i], &b->res[i]);
+		esp_done(w, b->pkt[i], &b->m[i], &b->res[i], b->ip[i], b->len[i]);
 	b->n = 0;
 }
 

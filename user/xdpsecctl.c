@@ -47,7 +47,8 @@ static const char usage_text[] =
 "  limits set NAME VALUE...  NAME: timeout, mem-cap, max-frags, max-datagrams,\n"
 "                          src-share, replay-window\n"
 "  monitor                 print events (SA changes, auth failures, replays,\n"
-"                          reassembly timeouts, limits hit) until interrupted\n"
+"                          reassembly drops, limits hit, XDP drops) until\n"
+"                          interrupted\n"
 "\n"
 "ALGO (as ip xfrm state):\n"
 "  aead 'rfc4106(gcm(aes))' 0xKEY+SALT 64|96|128\n"
@@ -305,7 +306,10 @@ static void print_event(json_object *ev)
 
 	localtime_r(&s, &tm);
 	strftime(tb, sizeof(tb), "%H:%M:%S", &tm);
-	printf("%s.%03d %-15s %s", tb, (int)((t - (double)s) * 1000), jstr(ev, "type"), jstr(ev, "message"));
+	printf("%s.%03d %-15s ", tb, (int)((t - (double)s) * 1000), jstr(ev, "type"));
+	if (json_object_object_get(ev, "src") || json_object_object_get(ev, "dst"))
+		printf("%s > %s: ", jstr(ev, "src"), jstr(ev, "dst"));
+	printf("%s", jstr(ev, "message"));
 	if (jint(ev, "suppressed"))
 		printf(" (suppressed %" PRId64 " before this)", jint(ev, "suppressed"));
 	printf("\n");
