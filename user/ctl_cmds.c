@@ -348,6 +348,7 @@ static json_object *cmd_stats(struct xdpsecd *d, json_object *args, const struct
 		reasm_reset_counters(d->reasm);
 		pthread_mutex_unlock(&d->reasm_lock);
 		sa_table_reset_stats(d->sat);
+		esp_reset_counters(d->sat);
 		events_post(d->events, "stats_reset", "by uid %u", (unsigned)p->uid);
 		json_object_object_add(res, "reset", json_object_new_boolean(1));
 	}
