@@ -83,7 +83,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 			struct xs_addr d = { .family = AF_INET };
 
 			inet_pton(AF_INET, "198.18.0.2", &d.v4);
-			sa_table_get(tabs[0], &d, spis[i], IPPROTO_ESP, &c, NULL, NULL);
+			sa_table_get(tabs[0], &d, spis[i], IPPROTO_ESP, NULL, &c, NULL, NULL);
 			n = espb_build(pkt + 1, sizeof(pkt) - 1, &c, 7, inner, il,
 				       c.mode == XS_MODE_TUNNEL ? 4 : 17, 0);
 			snprintf(path, sizeof(path), "%s/sa%x", dir, spis[i]);

@@ -102,7 +102,7 @@ static struct sa_stats fx_stats(struct fx *f)
 	struct sa_stats st;
 
 	memset(&st, 0, sizeof(st));
-	sa_table_get(f->t, &f->cfg.dst, f->cfg.spi, IPPROTO_ESP, NULL, &st, NULL);
+	sa_table_get(f->t, &f->cfg.dst, f->cfg.spi, IPPROTO_ESP, NULL, NULL, &st, NULL);
 	return st;
 }
 
