@@ -42,6 +42,7 @@ struct imb_sa {
 	uint8_t salt[4];
 	uint8_t icv_len, esn_unused;
 	IMB_HASH_ALG hash;
+	uint8_t digest_len;      /* HMAC: the whole digest, what the job computes */
 	uint32_t key_len;
 	uint8_t iv_len;          /* HMAC transforms: CBC 16, NULL 0 */
 	/* AES-GCM, AES-GMAC */
@@ -264,6 +265,7 @@ struct crypto_sa *crypto_imb_sa_new(const struct xs_sa_config *cfg, char *err, s
 			  cfg->auth == XS_AUTH_HMAC_SHA256 ? IMB_AUTH_HMAC_SHA_256 :
 			  cfg->auth == XS_AUTH_HMAC_SHA384 ? IMB_AUTH_HMAC_SHA_384 :
 			  IMB_AUTH_HMAC_SHA_512;
+		s->digest_len = (uint8_t)(sa_auth_digest_bits(cfg->auth) / 8);
 		hmac_pre(imb_setup, s->hash, cfg->auth_key, cfg->auth_key_len, s->ipad, s->opad);
 	}
 	pthread_mutex_unlock(&imb_setup_mu);
@@ -408,8 +410,11 @@ static void cbc_submit(struct imb_thr *t, const struct imb_sa *s, struct crypto_
 	job->msg_len_to_hash_in_bytes = 8u + s->iv_len + op->ct_len + (op->esn ? 4 : 0);
 	job->u.HMAC._hashed_auth_key_xor_ipad = s->ipad;
 	job->u.HMAC._hashed_auth_key_xor_opad = s->opad;
+	/* ipsec-mb takes only its fixed tag lengths (sha1 12 or 20, sha256 16
+	 * or 32, ...): the whole digest is asked for, its first il bytes are
+	 * compared (cbc_done) */
 	job->auth_tag_output = j->tag;
-	job->auth_tag_output_len_in_bytes = il;
+	job->auth_tag_output_len_in_bytes = s->digest_len;
 	job->user_data = j;
 	t->queued++;
 	job = IMB_SUBMIT_JOB(t->m);
