@@ -242,7 +242,7 @@ int sa_config_validate(const struct xs_sa_config *c, char *err, size_t errlen)
 	case XS_ALG_NONE:
 		if (c->auth != XS_AUTH_NONE)
 			return fail(err, errlen, "auth without enc: for authentication only, use enc 'ecb(cipher_null)' ''");
-		return fail(err, errlen, "an algorithm is required (aead, or enc with auth-trunc)");
+		return fail(err, errlen, "missing algorithm (aead NAME KEY ICV, or enc NAME KEY auth-trunc NAME KEY BITS)");
 	default:
 		return fail(err, errlen, "unknown algorithm");
 	}

@@ -573,14 +573,7 @@ int sa_parse_add(int argc, char *const *argv, struct sa_parse_result *r,
 		return fail(err, errlen, NULL, "missing proto esp");
 	if (check_id(&c, r, seen))
 		return -1;
-	if (have_enc && !have_auth)
-		return fail(err, errlen, "enc", cfg->alg == XS_ALG_NULL
-			    ? "needs auth-trunc (ESP with neither encryption nor authentication protects nothing)"
-			    : "needs auth-trunc (encryption-only ESP is not supported)");
-	if (have_auth && !have_enc)
-		return fail(err, errlen, "auth", "needs enc (for authentication only: enc 'ecb(cipher_null)' '')");
-	if (!have_aead && !have_enc)
-		return fail(err, errlen, NULL, "missing algorithm (aead NAME KEY ICV, or enc NAME KEY auth-trunc NAME KEY BITS)");
+	/* which algorithms go together: sa_config_validate, the one place */
 	return sa_config_validate(cfg, err, errlen);
 }
 

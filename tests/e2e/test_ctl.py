@@ -551,7 +551,7 @@ def test_ip_xfrm_transforms_accepted(env):
              "hmac(sha256) truncation must be a multiple of 8 from 8 to 256 bits, got 100"),
             (["aead", "rfc4543(gcm(aes))", K20, "96"], "rfc4543(gcm(aes)) ICV must be 128 bits, got 96"),
             (["enc", "ecb(cipher_null)", ""], "neither encryption nor authentication"),
-            (["auth", "hmac(sha1)", K20], "for authentication only: enc 'ecb(cipher_null)' ''")]:
+            (["auth", "hmac(sha1)", K20], "for authentication only, use enc 'ecb(cipher_null)' ''")]:
         r = d.ctl(*_sa(0x3005, *algo), check=False)
         assert r.returncode == 2 and why in r.stderr, (algo, r.stderr)
     # the state file keeps them across kill -9
