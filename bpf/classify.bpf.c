@@ -6,7 +6,7 @@
  *
  * Classifies every received frame (xdpsec_parse.h) and steers it:
  *   plain, plain fragment, IKE, NAT keepalive -> XDP_PASS
- *   ESP / ESP-in-UDP, whole or fragment       -> metadata + DEVMAP redirect
+ *   ESP / ESP-in-UDP, whole or fragment       -> frame tag + DEVMAP redirect
  *                                                to the feedback veth (or
  *                                                XDP_PASS when unset), via
  *                                                the CPUMAP slot of the peer
@@ -21,6 +21,8 @@
 #include "xdpsec_common.h"
 #include "xdpsec_maps.bpf.h"
 #include "xdpsec_parse.h"
+#include "xdpsec_tag.bpf.h"
+#include "xdpsec_classify.bpf.h"
 
 /*
  * Optional early drop (XDPSEC_CFG_EARLY_DROP) of whole ESP: an unknown
@@ -79,58 +81,66 @@ static __always_inline __u32 steer_slot(const struct xdpsec_pkt *p, __u32 n)
 	return n ? h % n : 0;
 }
 
-/* Metadata + redirect into the feedback veth; XDP_PASS when the daemon has
- * not set the DEVMAP slot (the stack drops ESP it has no state for). */
+/* Is a daemon there to take IPsec frames?  Not when the feedback slot is
+ * unset (never started, or stopped) or worker 0's queue has no socket (the
+ * kernel removes a socket from its XSKMAP slots when it closes: the daemon
+ * was killed).  Then the frame goes to the stack as it is, counted, and
+ * nothing of the daemon's (early drop included) applies. */
+static __always_inline int daemon_alive(void)
+{
+	__u32 slot = XDPSEC_DEVMAP_FEEDBACK, xsk0 = 0;
+
+	return bpf_map_lookup_elem(&xdpsec_devmap, &slot) &&
+	       bpf_map_lookup_elem(&xdpsec_xsks, &xsk0);
+}
+
+/* Tag + redirect into the feedback veth; XDP_PASS when the daemon has not
+ * set the DEVMAP slot (the stack drops ESP it has no state for).  The
+ * redirect target is chosen first and the tag written last: the redirect
+ * itself happens after the program returns, and a frame that cannot be
+ * redirected reaches the stack as it arrived. */
 static __always_inline int steer_esp(struct xdp_md *ctx, const struct xdpsec_pkt *p,
 				     enum xdpsec_class cls, __u32 steer_cpus)
 {
 	__u32 slot = XDPSEC_DEVMAP_FEEDBACK;
-	struct xdpsec_meta *m;
-	void *data;
-	long ret;
-
-	if (!bpf_map_lookup_elem(&xdpsec_devmap, &slot)) {
-		xdpsec_count(XDPSEC_CNT_NOT_CONFIGURED);
-		return XDP_PASS;
-	}
-	if (bpf_xdp_adjust_meta(ctx, -(int)sizeof(*m))) {
-		xdpsec_count(XDPSEC_CNT_DROP_BASE + XDPSEC_DROP_ADJUST_META);
-		return XDP_PASS;
-	}
-	data = (void *)(long)ctx->data;
-	m = (void *)(long)ctx->data_meta;
-	if ((void *)(m + 1) > data) {
-		xdpsec_count(XDPSEC_CNT_DROP_BASE + XDPSEC_DROP_ADJUST_META);
-		return XDP_PASS;
-	}
-	m->magic = XDPSEC_META_MAGIC;
-	m->class = cls;
-	m->origin = XDPSEC_ORIGIN_WIRE;
-	m->layer = 0;
-	m->l3_off = p->l3_off;
-	m->ingress_ifindex = ctx->ingress_ifindex;
-	m->rx_queue = ctx->rx_queue_index;
-	m->sa_index = ~0u;
-	m->path = XDPSEC_PATH_ESP | (p->is_fragment ? XDPSEC_PATH_FRAG_AFTER : 0);
-	m->spi = p->has_esp ? p->spi : 0;
-	m->seq = p->has_esp ? p->seq : 0;
+	struct xdpsec_tag t = {};
+	long ret = XDP_ABORTED;
+	int steered = 0;
 
 	if (steer_cpus && steer_cpus <= XDPSEC_CPU_MAX) {
 		ret = bpf_redirect_map(&xdpsec_cpumap, steer_slot(p, steer_cpus), 0);
-		if (ret == XDP_REDIRECT) {
-			xdpsec_count(XDPSEC_CNT_STEERED);
-			xdpsec_count(XDPSEC_CNT_REDIRECTED);
-			return ret;
-		}
-		xdpsec_count(XDPSEC_CNT_STEER_FAIL);
+		if (ret == XDP_REDIRECT)
+			steered = 1;
+		else
+			xdpsec_count(XDPSEC_CNT_STEER_FAIL);
 	}
 	/* lower bits of flags = action if the slot vanished meanwhile */
-	ret = bpf_redirect_map(&xdpsec_devmap, slot, XDP_PASS);
-	if (ret == XDP_REDIRECT)
-		xdpsec_count(XDPSEC_CNT_REDIRECTED);
-	else
+	if (!steered)
+		ret = bpf_redirect_map(&xdpsec_devmap, slot, XDP_PASS);
+	if (ret != XDP_REDIRECT) {
 		xdpsec_count(XDPSEC_CNT_REDIRECT_FAIL);
-	return ret;
+		return XDP_PASS;
+	}
+
+	t.magic = XDPSEC_TAG_MAGIC;
+	t.class = cls;
+	t.origin = XDPSEC_ORIGIN_WIRE;
+	t.l3_off = XDPSEC_TAG_L3_OFF;
+	t.ingress_ifindex = ctx->ingress_ifindex;
+	t.rx_queue = ctx->rx_queue_index;
+	t.sa_index = ~0u;
+	t.path = XDPSEC_PATH_ESP | (p->is_fragment ? XDPSEC_PATH_FRAG_AFTER : 0);
+	t.spi = p->has_esp ? p->spi : 0;
+	t.seq = p->has_esp ? p->seq : 0;
+	if (xdpsec_tag_push(ctx, p->l3_off, &t)) {
+		/* no headroom: the frame is untouched, the stack gets it */
+		xdpsec_count(XDPSEC_CNT_TAG_NO_ROOM);
+		return XDP_PASS;
+	}
+	if (steered)
+		xdpsec_count(XDPSEC_CNT_STEERED);
+	xdpsec_count(XDPSEC_CNT_REDIRECTED);
+	return XDP_REDIRECT;
 }
 
 SEC("xdp")
@@ -154,7 +164,7 @@ int xdpsec_classify(struct xdp_md *ctx)
 		steer_cpus = cfg->steer_cpus;
 	}
 
-	cls = xdpsec_parse(data, data_end, natt, flags, &p);
+	cls = xdpsec_classify_frame(data, data_end, (__u32)(data_end - data), natt, 0, &p);
 	xdpsec_count(XDPSEC_CNT_CLASS_BASE + cls);
 	if (p.is_atomic)
 		xdpsec_count(XDPSEC_CNT_ATOMIC_FRAG);
@@ -172,17 +182,22 @@ int xdpsec_classify(struct xdp_md *ctx)
 		xdpsec_count(XDPSEC_CNT_MALFORMED_PASSED);
 		return XDP_PASS;
 	case XDPSEC_CLASS_ESP:
-		if (flags & XDPSEC_CFG_EARLY_DROP) {
+	case XDPSEC_CLASS_ESP_FRAG_FIRST:
+	case XDPSEC_CLASS_ESP_FRAG_MIDDLE:
+	case XDPSEC_CLASS_ESP_FRAG_LAST:
+		if (!daemon_alive()) {
+			xdpsec_count(XDPSEC_CNT_NOT_CONFIGURED);
+			return XDP_PASS;
+		}
+		/* fragments are not early-dropped: no SA check before
+		 * reassembly */
+		if (cls == XDPSEC_CLASS_ESP && (flags & XDPSEC_CFG_EARLY_DROP)) {
 			r = early_drop(&p);
 			if (r) {
 				xdpsec_count(XDPSEC_CNT_DROP_BASE + r);
 				return XDP_DROP;
 			}
 		}
-		return steer_esp(ctx, &p, cls, steer_cpus);
-	case XDPSEC_CLASS_ESP_FRAG_FIRST:
-	case XDPSEC_CLASS_ESP_FRAG_MIDDLE:
-	case XDPSEC_CLASS_ESP_FRAG_LAST:
 		return steer_esp(ctx, &p, cls, steer_cpus);
 	default:
 		return XDP_PASS;

@@ -4,14 +4,15 @@
  * the far end of the feedback veth pair (the patent's IPsec processing
  * logic 21a, input 124 behind multiplexer 120).
  *
- * Every ciphertext frame enters here through the same door:
- *  - fresh frames, redirected by the classify program (XDP metadata with
- *    origin WIRE in front of the frame);
- *  - frames the daemon sends back in with AF_XDP TX on the near end, which
- *    carry their tag in-band (EtherType XDPSEC_SHIM_ETHERTYPE + struct
- *    xdpsec_meta) because AF_XDP TX has no XDP metadata: reassembled
- *    ciphertext (the feedback path), decrypted payloads that are again ESP
- *    (nested layers) or IP fragments, and finished plaintext.
+ * Every ciphertext frame enters here through the same door, tagged in-band
+ * ([Ethernet 0x88B5][struct xdpsec_tag][IP], see xdpsec_common.h):
+ *  - fresh frames, redirected by the classify program (origin WIRE);
+ *  - frames the daemon sends back in with AF_XDP TX on the near end
+ *    (origin DAEMON): reassembled ciphertext (the feedback path), decrypted
+ *    payloads that are again ESP (nested layers) or IP fragments, and
+ *    finished plaintext.
+ * Frames for the daemon keep the tag, updated in place (class, SA index,
+ * SPI, sequence number); frames for the host stack lose it.
  *
  * Steering:
  *   ESP fragment, or a plain fragment the daemon decrypted -> XSKMAP (reassembly)
@@ -32,7 +33,7 @@
  * end's stack sends), but being frags-aware it raises the far end's
  * maximum MTU above 65535: veth drops a frame longer than the receiving
  * end's MTU + 18 before any XDP program runs, and the daemon's largest frame
- * is shim + an IPv6 datagram of 40 + 65535 bytes (see dataplane.c).
+ * is the tag + an IPv6 datagram of 40 + 65535 bytes (see dataplane.c).
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -40,16 +41,8 @@
 #include "xdpsec_common.h"
 #include "xdpsec_maps.bpf.h"
 #include "xdpsec_parse.h"
-
-#define META_LEN ((int)sizeof(struct xdpsec_meta))
-
-/* One AF_XDP socket per far-end queue, inserted by the daemon. */
-struct {
-	__uint(type, BPF_MAP_TYPE_XSKMAP);
-	__uint(max_entries, XDPSEC_XSK_MAX);
-	__type(key, __u32);
-	__type(value, __u32);
-} xdpsec_xsks SEC(".maps");
+#include "xdpsec_tag.bpf.h"
+#include "xdpsec_classify.bpf.h"
 
 static __always_inline int drop(enum xdpsec_drop_reason r)
 {
@@ -57,63 +50,27 @@ static __always_inline int drop(enum xdpsec_drop_reason r)
 	return XDP_DROP;
 }
 
-/* Strip the daemon's in-band shim: [eth][meta][IP] -> [eth][IP] and copy
- * the tag to *m.  Returns 0, or a drop reason. */
-static __always_inline int strip_shim(struct xdp_md *ctx, struct xdpsec_meta *m)
+/* Into the host stack: without the tag, which only xdpsec understands. */
+static __always_inline int pass(struct xdp_md *ctx)
 {
-	void *data = (void *)(long)ctx->data;
-	void *data_end = (void *)(long)ctx->data_end;
-	struct ethhdr *eth = data, *neth;
-	struct xdpsec_meta *sm;
-	__u8 *ip;
-	__u16 proto;
-
-	sm = data + sizeof(*eth);
-	ip = (__u8 *)(sm + 1);
-	if ((void *)(ip + 1) > data_end)
-		return XDPSEC_DROP_META;
-	if (sm->magic != XDPSEC_META_MAGIC)
-		return XDPSEC_DROP_META;
-	__builtin_memcpy(m, sm, sizeof(*m));
-	if ((ip[0] >> 4) == 4)
-		proto = bpf_htons(XDPSEC_ETH_P_IP);
-	else if ((ip[0] >> 4) == 6)
-		proto = bpf_htons(XDPSEC_ETH_P_IPV6);
-	else
-		return XDPSEC_DROP_META;
-	/* new Ethernet header right in front of the IP header */
-	neth = (void *)ip - sizeof(*neth);
-	__builtin_memcpy(neth->h_source, eth->h_source, 6);
-	__builtin_memcpy(neth->h_dest, eth->h_dest, 6);
-	neth->h_proto = proto;
-	if (bpf_xdp_adjust_head(ctx, META_LEN))
-		return XDPSEC_DROP_META;
-	return 0;
+	if (xdpsec_tag_pop(ctx))
+		return drop(XDPSEC_DROP_BAD_TAG);
+	return XDP_PASS;
 }
 
-/* Write *m as XDP metadata (reusing the classify program's when present)
- * and redirect to this queue's AF_XDP socket. */
-static __always_inline int to_daemon(struct xdp_md *ctx, struct xdpsec_meta *m)
+/* Update the frame's tag in place and redirect to this queue's AF_XDP
+ * socket: the daemon reads the tag in front of the IP header. */
+static __always_inline int to_daemon(struct xdp_md *ctx, const struct xdpsec_tag *m)
 {
 	__u32 q = ctx->rx_queue_index;
-	void *data, *meta;
-	long metalen;
+	struct xdpsec_tag *t;
 
 	if (!bpf_map_lookup_elem(&xdpsec_xsks, &q))
 		return drop(XDPSEC_DROP_NO_XSK);
-	/* one adjustment from whatever metadata is there (the classify
-	 * program's, or none for re-entered frames) to exactly ours */
-	metalen = (long)ctx->data - (long)ctx->data_meta;
-	if (metalen != META_LEN && bpf_xdp_adjust_meta(ctx, (int)metalen - META_LEN))
-		return drop(XDPSEC_DROP_ADJUST_META);
-	/* keep clang from reusing ctx+offset pointers: the verifier only
-	 * accepts ctx field loads of the form *(ctx + const) */
-	asm volatile("" : "+r"(ctx));
-	data = (void *)(long)ctx->data;
-	meta = (void *)(long)ctx->data_meta;
-	if (meta + META_LEN > data)
-		return drop(XDPSEC_DROP_ADJUST_META);
-	__builtin_memcpy(meta, m, sizeof(*m));
+	t = xdpsec_tag_at(ctx);
+	if (!t)
+		return drop(XDPSEC_DROP_BAD_TAG);
+	__builtin_memcpy(t, m, sizeof(*m));
 	return bpf_redirect_map(&xdpsec_xsks, q, XDP_DROP);
 }
 
@@ -137,58 +94,50 @@ int xdpsec_decrypt(struct xdp_md *ctx)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
-	struct xdpsec_meta m = {};
+	struct xdpsec_tag m, *t;
 	struct xdpsec_pkt pkt;
 	struct xdpsec_config *cfg;
 	struct ethhdr *eth = data;
-	__u32 zero = 0, flags = 0, frame_len;
+	__u32 zero = 0, frame_len;
 	__u16 natt = XDPSEC_NATT_PORT;
 	enum xdpsec_class cls;
-	int r;
 
 	if ((void *)(eth + 1) > data_end)
 		return drop(XDPSEC_DROP_TRUNC_ETH);
-
-	if (eth->h_proto == bpf_htons(XDPSEC_SHIM_ETHERTYPE)) {
-		r = strip_shim(ctx, &m);
-		if (r)
-			return drop(r);
-		m.origin = XDPSEC_ORIGIN_DAEMON;
+	if (eth->h_proto != bpf_htons(XDPSEC_TAG_ETHERTYPE)) {
+		/* not sent by us (e.g. the stack's own traffic) */
+		xdpsec_count(XDPSEC_CNT_DEC_UNTAGGED);
+		return XDP_PASS;
+	}
+	t = xdpsec_tag_at(ctx);
+	if (!t || t->magic != XDPSEC_TAG_MAGIC)
+		return drop(XDPSEC_DROP_BAD_TAG);
+	__builtin_memcpy(&m, t, sizeof(m));
+	if (m.origin == XDPSEC_ORIGIN_DAEMON) {
 		xdpsec_count(XDPSEC_CNT_DEC_REENTERED);
 		if (m.class == XDPSEC_CLASS_PLAINTEXT) {
 			/* whole plaintext: the daemon addressed it to the far
 			 * end's MAC; the stack takes it from here */
 			xdpsec_count(XDPSEC_CNT_DEC_PASS_PLAIN);
-			return XDP_PASS;
+			return pass(ctx);
 		}
-	} else {
-		struct xdpsec_meta *wm = (void *)(long)ctx->data_meta;
-
-		if ((void *)(wm + 1) > data || wm->magic != XDPSEC_META_MAGIC) {
-			/* not redirected by us (e.g. the stack's own traffic) */
-			xdpsec_count(XDPSEC_CNT_DEC_FOREIGN);
-			return XDP_PASS;
-		}
-		__builtin_memcpy(&m, wm, sizeof(m));
-		m.origin = XDPSEC_ORIGIN_WIRE;
+	} else if (m.origin == XDPSEC_ORIGIN_WIRE) {
 		xdpsec_count(XDPSEC_CNT_DEC_FRESH);
+	} else {
+		return drop(XDPSEC_DROP_BAD_TAG);
 	}
 
 	cfg = bpf_map_lookup_elem(&xdpsec_cfg, &zero);
-	if (cfg) {
-		if (cfg->natt_port)
-			natt = cfg->natt_port;
-		flags = cfg->flags;
-	}
+	if (cfg && cfg->natt_port)
+		natt = cfg->natt_port;
 	/* the whole frame, fragments included: reassembled datagrams are
 	 * multi-buffer above ~3.5 KiB */
 	frame_len = (__u32)bpf_xdp_get_buff_len(ctx);
 	data = (void *)(long)ctx->data;
 	data_end = (void *)(long)ctx->data_end;
-	/* Frames the daemon re-injects are ESP or fragments it has just seen:
-	 * UDP non-first fragments are steered only when configured. */
-	cls = xdpsec_parse_frame(data, data_end, frame_len, natt, flags, &pkt);
-	m.l3_off = (__u8)pkt.l3_off;
+	/* the classify program's own classifier, behind the tag */
+	cls = xdpsec_classify_frame(data, data_end, frame_len, natt, XDPSEC_PARSE_TAGGED, &pkt);
+	m.l3_off = XDPSEC_TAG_L3_OFF;
 	m.spi = pkt.spi;
 	m.seq = pkt.seq;
 	m.sa_index = ~0u;
@@ -204,7 +153,7 @@ int xdpsec_decrypt(struct xdp_md *ctx)
 		return to_daemon(ctx, &m);
 	case XDPSEC_CLASS_PLAIN_FRAG:
 		if (m.origin != XDPSEC_ORIGIN_DAEMON)
-			return XDP_PASS;
+			return pass(ctx);
 		/* an inner fragment the daemon decrypted: reassemble it */
 		m.class = cls;
 		xdpsec_count(XDPSEC_CNT_DEC_TO_REASM);
@@ -232,11 +181,11 @@ int xdpsec_decrypt(struct xdp_md *ctx)
 	case XDPSEC_CLASS_IKE:
 	case XDPSEC_CLASS_NATT_KEEPALIVE:
 		xdpsec_count(XDPSEC_CNT_DEC_IKE);
-		return XDP_PASS;
+		return pass(ctx);
 	default:
 		if (m.origin == XDPSEC_ORIGIN_DAEMON)
 			xdpsec_count(XDPSEC_CNT_DEC_PASS_PLAIN);
-		return XDP_PASS;
+		return pass(ctx);
 	}
 }
 

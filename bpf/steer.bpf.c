@@ -10,27 +10,33 @@
  * queue, the same daemon worker, in arrival order: the anti-replay window
  * sees the sender's order, not two workers' interleaving.
  *
- * The metadata written by classify travels with the frame (the CPUMAP
- * keeps it).  Loaded by the daemon into the CPUMAP entries, never attached
+ * The frame tag written by classify travels in the frame itself.  Loaded by the daemon into the CPUMAP entries, never attached
  * to an interface.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
 #include "xdpsec_common.h"
 #include "xdpsec_maps.bpf.h"
+#include "xdpsec_parse.h"
+#include "xdpsec_tag.bpf.h"
 
 SEC("xdp/cpumap")
 int xdpsec_steer(struct xdp_md *ctx)
 {
 	long ret;
 
-	(void)ctx;
 	ret = bpf_redirect_map(&xdpsec_devmap, XDPSEC_DEVMAP_FEEDBACK, XDP_PASS);
-	/* XDP_PASS: the slot was cleared meanwhile (daemon stopping); the
-	 * frame goes to the stack as if there were no daemon. */
-	if (ret != XDP_REDIRECT)
-		xdpsec_count(XDPSEC_CNT_REDIRECT_FAIL);
-	return (int)ret;
+	if (ret == XDP_REDIRECT)
+		return XDP_REDIRECT;
+	/* The slot was cleared meanwhile (daemon stopping): the frame goes
+	 * to the stack as if there were no daemon, without the tag the stack
+	 * would not understand (its VLAN tags are gone with it). */
+	xdpsec_count(XDPSEC_CNT_REDIRECT_FAIL);
+	if (xdpsec_tag_pop(ctx))
+		return XDP_DROP;        /* counted as a redirect failure */
+	xdpsec_count(XDPSEC_CNT_STEER_UNTAGGED);
+	return XDP_PASS;
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -4,7 +4,7 @@
  * (xdp-tools' common_kern_user.h pattern).
  *
  * Everything that crosses the kernel/user boundary lives here: the
- * per-frame metadata struct, the classification and drop-reason enums, the
+ * per-frame tag (struct xdpsec_tag), the classification and drop-reason enums, the
  * counter index enum, map key/value structs and map names.  BPF code
  * includes it after vmlinux.h; userspace after <linux/types.h>.
  */
@@ -23,6 +23,7 @@
 #define XDPSEC_MAP_XSKS      "xdpsec_xsks"    /* XSKMAP on the feedback far end       */
 #define XDPSEC_MAP_SA_STATE "xdpsec_sastate" /* mmapable ARRAY: sa_index -> replay  */
 #define XDPSEC_MAP_CPUMAP    "xdpsec_cpumap"  /* CPUMAP: per-peer steering (below)  */
+#define XDPSEC_MAP_NATT      "xdpsec_natt"    /* HASH: NAT-T peer pair -> UDP ports */
 
 /* Folder for pins made by the daemon (xdp-tools style). */
 #define XDPSEC_PIN_DIR       "/sys/fs/bpf/xdpsec"
@@ -32,7 +33,9 @@
 #define XDPSEC_DEVMAP_FEEDBACK 0   /* DEVMAP slot of the feedback near end */
 #define XDPSEC_CPU_MAX       64    /* CPUMAP slots (CPU ids) used for steering */
 
-/* Default UDP port of ESP-in-UDP (RFC 3948). Configurable in xdpsec_config. */
+/* Default UDP port of ESP-in-UDP (RFC 3948). Configurable in xdpsec_config
+ * (xdpsecd --natt-port); an SA's own encap port counts for its peer pair
+ * (struct xdpsec_natt_val). */
 #define XDPSEC_NATT_PORT     4500
 
 /* ---- Classification (what the classify program decided) */
@@ -52,9 +55,11 @@ enum xdpsec_class {
 /*
  * Note on non-first fragments: only the first fragment carries the
  * protocol's header, so a middle/last fragment is "ESP" only because its IP
- * protocol field says 50 (or, for ESP-in-UDP, 17: any UDP non-first
- * fragment may be ESP-in-UDP, and the classify program steers it to the
- * daemon only when the config says so -- see XDPSEC_CFG_UDP_FRAGS).
+ * protocol field says 50, or, for ESP-in-UDP, 17 between a NAT-T peer pair
+ * (struct xdpsec_natt_key): every UDP fragment between two addresses that
+ * an `encap espinudp` SA joins goes to the daemon, first ones included, so
+ * a datagram is never split between the daemon and the stack.  UDP
+ * fragments between any other addresses are the stack's.
  */
 
 /* ---- Drop / anomaly reasons of the BPF stages */
@@ -78,9 +83,9 @@ enum xdpsec_drop_reason {
 	XDPSEC_DROP_ESP_ZERO_SPI,        /* SPI 0 is reserved (RFC 4303 2.1)       */
 	XDPSEC_DROP_UNKNOWN_SPI,         /* decrypt stage: no SA for (dst, SPI)    */
 	XDPSEC_DROP_REPLAY_EARLY,        /* decrypt stage: left of replay window   */
-	XDPSEC_DROP_META,                /* decrypt stage: metadata missing/bad    */
+	XDPSEC_DROP_BAD_TAG,             /* decrypt stage: frame tag cut short,
+					    bad magic/origin, or not removable    */
 	XDPSEC_DROP_NO_XSK,              /* decrypt stage: no daemon socket        */
-	XDPSEC_DROP_ADJUST_META,         /* bpf_xdp_adjust_meta failed             */
 	XDPSEC_DROP__MAX
 };
 
@@ -102,12 +107,16 @@ enum xdpsec_counter {
 	XDPSEC_CNT_DEC_TO_REASM,         /* ESP fragment -> daemon reassembly      */
 	XDPSEC_CNT_DEC_TO_ESP,           /* whole ESP -> daemon ESP engine         */
 	XDPSEC_CNT_DEC_PASS_PLAIN,       /* plaintext passed into the host stack   */
-	XDPSEC_CNT_DEC_FOREIGN,          /* no metadata: not ours, passed          */
+	XDPSEC_CNT_DEC_UNTAGGED,         /* no frame tag: not ours, passed         */
 	XDPSEC_CNT_PLAIN_FRAG_FIRST,     /* plain fragments at offset 0: one per
 					    datagram the kernel reassembles      */
 	XDPSEC_CNT_DEC_IKE,              /* decrypt stage: IKE/keepalive passed    */
 	XDPSEC_CNT_STEERED,              /* IPsec frame sent via the CPUMAP        */
 	XDPSEC_CNT_STEER_FAIL,           /* CPUMAP redirect failed: sent direct    */
+	XDPSEC_CNT_TAG_NO_ROOM,          /* no headroom for the frame tag: the
+					    IPsec frame was passed to the stack  */
+	XDPSEC_CNT_STEER_UNTAGGED,       /* steer program: feedback slot gone, tag
+					    removed, frame passed to the stack   */
 	XDPSEC_CNT__MAX
 };
 
@@ -117,8 +126,6 @@ enum xdpsec_malformed_policy {
 	XDPSEC_MALFORMED_DROP = 1,
 };
 
-#define XDPSEC_CFG_UDP_FRAGS   (1u << 0) /* steer non-first UDP fragments to the
-					    daemon when they may be ESP-in-UDP */
 #define XDPSEC_CFG_EARLY_DROP  (1u << 1) /* classify looks whole ESP up in the SA
 					    map and drops unknown SPIs and
 					    sequence numbers left of the replay
@@ -139,18 +146,39 @@ struct xdpsec_config {
 	__u32 steer_cpus;
 };
 
-/* ---- Per-frame metadata, written in front of the frame with
- * bpf_xdp_adjust_meta() before a redirect.  It survives a DEVMAP redirect
- * into a veth and is visible to AF_XDP consumers at (data - sizeof).
- * The kernel caps metadata at 32 bytes and requires a multiple of 4. */
-#define XDPSEC_META_MAGIC  0x58505345u   /* "XPSE" */
+/* ---- The frame tag: what one stage tells the next about a frame.
+ *
+ * It travels in-band on every hop, in one format:
+ *
+ *   [Ethernet: dst, src, type XDPSEC_TAG_ETHERTYPE][struct xdpsec_tag][IP]
+ *
+ *   wire -> decrypt program: written by the classify program (which drops
+ *           the frame's own Ethernet/VLAN header for it) before the CPUMAP
+ *           and DEVMAP redirects;
+ *   decrypt program -> daemon: kept in the frame, updated in place, over
+ *           the XSKMAP;
+ *   daemon -> decrypt program: written by the daemon on AF_XDP TX.
+ *
+ * Why in-band and not XDP metadata: AF_XDP TX carries no XDP metadata, and
+ * kernels differ in whether they let XDP programs grow it at all (the
+ * 6.18.44 build these machines ran on 2026-12-07 refuses the helper that
+ * does to every XDP program type; see docs/architecture.md).  Packet bytes survive every hop on every kernel.
+ * 0x88B5 is IEEE 802's "local experimental" EtherType; the feedback pair is
+ * private to the host, so a tagged frame never reaches a wire.  The decrypt
+ * program removes the tag before anything reaches the host's stack.
+ *
+ * Writers and parsers: headers/xdpsec_tag.bpf.h (BPF side),
+ * user/frame_tag.c (daemon side). */
+#define XDPSEC_TAG_MAGIC      0x58505345u /* "XPSE" */
+#define XDPSEC_TAG_ETHERTYPE  0x88B5
+#define XDPSEC_TAG_OFF        14          /* the tag follows the Ethernet header */
 
 enum xdpsec_origin {
 	XDPSEC_ORIGIN_WIRE = 1,          /* classify program, fresh from ingress   */
 	XDPSEC_ORIGIN_DAEMON = 2,        /* produced by xdpsecd (feedback path)    */
 };
 
-/* Bits of xdpsec_meta.path: the branch of the decision tree a datagram is
+/* Bits of xdpsec_tag.path: the branch of the decision tree a datagram is
  * on, accumulated as the daemon learns its history layer by layer. */
 #define XDPSEC_PATH_ESP            (1u << 0) /* at least one ESP layer          */
 #define XDPSEC_PATH_FRAG_BEFORE    (1u << 1) /* inner fragments were decrypted  */
@@ -158,12 +186,13 @@ enum xdpsec_origin {
 #define XDPSEC_PATH_FRAG_BETWEEN   (1u << 3) /* reassembled between two layers  */
 #define XDPSEC_PATH_NESTED         (1u << 4) /* more than one ESP layer         */
 
-struct xdpsec_meta {
-	__u32 magic;                     /* XDPSEC_META_MAGIC                      */
+struct xdpsec_tag {
+	__u32 magic;                     /* XDPSEC_TAG_MAGIC                       */
 	__u8  class;                     /* enum xdpsec_class                      */
 	__u8  origin;                    /* enum xdpsec_origin                     */
 	__u8  layer;                     /* ESP layers removed so far              */
-	__u8  l3_off;                    /* offset of the IP header in the frame   */
+	__u8  l3_off;                    /* offset of the IP header in the frame:
+					    always XDPSEC_TAG_L3_OFF              */
 	__u32 ingress_ifindex;           /* where the datagram entered the host    */
 	__u32 rx_queue;                  /* its rx queue there                     */
 	__u32 sa_index;                  /* decrypt stage: SA found (or ~0)        */
@@ -172,12 +201,28 @@ struct xdpsec_meta {
 	__u32 seq;                       /* ESP sequence number (host order)       */
 };
 
-/* ---- In-band tag on frames the daemon sends back in (AF_XDP TX carries no
- * XDP metadata): [Ethernet, type XDPSEC_SHIM_ETHERTYPE][struct xdpsec_meta]
- * [IP packet].  The decrypt program strips the shim and turns it into XDP
- * metadata.  0x88B5 is IEEE 802's "local experimental" EtherType; the
- * feedback pair is private to the host, so it never reaches a wire. */
-#define XDPSEC_SHIM_ETHERTYPE 0x88B5
+/* Offset of the IP header in a tagged frame. */
+#define XDPSEC_TAG_L3_OFF     (XDPSEC_TAG_OFF + 32)
+_Static_assert(sizeof(struct xdpsec_tag) == XDPSEC_TAG_L3_OFF - XDPSEC_TAG_OFF,
+	       "the tag is 32 bytes on every side");
+
+/* ---- NAT-T peer pairs: (peer, local) address pairs that an ESP-in-UDP SA
+ * joins, with the SAs' UDP ports.  Set by the daemon from its SA table.  A
+ * whole UDP datagram between them to one of these ports (or to the default
+ * port) is ESP-in-UDP unless it starts with the non-ESP marker; every UDP
+ * fragment between them goes to the daemon.  Nothing else is touched. */
+#define XDPSEC_NATT_PORTS_MAX 4
+
+struct xdpsec_natt_key {
+	__u8  family;                    /* AF_INET / AF_INET6                     */
+	__u8  pad[3];
+	__u8  saddr[16];                 /* the peer (the SA's src)                */
+	__u8  daddr[16];                 /* this host (the SA's dst)               */
+};
+
+struct xdpsec_natt_val {
+	__u16 port[XDPSEC_NATT_PORTS_MAX]; /* host order, 0 = unused slot          */
+};
 
 /* ---- SA map shared with the decrypt program: (family, dst, SPI) -> index.
  * The daemon owns the SA table; the kernel gets only what it needs for the

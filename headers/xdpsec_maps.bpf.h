@@ -24,8 +24,7 @@ struct {
 } xdpsec_cnt SEC(".maps");
 
 /* Runtime knobs, key 0.  All-zero (the state after load) is the safe
- * default: malformed passed, NAT-T port 4500, no UDP-fragment steering,
- * no early drop. */
+ * default: malformed passed, NAT-T port 4500, no early drop. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
@@ -68,6 +67,28 @@ struct {
 	__type(key, __u32);
 	__type(value, struct xdpsec_sa_state);
 } xdpsec_sastate SEC(".maps");
+
+/* NAT-T peer pairs (struct xdpsec_natt_key in xdpsec_common.h): set by the
+ * daemon from its ESP-in-UDP SAs. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, XDPSEC_SA_MAX);
+	__type(key, struct xdpsec_natt_key);
+	__type(value, struct xdpsec_natt_val);
+} xdpsec_natt SEC(".maps");
+
+/* One AF_XDP socket per far-end queue, inserted by the daemon; the decrypt
+ * program redirects into it.  The classify program reads slot 0 too: the
+ * kernel empties a socket's slots when the socket closes, so an empty slot
+ * 0 means no daemon is running (it was killed, say) and IPsec frames go to
+ * the stack, counted not_configured, instead of into a feedback pair no one
+ * reads. */
+struct {
+	__uint(type, BPF_MAP_TYPE_XSKMAP);
+	__uint(max_entries, XDPSEC_XSK_MAX);
+	__type(key, __u32);
+	__type(value, __u32);
+} xdpsec_xsks SEC(".maps");
 
 /* Bump one counter on this CPU.  Out-of-range indexes are ignored by the
  * map lookup (returns NULL), so a bad index can never fault. */

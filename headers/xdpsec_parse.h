@@ -3,24 +3,30 @@
  * xdpsec_parse.h - bounded, verifier-friendly packet parsing shared by
  * every xdpsec BPF program (BPF side only).
  *
- * Include after vmlinux.h, <bpf/bpf_helpers.h>, <bpf/bpf_endian.h> and
- * xdpsec_common.h.  One entry point:
+ * The same source compiles for BPF (include after vmlinux.h,
+ * <bpf/bpf_helpers.h>, <bpf/bpf_endian.h> and xdpsec_common.h) and for
+ * userspace (include after xdpsec_common.h): the daemon's "is this ESP"
+ * is the classifier's own answer.  Two steps, so that the NAT-T peer pair
+ * can be looked up in between (BPF: headers/xdpsec_classify.bpf.h; the
+ * daemon: user/pipeline.c):
  *
- *   enum xdpsec_class xdpsec_parse(data, data_end, natt_port, cfg_flags, &pkt)
+ *   xdpsec_parse_l3(data, data_end, frame_len, flags, &pkt)   link + IP
+ *   xdpsec_parse_ip_l3(ip, len, &pkt)                         bare IP
+ *   xdpsec_parse_l4(data, data_end, &pkt, natt_port, peer)    the rest
  *
- * fills struct xdpsec_pkt and returns the class; for XDPSEC_CLASS_MALFORMED
+ * fill struct xdpsec_pkt and return the class; for XDPSEC_CLASS_MALFORMED
  * pkt.reason says why (enum xdpsec_drop_reason).  Every read is checked
  * against data_end AND against the end of the IP datagram (IPv4 total
  * length / IPv6 payload length): Ethernet padding is never parsed as
  * payload.
  *
- * Multi-buffer frames (SEC("xdp.frags") programs): xdpsec_parse_frame()
- * takes the length of the whole frame (bpf_xdp_get_buff_len()) as well.
- * The IP length is checked against the whole frame, so a 64 KiB datagram
- * whose tail lies in fragments is well formed; headers are still read from
- * the linear part only (data..data_end), and one that is not there is
- * "truncated".  xdpsec_parse() is the single-buffer case.  Offsets are plain scalars capped at XDPSEC_PARSE_MAX_OFF so
- * the verifier can bound every packet pointer; loops have constant bounds.
+ * Multi-buffer frames (SEC("xdp.frags") programs): frame_len is the length
+ * of the whole frame (bpf_xdp_get_buff_len()).  The IP length is checked
+ * against the whole frame, so a 64 KiB datagram whose tail lies in
+ * fragments is well formed; headers are still read from the linear part
+ * only (data..data_end), and one that is not there is "truncated".
+ * Offsets are plain scalars capped at XDPSEC_PARSE_MAX_OFF so the verifier
+ * can bound every packet pointer; loops have constant bounds.
  *
  * Choices (documented in docs/classify.md):
  *  - IPv6 extension headers walked: hop-by-hop (0), routing (43),
@@ -36,6 +42,30 @@
 #ifndef XDPSEC_PARSE_H
 #define XDPSEC_PARSE_H
 
+#ifndef __bpf__
+/* userspace: the kernel's UAPI headers give the same structs as vmlinux.h */
+#include <arpa/inet.h>
+#include <linux/if_ether.h>
+#include <linux/ip.h>
+#include <linux/ipv6.h>
+#include <linux/types.h>
+#include <linux/udp.h>
+#ifndef __always_inline
+#define __always_inline inline __attribute__((always_inline))
+#endif
+#define bpf_ntohs(x) ntohs(x)
+#define bpf_ntohl(x) ntohl(x)
+#define bpf_htons(x) htons(x)
+#endif
+
+/* Constant-bound loops: clang unrolls them on request (the BPF build);
+ * gcc does not know the pragma and needs nothing. */
+#ifdef __clang__
+#define XDPSEC_UNROLL _Pragma("unroll")
+#else
+#define XDPSEC_UNROLL
+#endif
+
 #define XDPSEC_ETH_HLEN       14
 #define XDPSEC_ETH_P_IP       0x0800
 #define XDPSEC_ETH_P_IPV6     0x86DD
@@ -50,6 +80,10 @@
 #define XDPSEC_IPV6_EXT_MAX   6
 #endif
 #define XDPSEC_PARSE_MAX_OFF  0x3fff /* no single-buffer XDP frame is longer */
+/* Parser option, beside the XDPSEC_CFG_* bits: the frame may carry the
+ * in-band frame tag (xdpsec_common.h).  Only the feedback pair's frames
+ * are parsed this way; on an ingress interface 0x88B5 is just "not IP". */
+#define XDPSEC_PARSE_TAGGED   (1u << 16)
 
 #define XDPSEC_AF_INET        2
 #define XDPSEC_AF_INET6       10
@@ -98,9 +132,11 @@ xdpsec_malformed(struct xdpsec_pkt *p, enum xdpsec_drop_reason r)
 }
 
 /* Ethernet and up to XDPSEC_VLAN_MAX tags; returns the inner ethertype
- * (host order) or 0 with p->reason set. */
+ * (host order) or 0 with p->reason set.  With `tagged` (the feedback
+ * pair's frames), [Ethernet 0x88B5][frame tag][IP] is understood too: the
+ * IP header follows the tag and its version nibble says the family. */
 static __always_inline __u16
-xdpsec_parse_l2(void *data, void *data_end, struct xdpsec_pkt *p)
+xdpsec_parse_l2(void *data, void *data_end, struct xdpsec_pkt *p, int tagged)
 {
 	struct ethhdr *eth = data;
 	__u32 off = XDPSEC_ETH_HLEN;
@@ -112,7 +148,23 @@ xdpsec_parse_l2(void *data, void *data_end, struct xdpsec_pkt *p)
 		return 0;
 	}
 	proto = bpf_ntohs(eth->h_proto);
-#pragma unroll
+	if (tagged && proto == XDPSEC_TAG_ETHERTYPE) {
+		__u8 *ip = data + XDPSEC_TAG_L3_OFF;
+
+		if ((void *)(ip + 1) > data_end) {
+			p->reason = XDPSEC_DROP_BAD_TAG;
+			return 0;
+		}
+		p->l2_len = XDPSEC_TAG_L3_OFF;
+		p->l3_off = XDPSEC_TAG_L3_OFF;
+		if ((ip[0] >> 4) == 4)
+			return XDPSEC_ETH_P_IP;
+		if ((ip[0] >> 4) == 6)
+			return XDPSEC_ETH_P_IPV6;
+		p->reason = XDPSEC_DROP_BAD_TAG;
+		return 0;
+	}
+XDPSEC_UNROLL
 	for (i = 0; i < XDPSEC_VLAN_MAX; i++) {
 		__be16 *tag;
 
@@ -336,15 +388,30 @@ xdpsec_esp_class(const struct xdpsec_pkt *p)
 	return p->is_last ? XDPSEC_CLASS_ESP_FRAG_LAST : XDPSEC_CLASS_ESP_FRAG_MIDDLE;
 }
 
-/* UDP of a whole packet or a first fragment: ESP-in-UDP on natt_port
+/* Is dport an ESP-in-UDP port: the host's default, or one of the peer
+ * pair's SAs'? */
+static __always_inline int
+xdpsec_natt_port_match(__u16 dport, __u16 natt_port, const struct xdpsec_natt_val *peer)
+{
+	if (dport == natt_port)
+		return 1;
+	if (!peer)
+		return 0;
+	return dport == peer->port[0] || dport == peer->port[1] ||
+	       dport == peer->port[2] || dport == peer->port[3];
+}
+
+/* UDP of a whole packet or a first fragment: ESP-in-UDP on a NAT-T port
  * (RFC 3948) is told apart from IKE (non-ESP marker, 4 zero bytes) and
- * the NAT keepalive (exactly one 0xFF byte). */
+ * the NAT keepalive (exactly one 0xFF byte).  peer: the NAT-T pair entry
+ * of (saddr, daddr), or NULL. */
 static __always_inline enum xdpsec_class
 xdpsec_parse_udp(void *data, void *data_end, struct xdpsec_pkt *p,
-		 __u16 natt_port, __u32 cfg_flags)
+		 __u16 natt_port, const struct xdpsec_natt_val *peer)
 {
 	struct udphdr *udp;
 	__u32 off = p->l4_off, end = p->l3_end, ulen, pay;
+	__u16 dport;
 	__u8 *b;
 
 	if (off > XDPSEC_PARSE_MAX_OFF || off + 8 > end)
@@ -353,26 +420,25 @@ xdpsec_parse_udp(void *data, void *data_end, struct xdpsec_pkt *p,
 	udp = data + off;
 	if ((void *)(udp + 1) > data_end)
 		return xdpsec_malformed(p, XDPSEC_DROP_TRUNC_UDP);
-	/* With NAT-T fragment steering on, the non-first fragments of every
-	 * UDP datagram go to the daemon (they may be ESP-in-UDP); so must the
-	 * first, or a plain datagram would be split between the daemon and
-	 * the stack.  The daemon reassembles and hands plain ones back. */
-	if (p->is_fragment && (cfg_flags & XDPSEC_CFG_UDP_FRAGS))
+	/* Between a NAT-T peer pair every UDP fragment goes to the daemon,
+	 * the first one too: its non-first fragments cannot say whether
+	 * they are ESP-in-UDP, and a datagram split between the daemon and
+	 * the stack would be lost.  The daemon hands plain ones back. */
+	if (p->is_fragment && peer)
 		return xdpsec_esp_class(p);
-	if (bpf_ntohs(udp->dest) != natt_port)
+	dport = bpf_ntohs(udp->dest);
+	if (p->is_fragment || !xdpsec_natt_port_match(dport, natt_port, peer))
 		return p->is_fragment ? XDPSEC_CLASS_PLAIN_FRAG : XDPSEC_CLASS_PLAIN;
 
-	if (!p->is_fragment) {
-		/* whole datagram: the UDP length is exact, trust it over
-		 * the IP length only when it is consistent */
-		ulen = bpf_ntohs(udp->len);
-		if (ulen < 8 || off + ulen > end)
-			return xdpsec_malformed(p, XDPSEC_DROP_TRUNC_UDP);
-		end = off + ulen;
-	}
+	/* whole datagram: the UDP length is exact, trust it over the IP
+	 * length only when it is consistent */
+	ulen = bpf_ntohs(udp->len);
+	if (ulen < 8 || off + ulen > end)
+		return xdpsec_malformed(p, XDPSEC_DROP_TRUNC_UDP);
+	end = off + ulen;
 	pay = off + 8;
 	b = data + pay;
-	if (!p->is_fragment && end - pay == 1) {
+	if (end - pay == 1) {
 		if ((void *)(b + 1) > data_end)
 			return xdpsec_malformed(p, XDPSEC_DROP_TRUNC_UDP);
 		if (b[0] == 0xff)
@@ -383,35 +449,35 @@ xdpsec_parse_udp(void *data, void *data_end, struct xdpsec_pkt *p,
 		if ((void *)(b + 4) > data_end)
 			return xdpsec_malformed(p, XDPSEC_DROP_TRUNC_ESP);
 		if (b[0] == 0 && b[1] == 0 && b[2] == 0 && b[3] == 0)
-			/* IKE; a first fragment of it goes where its
-			 * other fragments go (see above) */
-			return p->is_fragment ? XDPSEC_CLASS_PLAIN_FRAG
-					      : XDPSEC_CLASS_IKE;
+			return XDPSEC_CLASS_IKE;
 	}
 	if (end - pay < 8)
 		return xdpsec_malformed(p, XDPSEC_DROP_TRUNC_ESP);
 	p->encap_off = off;
-	p->encap_port = natt_port;
+	p->encap_port = dport;
 	if (xdpsec_read_esp(data, data_end, p, pay))
 		return XDPSEC_CLASS_MALFORMED;
 	return xdpsec_esp_class(p);
 }
 
 /*
- * Parse one frame.  frame_len: bytes from data to the end of the frame,
- * fragments of a multi-buffer frame included (>= data_end - data).
- * natt_port: host order, already defaulted by the caller.
- * cfg_flags: XDPSEC_CFG_* (only XDPSEC_CFG_UDP_FRAGS matters here).
+ * Step 1 of 2: the link header and the IP header (with IPv6 extension
+ * headers).  frame_len: bytes from data to the end of the frame, fragments
+ * of a multi-buffer frame included (>= data_end - data).  flags:
+ * XDPSEC_PARSE_TAGGED for frames that may carry the frame tag.  Returns
+ * XDPSEC_CLASS__MAX when the frame is IP and well formed so far (then
+ * xdpsec_parse_l4() finishes it), else its class (MALFORMED with
+ * p->reason, or PLAIN for what is not IP).
  */
 static __always_inline enum xdpsec_class
-xdpsec_parse_frame(void *data, void *data_end, __u32 frame_len, __u16 natt_port,
-		   __u32 cfg_flags, struct xdpsec_pkt *p)
+xdpsec_parse_l3(void *data, void *data_end, __u32 frame_len, __u32 flags,
+		struct xdpsec_pkt *p)
 {
 	__u16 proto;
 	int err;
 
 	__builtin_memset(p, 0, sizeof(*p));
-	proto = xdpsec_parse_l2(data, data_end, p);
+	proto = xdpsec_parse_l2(data, data_end, p, flags & XDPSEC_PARSE_TAGGED);
 	if (!proto)
 		return XDPSEC_CLASS_MALFORMED;
 	if (proto == XDPSEC_ETH_P_IP)
@@ -420,8 +486,48 @@ xdpsec_parse_frame(void *data, void *data_end, __u32 frame_len, __u16 natt_port,
 		err = xdpsec_parse_ipv6(data, data_end, frame_len, p);
 	else
 		return XDPSEC_CLASS_PLAIN;     /* ARP, LLDP, ...: not ours */
-	if (err)
-		return XDPSEC_CLASS_MALFORMED;
+	return err ? XDPSEC_CLASS_MALFORMED : XDPSEC_CLASS__MAX;
+}
+
+/* The same for a bare IP datagram of len bytes (no link header): the
+ * daemon's reassembled datagrams. */
+static __always_inline enum xdpsec_class
+xdpsec_parse_ip_l3(void *ip, __u32 len, struct xdpsec_pkt *p)
+{
+	int err;
+
+	__builtin_memset(p, 0, sizeof(*p));
+	if (len < 1)
+		return xdpsec_malformed(p, XDPSEC_DROP_TRUNC_IPV4);
+	if ((((__u8 *)ip)[0] >> 4) == 4)
+		err = xdpsec_parse_ipv4(ip, ip + len, len, p);
+	else if ((((__u8 *)ip)[0] >> 4) == 6)
+		err = xdpsec_parse_ipv6(ip, ip + len, len, p);
+	else
+		return xdpsec_malformed(p, XDPSEC_DROP_IPV4_BAD_VERSION);
+	return err ? XDPSEC_CLASS_MALFORMED : XDPSEC_CLASS__MAX;
+}
+
+/* The key of the NAT-T pair table for a parsed packet (step 1 done). */
+static __always_inline void
+xdpsec_natt_key_of(const struct xdpsec_pkt *p, struct xdpsec_natt_key *k)
+{
+	__builtin_memset(k, 0, sizeof(*k));
+	k->family = p->family;
+	__builtin_memcpy(k->saddr, p->saddr, sizeof(k->saddr));
+	__builtin_memcpy(k->daddr, p->daddr, sizeof(k->daddr));
+}
+
+/*
+ * Step 2 of 2: what follows the IP header.  natt_port: the host's default
+ * ESP-in-UDP port (host order, already defaulted by the caller).  peer:
+ * for UDP, the NAT-T pair entry of (saddr, daddr) (xdpsec_natt_key_of()),
+ * or NULL when the pair has no ESP-in-UDP SA.
+ */
+static __always_inline enum xdpsec_class
+xdpsec_parse_l4(void *data, void *data_end, struct xdpsec_pkt *p, __u16 natt_port,
+		const struct xdpsec_natt_val *peer)
+{
 	/*
 	 * Verifier economy: from here on work only from what was stored in
 	 * *p; the compiler barrier makes the code reload it from the stack
@@ -434,31 +540,21 @@ xdpsec_parse_frame(void *data, void *data_end, __u32 frame_len, __u16 natt_port,
 	if (p->is_fragment && !p->is_first) {
 		/* no upper header here: only the protocol number speaks */
 		if (p->l4_proto == XDPSEC_IPPROTO_ESP ||
-		    (p->l4_proto == XDPSEC_IPPROTO_UDP &&
-		     (cfg_flags & XDPSEC_CFG_UDP_FRAGS)))
+		    (p->l4_proto == XDPSEC_IPPROTO_UDP && peer))
 			return xdpsec_esp_class(p);
 		return XDPSEC_CLASS_PLAIN_FRAG;
 	}
 
 	if (p->l4_proto == XDPSEC_IPPROTO_ESP) {
-		if (p->l4_off + 8 > p->l3_end)
+		if ((__u32)p->l4_off + 8 > p->l3_end)
 			return xdpsec_malformed(p, XDPSEC_DROP_TRUNC_ESP);
 		if (xdpsec_read_esp(data, data_end, p, p->l4_off))
 			return XDPSEC_CLASS_MALFORMED;
 		return xdpsec_esp_class(p);
 	}
 	if (p->l4_proto == XDPSEC_IPPROTO_UDP)
-		return xdpsec_parse_udp(data, data_end, p, natt_port, cfg_flags);
+		return xdpsec_parse_udp(data, data_end, p, natt_port, peer);
 	return p->is_fragment ? XDPSEC_CLASS_PLAIN_FRAG : XDPSEC_CLASS_PLAIN;
-}
-
-/* A single-buffer frame (SEC("xdp") programs). */
-static __always_inline enum xdpsec_class
-xdpsec_parse(void *data, void *data_end, __u16 natt_port, __u32 cfg_flags,
-	     struct xdpsec_pkt *p)
-{
-	return xdpsec_parse_frame(data, data_end, (__u32)(data_end - data),
-				  natt_port, cfg_flags, p);
 }
 
 #endif /* XDPSEC_PARSE_H */

@@ -24,6 +24,7 @@
 #include "dataplane.h"
 #include "esp.h"
 #include "events.h"
+#include "kernel_features.h"
 #include "log.h"
 #include "reasm.h"
 #include "sa_table.h"
@@ -560,6 +561,8 @@ static json_object *cmd_status(struct xdpsecd *d, json_object *id)
 	json_object_object_add(v, "openssl", json_object_new_string(OpenSSL_version(OPENSSL_VERSION)));
 	json_object_object_add(o, "versions", v);
 	json_object_object_add(o, "limits", ctl_cmds_limits_json(&d->limits));
+	/* what this kernel lets the data plane do, probed once at start */
+	json_object_object_add(o, "features", kfeat_json(d->features));
 	/* attached interfaces, attach mode, feedback pair, workers, queues */
 	dataplane_status(d, o);
 	return ctl_reply_ok(id, o);

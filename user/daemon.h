@@ -20,6 +20,7 @@ struct reasm;
 struct events;
 struct dataplane;
 struct ctl_server;
+struct kernel_features;
 
 /* Run-time limits (`xdpsecctl limits get|set`), persisted in the state file. */
 struct xs_limits {
@@ -50,6 +51,9 @@ struct xdpsecd {
 	struct events *events;         /* `xdpsecctl monitor` event stream  */
 
 	struct dataplane *dp;          /* NULL when control-plane only      */
+	/* what this kernel lets the data plane do, probed once at start
+	 * (kernel_features.h); NULL only before the probe */
+	const struct kernel_features *features;
 
 	/* control half (owned by xdpsecd.c / ctl_*.c / state_file.c) */
 	const char *const *ifaces;     /* -i arguments, for status           */

@@ -38,6 +38,7 @@
 #include "esp.h"
 #include "feedback_veth.h"
 #include "log.h"
+#include "natt_peers.h"
 #include "pipeline.h"
 #include "sa_table.h"
 #include "xdpsec_common.h"
@@ -46,7 +47,7 @@
 #define MAX_IFACES 8
 #define FEEDBACK_MTU 65535
 /* The largest frame the daemon sends back in: the shim (Ethernet header +
- * struct xdpsec_meta) and an IPv6 datagram of 40 + 65535 bytes.  veth
+ * struct xdpsec_tag) and an IPv6 datagram of 40 + 65535 bytes.  veth
  * drops, silently, a frame longer than the receiving end's MTU + 18; above
  * 65535 the far end's MTU can only be raised once the near end has a
  * frags-aware XDP program (xdpsec_near), which load_decrypt() attaches. */
@@ -60,7 +61,7 @@ struct ingress {
 	__u32 xdp_flags;
 	int prog_fd;
 	struct xdpsec_classify *skel;   /* when we loaded it */
-	int cnt_fd, cfg_fd, devmap_fd, sa_fd, sastate_fd;
+	int cnt_fd, cfg_fd, devmap_fd, sa_fd, sastate_fd, xsks_fd, natt_fd;
 };
 
 struct worker {
@@ -92,6 +93,8 @@ struct dataplane {
 	bool steering, no_steer;
 	int n_cpumap_fds, cpumap_fd[MAX_IFACES];
 	int ncpus;
+	struct natt_peers *natt;      /* NAT-T peer pairs, mirrored into xdpsec_natt */
+	uint16_t natt_port;           /* the host's default ESP-in-UDP port */
 };
 
 /* ---------------------------------------------------------------- maps */
@@ -127,10 +130,12 @@ static int map_fd_by_name(int prog_fd, const char *want)
 static int adopt_maps(struct ingress *in, char *err, size_t errlen)
 {
 	static const char *const names[] = { XDPSEC_MAP_COUNTERS, XDPSEC_MAP_CONFIG,
-		XDPSEC_MAP_DEVMAP, XDPSEC_MAP_SA, XDPSEC_MAP_SA_STATE };
-	int *fds[] = { &in->cnt_fd, &in->cfg_fd, &in->devmap_fd, &in->sa_fd, &in->sastate_fd };
+		XDPSEC_MAP_DEVMAP, XDPSEC_MAP_SA, XDPSEC_MAP_SA_STATE, XDPSEC_MAP_XSKS,
+		XDPSEC_MAP_NATT };
+	int *fds[] = { &in->cnt_fd, &in->cfg_fd, &in->devmap_fd, &in->sa_fd, &in->sastate_fd,
+		       &in->xsks_fd, &in->natt_fd };
 
-	for (size_t i = 0; i < 5; i++) {
+	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
 		*fds[i] = map_fd_by_name(in->prog_fd, names[i]);
 		if (*fds[i] < 0) {
 			snprintf(err, errlen, "%s: the attached program has no map %s: "
@@ -152,6 +157,7 @@ static int attach_or_adopt(struct dataplane *dp, struct ingress *in, char *err, 
 		return -ENODEV;
 	}
 	in->cnt_fd = in->cfg_fd = in->devmap_fd = in->sa_fd = in->sastate_fd = -1;
+	in->xsks_fd = in->natt_fd = -1;
 	if (!bpf_xdp_query_id(in->ifindex, 0, &prog_id) && prog_id) {
 		struct bpf_prog_info info = { 0 };
 		__u32 len = sizeof(info);
@@ -185,6 +191,8 @@ static int attach_or_adopt(struct dataplane *dp, struct ingress *in, char *err, 
 		bpf_map__reuse_fd(in->skel->maps.xdpsec_devmap, first->devmap_fd);
 		bpf_map__reuse_fd(in->skel->maps.xdpsec_sa, first->sa_fd);
 		bpf_map__reuse_fd(in->skel->maps.xdpsec_sastate, first->sastate_fd);
+		bpf_map__reuse_fd(in->skel->maps.xdpsec_xsks, first->xsks_fd);
+		bpf_map__reuse_fd(in->skel->maps.xdpsec_natt, first->natt_fd);
 	}
 	ret = xdpsec_classify__load(in->skel);
 	if (ret) {
@@ -210,6 +218,8 @@ static int attach_or_adopt(struct dataplane *dp, struct ingress *in, char *err, 
 	in->devmap_fd = dup(bpf_map__fd(in->skel->maps.xdpsec_devmap));
 	in->sa_fd = dup(bpf_map__fd(in->skel->maps.xdpsec_sa));
 	in->sastate_fd = dup(bpf_map__fd(in->skel->maps.xdpsec_sastate));
+	in->xsks_fd = dup(bpf_map__fd(in->skel->maps.xdpsec_xsks));
+	in->natt_fd = dup(bpf_map__fd(in->skel->maps.xdpsec_natt));
 	pr_info("%s: attached classify program (%s mode)\n", in->name,
 		in->xdp_flags == XDP_FLAGS_DRV_MODE ? "native" : "generic");
 	return 0;
@@ -225,7 +235,8 @@ static void release_ingress(struct ingress *in)
 		if (in->attached_by_us)
 			bpf_xdp_detach(in->ifindex, in->xdp_flags, NULL);
 	}
-	int *fds[] = { &in->cnt_fd, &in->cfg_fd, &in->devmap_fd, &in->sa_fd, &in->sastate_fd, &in->prog_fd };
+	int *fds[] = { &in->cnt_fd, &in->cfg_fd, &in->devmap_fd, &in->sa_fd, &in->sastate_fd,
+		       &in->xsks_fd, &in->natt_fd, &in->prog_fd };
 
 	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
 		/* the skeleton owns its prog fd */
@@ -257,6 +268,8 @@ static int load_decrypt(struct dataplane *dp, char *err, size_t errlen)
 	bpf_map__reuse_fd(dp->dec->maps.xdpsec_devmap, first->devmap_fd);
 	bpf_map__reuse_fd(dp->dec->maps.xdpsec_sa, first->sa_fd);
 	bpf_map__reuse_fd(dp->dec->maps.xdpsec_sastate, first->sastate_fd);
+	bpf_map__reuse_fd(dp->dec->maps.xdpsec_xsks, first->xsks_fd);
+	bpf_map__reuse_fd(dp->dec->maps.xdpsec_natt, first->natt_fd);
 	ret = xdpsec_decrypt__load(dp->dec);
 	if (ret) {
 		snprintf(err, errlen, "loading the decrypt program failed: %s (run with -v)", strerror(-ret));
@@ -368,6 +381,8 @@ static int start_workers(struct xdpsecd *d, char *err, size_t errlen)
 
 		pw->d = d;
 		pw->sastate = dp->sastate;
+		pw->natt_fd = dp->in[0].natt_fd;
+		pw->natt_port = dp->natt_port;
 		memcpy(pw->near_mac, dp->fp.near_mac, 6);
 		memcpy(pw->far_mac, dp->fp.far_mac, 6);
 		pw->port = xsk_port_open(dp->fp.far_ifindex, dp->fp.near_ifindex, q, dp->sg, err, errlen);
@@ -390,6 +405,12 @@ static int start_workers(struct xdpsecd *d, char *err, size_t errlen)
 			snprintf(err, errlen, "XSKMAP update for queue %d: %s", q, strerror(errno));
 			return -errno;
 		}
+		/* An ingress program with maps of its own (adopted) reads
+		 * slot 0 of its XSKMAP to know the daemon lives: the kernel
+		 * empties every map's slots when the socket closes. */
+		for (int i = 1; i < dp->n_in; i++)
+			if (dp->in[i].xsks_fd != dp->in[0].xsks_fd)
+				bpf_map_update_elem(dp->in[i].xsks_fd, &key, &fd, 0);
 		if (pthread_create(&wk->thread, NULL, worker_main, wk)) {
 			snprintf(err, errlen, "cannot start worker %d", q);
 			return -EAGAIN;
@@ -423,6 +444,43 @@ static void sa_key_of(const struct xs_sa_config *cfg, struct xdpsec_sa_key *k)
 	memcpy(k->daddr, cfg->dst.bytes, cfg->dst.family == AF_INET ? 4 : 16);
 }
 
+/* An ESP-in-UDP SA came or went: its peer pair's entry in every distinct
+ * xdpsec_natt map (struct xdpsec_natt_val: the pair's SA ports).  Ports
+ * belong to SAs: another SA's port never moves this one's. */
+static void natt_update(struct dataplane *dp, const struct xs_sa_config *cfg, bool add)
+{
+	struct xdpsec_natt_key k = { .family = cfg->dst.family };
+	struct xdpsec_natt_val v;
+	size_t alen = cfg->dst.family == AF_INET ? 4 : 16;
+	bool present = true;
+
+	if (!dp->natt)
+		return;
+	memcpy(k.saddr, cfg->src.bytes, alen);
+	memcpy(k.daddr, cfg->dst.bytes, alen);
+	if (add) {
+		if (natt_peers_add(dp->natt, &k, cfg->encap_dport, &v)) {
+			pr_warn("SPI 0x%08x: more than %d NAT-T ports between one peer pair: "
+				"its UDP fragments are not steered\n", cfg->spi, XDPSEC_NATT_PORTS_MAX);
+			return;
+		}
+	} else {
+		present = natt_peers_del(dp->natt, &k, cfg->encap_dport, &v);
+	}
+	for (int i = 0; i < dp->n_in; i++) {
+		bool dup_map = false;
+
+		for (int j = 0; j < i; j++)
+			dup_map |= dp->in[j].natt_fd == dp->in[i].natt_fd;
+		if (dup_map)
+			continue;
+		if (present ? bpf_map_update_elem(dp->in[i].natt_fd, &k, &v, BPF_ANY)
+			    : bpf_map_delete_elem(dp->in[i].natt_fd, &k) && errno != ENOENT)
+			pr_warn("NAT-T pair map update for SPI 0x%08x failed: %s\n", cfg->spi,
+				strerror(errno));
+	}
+}
+
 void dataplane_sa_added(struct xdpsecd *d, uint32_t sa_index, const struct xs_sa_config *cfg)
 {
 	struct dataplane *dp = d->dp;
@@ -447,20 +505,8 @@ void dataplane_sa_added(struct xdpsecd *d, uint32_t sa_index, const struct xs_sa
 		if (bpf_map_update_elem(dp->in[i].sa_fd, &k, &v, BPF_ANY))
 			pr_warn("SA map update for SPI 0x%08x failed: %s\n", cfg->spi, strerror(errno));
 	}
-	/* A NAT-T SA: non-first UDP fragments may be ESP-in-UDP, steer them. */
-	if (cfg->encap) {
-		for (int i = 0; i < dp->n_in; i++) {
-			__u32 zero = 0;
-			struct xdpsec_config c;
-
-			if (!bpf_map_lookup_elem(dp->in[i].cfg_fd, &zero, &c)) {
-				c.flags |= XDPSEC_CFG_UDP_FRAGS;
-				if (cfg->encap_dport && cfg->encap_dport != XDPSEC_NATT_PORT)
-					c.natt_port = cfg->encap_dport;
-				bpf_map_update_elem(dp->in[i].cfg_fd, &zero, &c, BPF_ANY);
-			}
-		}
-	}
+	if (cfg->encap)
+		natt_update(dp, cfg, true);
 }
 
 void dataplane_sa_deleted(struct xdpsecd *d, uint32_t sa_index, const struct xs_sa_config *cfg)
@@ -473,6 +519,8 @@ void dataplane_sa_deleted(struct xdpsecd *d, uint32_t sa_index, const struct xs_
 	sa_key_of(cfg, &k);
 	for (int i = 0; i < dp->n_in; i++)
 		bpf_map_delete_elem(dp->in[i].sa_fd, &k);
+	if (cfg->encap)
+		natt_update(dp, cfg, false);
 	if (dp->sastate && sa_index < XDPSEC_SA_MAX)
 		dp->sastate[sa_index].flags = 0;
 }
@@ -485,6 +533,68 @@ static int mirror_one(uint32_t index, const struct xs_sa_config *cfg, const stru
 }
 
 /* ------------------------------------------------------------ start/stop */
+
+/* Delete every key of a hash map (an adopted program's leftovers). */
+static void clear_hash_map(int fd, size_t key_size)
+{
+	uint8_t key[64];
+
+	if (key_size > sizeof(key))
+		return;
+	while (!bpf_map_get_next_key(fd, NULL, key))
+		if (bpf_map_delete_elem(fd, key))
+			break;
+}
+
+/* Turn the classify program's early drop of unknown SPIs and old sequence
+ * numbers on (once the SA map holds every SA of ours) or off (stopping: an
+ * adopted program stays attached, and without a daemon it must pass ESP
+ * to the stack, not judge it against SAs no one serves). */
+static void set_early_drop(struct dataplane *dp, bool on)
+{
+	for (int i = 0; i < dp->n_in; i++) {
+		struct xdpsec_config c;
+		__u32 zero = 0;
+
+		if (dp->in[i].cfg_fd < 0 || bpf_map_lookup_elem(dp->in[i].cfg_fd, &zero, &c))
+			continue;
+		if (on)
+			c.flags |= XDPSEC_CFG_EARLY_DROP;
+		else
+			c.flags &= (__u16)~XDPSEC_CFG_EARLY_DROP;
+		if (bpf_map_update_elem(dp->in[i].cfg_fd, &zero, &c, BPF_ANY))
+			pr_warn("%s: cannot switch the early drop %s: %s\n", dp->in[i].name,
+				on ? "on" : "off", strerror(errno));
+	}
+}
+
+/* The host's default NAT-T port into every distinct config map, and the
+ * NAT-T pair maps emptied: the SA mirror fills them from this daemon's
+ * SAs (an adopted program may hold a previous daemon's). */
+static int set_natt_config(struct dataplane *dp, char *err, size_t errlen)
+{
+	for (int i = 0; i < dp->n_in; i++) {
+		struct xdpsec_config c;
+		__u32 zero = 0;
+
+		if (bpf_map_lookup_elem(dp->in[i].cfg_fd, &zero, &c)) {
+			snprintf(err, errlen, "%s: cannot read the classify config: %s",
+				 dp->in[i].name, strerror(errno));
+			return -errno;
+		}
+		c.natt_port = dp->natt_port;
+		/* bit 0 was a global UDP-fragment switch; early drop waits
+		 * for the SA mirror */
+		c.flags &= (__u16)~(0x1u | XDPSEC_CFG_EARLY_DROP);
+		if (bpf_map_update_elem(dp->in[i].cfg_fd, &zero, &c, BPF_ANY)) {
+			snprintf(err, errlen, "%s: cannot set the NAT-T port: %s",
+				 dp->in[i].name, strerror(errno));
+			return -errno;
+		}
+		clear_hash_map(dp->in[i].natt_fd, sizeof(struct xdpsec_natt_key));
+	}
+	return 0;
+}
 
 int dataplane_start(struct xdpsecd *d, const struct dataplane_opts *o, char *err, size_t errlen)
 {
@@ -521,6 +631,12 @@ int dataplane_start(struct xdpsecd *d, const struct dataplane_opts *o, char *err
 		}
 	}
 	dp->no_steer = o->no_steer;
+	dp->natt_port = o->natt_port ? o->natt_port : XDPSEC_NATT_PORT;
+	dp->natt = natt_peers_new();
+	if (!dp->natt) {
+		ret = -ENOMEM;
+		goto fail;
+	}
 	dp->sg = true;
 
 	for (int i = 0; i < o->n_ifaces; i++) {
@@ -553,6 +669,9 @@ int dataplane_start(struct xdpsecd *d, const struct dataplane_opts *o, char *err
 	if (ret)
 		goto fail;
 
+	ret = set_natt_config(dp, err, errlen);
+	if (ret)
+		goto fail;
 	/* SAs restored before we started: mirror them into the kernel. */
 	sa_table_walk(d->sat, mirror_one, d);
 
@@ -568,6 +687,7 @@ int dataplane_start(struct xdpsecd *d, const struct dataplane_opts *o, char *err
 		}
 	}
 	start_steering(dp);
+	set_early_drop(dp, true);
 	pr_info("data plane up: %d interface(s), feedback pair %s/%s, %d worker(s)%s\n",
 		dp->n_in, dp->fp.near, dp->fp.far, dp->n_workers,
 		dp->sg ? ", multi-buffer" : "");
@@ -584,6 +704,7 @@ void dataplane_stop(struct xdpsecd *d)
 	if (!dp)
 		return;
 	/* close the door first, so frames keep going to the stack */
+	set_early_drop(dp, false);
 	stop_steering(dp);
 	for (int i = 0; i < dp->n_in; i++) {
 		__u32 slot = XDPSEC_DEVMAP_FEEDBACK;
@@ -613,6 +734,7 @@ void dataplane_stop(struct xdpsecd *d)
 		munmap(dp->sastate, dp->sastate_len);
 	for (int i = dp->n_in - 1; i >= 0; i--)
 		release_ingress(&dp->in[i]);
+	natt_peers_free(dp->natt);
 	free(dp);
 	d->dp = NULL;
 }
@@ -648,9 +770,8 @@ static const char *const cnt_names[XDPSEC_CNT__MAX] = {
 	[XDPSEC_CNT_DROP_BASE + XDPSEC_DROP_ESP_ZERO_SPI] = "drop_esp_zero_spi",
 	[XDPSEC_CNT_DROP_BASE + XDPSEC_DROP_UNKNOWN_SPI] = "drop_unknown_spi",
 	[XDPSEC_CNT_DROP_BASE + XDPSEC_DROP_REPLAY_EARLY] = "drop_replay_early",
-	[XDPSEC_CNT_DROP_BASE + XDPSEC_DROP_META] = "drop_meta",
+	[XDPSEC_CNT_DROP_BASE + XDPSEC_DROP_BAD_TAG] = "drop_bad_tag",
 	[XDPSEC_CNT_DROP_BASE + XDPSEC_DROP_NO_XSK] = "drop_no_xsk",
-	[XDPSEC_CNT_DROP_BASE + XDPSEC_DROP_ADJUST_META] = "drop_adjust_meta",
 	[XDPSEC_CNT_REDIRECTED] = "redirected",
 	[XDPSEC_CNT_REDIRECT_FAIL] = "redirect_fail",
 	[XDPSEC_CNT_NOT_CONFIGURED] = "not_configured",
@@ -662,16 +783,18 @@ static const char *const cnt_names[XDPSEC_CNT__MAX] = {
 	[XDPSEC_CNT_DEC_TO_REASM] = "to_reasm",
 	[XDPSEC_CNT_DEC_TO_ESP] = "to_esp",
 	[XDPSEC_CNT_DEC_PASS_PLAIN] = "pass_plain",
-	[XDPSEC_CNT_DEC_FOREIGN] = "foreign",
+	[XDPSEC_CNT_DEC_UNTAGGED] = "untagged",
 	[XDPSEC_CNT_PLAIN_FRAG_FIRST] = "plain_frag_datagrams",
 	[XDPSEC_CNT_DEC_IKE] = "ike_passed",
 	[XDPSEC_CNT_STEERED] = "steered",
 	[XDPSEC_CNT_STEER_FAIL] = "steer_fail",
+	[XDPSEC_CNT_TAG_NO_ROOM] = "tag_no_room",
+	[XDPSEC_CNT_STEER_UNTAGGED] = "steer_passed_untagged",
 };
 
 static bool is_decrypt_counter(int i)
 {
-	return i >= XDPSEC_CNT_DEC_FRESH && i <= XDPSEC_CNT_DEC_FOREIGN ? true : i == XDPSEC_CNT_DEC_IKE;
+	return i >= XDPSEC_CNT_DEC_FRESH && i <= XDPSEC_CNT_DEC_UNTAGGED ? true : i == XDPSEC_CNT_DEC_IKE;
 }
 
 /* Sum the per-CPU counters of every distinct counter map. */
@@ -876,7 +999,7 @@ size_t dataplane_counters(struct xdpsecd *d, struct xs_counter *out, size_t max)
 #define P(field, help, drop) \
 	n = xs_counter_add(out, n, max, "pipeline", #field, help, SUB(p.field, b->field), drop)
 	P(rx, "frames received from the decrypt program", 0);
-	P(bad_meta, "frames without valid metadata", 1);
+	P(bad_tag, "frames without a valid frame tag", 1);
 	P(to_reasm, "fragments fed to reassembly", 0);
 	P(reasm_held, "fragments held waiting for the rest", 0);
 	P(reasm_complete, "datagrams reassembled", 0);

@@ -26,6 +26,7 @@ struct dataplane_opts {
 	int verbose;
 	int workers;                 /* 0: one per online CPU, at most 8        */
 	bool no_steer;               /* frames straight into the feedback pair  */
+	uint16_t natt_port;          /* default ESP-in-UDP port, 0 = 4500       */
 };
 
 /* Returns 0 or a negative errno with a message in err. */

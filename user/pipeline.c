@@ -8,12 +8,13 @@
 #include "daemon.h"
 #include "esp.h"
 #include "events.h"
+#include "frame_tag.h"
 #include "pipeline.h"
 #include "reasm.h"
+#include "xdpsec_parse.h"
+#include <bpf/bpf.h>
 
-#define ETH_LEN   14u
-#define META_LEN  ((uint32_t)sizeof(struct xdpsec_meta))
-#define SHIM_LEN  (ETH_LEN + META_LEN)
+#define TAG_HDR_LEN ((uint32_t)FRAME_TAG_HDR_LEN)
 
 static const char *const branch_names[BRANCH__MAX] = {
 	[BRANCH_ESP] = "esp",
@@ -36,43 +37,27 @@ static uint64_t now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-/* Is this whole IP datagram ESP (proto 50, or UDP to the NAT-T port that
- * does not start with the non-ESP marker)?  Bounded walk of IPv6
- * extension headers; any doubt answers "no" (the decrypt program has the
- * last word anyway). */
-static bool datagram_is_esp(const uint8_t *ip, size_t len, uint16_t natt_port)
+/* The classifier's own answer for a reassembled datagram: the parser the
+ * BPF programs use (xdpsec_parse.h), with the NAT-T peer pair looked up in
+ * the same map, so a datagram is ESP here exactly when the decrypt program
+ * will call it ESP. */
+static enum xdpsec_class datagram_class(const struct pipeline_worker *w, uint8_t *ip,
+					 size_t len)
 {
-	size_t off;
-	uint8_t proto;
+	struct xdpsec_natt_val peer;
+	struct xdpsec_natt_key k;
+	struct xdpsec_pkt p;
+	enum xdpsec_class c;
+	bool have_peer = false;
 
-	if (len < 20)
-		return false;
-	if ((ip[0] >> 4) == 4) {
-		off = (size_t)(ip[0] & 0xf) * 4;
-		proto = ip[9];
-	} else if ((ip[0] >> 4) == 6 && len >= 40) {
-		off = 40;
-		proto = ip[6];
-		for (int i = 0; i < 8; i++) {
-			if (proto != 0 && proto != 43 && proto != 60)
-				break;
-			if (off + 8 > len)
-				return false;
-			proto = ip[off];
-			off += ((size_t)ip[off + 1] + 1) * 8;
-		}
-	} else {
-		return false;
+	c = xdpsec_parse_ip_l3(ip, (__u32)len, &p);
+	if (c != XDPSEC_CLASS__MAX)
+		return c;
+	if (p.l4_proto == XDPSEC_IPPROTO_UDP && w->natt_fd >= 0) {
+		xdpsec_natt_key_of(&p, &k);
+		have_peer = !bpf_map_lookup_elem(w->natt_fd, &k, &peer);
 	}
-	if (proto == IPPROTO_ESP)
-		return true;
-	if (proto == IPPROTO_UDP && off + 8 + 4 <= len) {
-		uint16_t dport = (uint16_t)(ip[off + 2] << 8 | ip[off + 3]);
-		const uint8_t *p = ip + off + 8;
-
-		return dport == natt_port && (p[0] | p[1] | p[2] | p[3]) != 0;
-	}
-	return false;
+	return xdpsec_parse_l4(ip, ip + len, &p, w->natt_port, have_peer ? &peer : NULL);
 }
 
 static enum pipeline_branch branch_of(uint32_t path)
@@ -88,43 +73,33 @@ static enum pipeline_branch branch_of(uint32_t path)
 	return BRANCH_PLAIN_FRAG_STEERED;
 }
 
-static void fill_shim(const struct pipeline_worker *w, uint8_t *hdr,
-		      const struct xdpsec_meta *m)
-{
-	memcpy(hdr, w->far_mac, 6);
-	memcpy(hdr + 6, w->near_mac, 6);
-	hdr[12] = XDPSEC_SHIM_ETHERTYPE >> 8;
-	hdr[13] = XDPSEC_SHIM_ETHERTYPE & 0xff;
-	memcpy(hdr + ETH_LEN, m, META_LEN);
-}
-
 /*
  * Send an IP datagram back in through the near end, tagged with *m.
  * When `pkt` is the received chunk holding `ip` and there is room in front
- * of it, the shim is written in place and the chunk itself is transmitted
+ * of it, the frame tag is written in place and the chunk itself is transmitted
  * (no copy); otherwise the datagram is copied into fresh chunks.
  * Takes ownership of pkt's chunk either way.  False when it could not be
  * queued (counted in tx_fail; xsk/tx_too_big says when it was too long
  * for the feedback pair).
  */
 static bool send_back(struct pipeline_worker *w, struct xsk_pkt *pkt,
-		      uint8_t *ip, size_t len, struct xdpsec_meta *m)
+		      uint8_t *ip, size_t len, struct xdpsec_tag *m)
 {
 	int ret;
 
-	m->magic = XDPSEC_META_MAGIC;
+	m->magic = XDPSEC_TAG_MAGIC;
 	m->origin = XDPSEC_ORIGIN_DAEMON;
-	m->l3_off = ETH_LEN;
+	m->l3_off = XDPSEC_TAG_L3_OFF;
 	if (pkt && pkt->addr != XSK_NO_ADDR &&
-	    (size_t)(ip - pkt->data) + pkt->headroom >= SHIM_LEN) {
-		fill_shim(w, ip - SHIM_LEN, m);
-		ret = xsk_port_tx_inplace(w->port, pkt, ip - SHIM_LEN, (uint32_t)(len + SHIM_LEN));
+	    (size_t)(ip - pkt->data) + pkt->headroom >= TAG_HDR_LEN) {
+		frame_tag_write(ip - TAG_HDR_LEN, w->far_mac, w->near_mac, m);
+		ret = xsk_port_tx_inplace(w->port, pkt, ip - TAG_HDR_LEN, (uint32_t)(len + TAG_HDR_LEN));
 		pkt = NULL;     /* the chunk is the TX ring's now */
 	} else {
-		uint8_t hdr[SHIM_LEN];
+		uint8_t hdr[TAG_HDR_LEN];
 
-		fill_shim(w, hdr, m);
-		ret = xsk_port_tx_copy2(w->port, hdr, SHIM_LEN, ip, (uint32_t)len);
+		frame_tag_write(hdr, w->far_mac, w->near_mac, m);
+		ret = xsk_port_tx_copy2(w->port, hdr, TAG_HDR_LEN, ip, (uint32_t)len);
 	}
 	if (pkt)
 		xsk_port_release(w->port, pkt);
@@ -142,7 +117,7 @@ static bool send_back(struct pipeline_worker *w, struct xsk_pkt *pkt,
 }
 
 static void do_reasm(struct pipeline_worker *w, struct xsk_pkt *pkt,
-		     struct xdpsec_meta *m, uint8_t *ip, size_t len)
+		     struct xdpsec_tag *m, uint8_t *ip, size_t len)
 {
 	struct xdpsecd *d = w->d;
 	uint8_t *out_buf = xsk_port_scratch(w->port);
@@ -151,6 +126,7 @@ static void do_reasm(struct pipeline_worker *w, struct xsk_pkt *pkt,
 	 * the lock is held until it is queued (the next call on the engine
 	 * may reuse that memory). */
 	struct reasm_out out = { .buf = out_buf, .cap = XSKIO_MAX_PKT, .flags = REASM_OUT_BORROW };
+	enum xdpsec_class cls;
 	/* Fragments of one datagram meet only with fragments of the same
 	 * layer that entered on the same interface. */
 	uint64_t ctx = (uint64_t)m->ingress_ifindex << 8 | m->layer;
@@ -179,8 +155,10 @@ static void do_reasm(struct pipeline_worker *w, struct xsk_pkt *pkt,
 	 * guesses about wire fragments are not history yet). */
 	m->path = m->layer ? out.tag & ~(uint32_t)(XDPSEC_PATH_FRAG_AFTER | XDPSEC_PATH_FRAG_BETWEEN)
 			   : 0;
-	if (datagram_is_esp(out.data, out.len, XDPSEC_NATT_PORT)) {
-		/* the feedback path: ciphertext goes back to the decrypt stage */
+	cls = datagram_class(w, out.data, out.len);
+	if (cls == XDPSEC_CLASS_ESP || cls == XDPSEC_CLASS_MALFORMED) {
+		/* the feedback path: ciphertext goes back to the decrypt stage
+		 * (which also counts a malformed one under its reason) */
 		m->path |= m->layer ? XDPSEC_PATH_FRAG_BETWEEN : XDPSEC_PATH_FRAG_AFTER;
 		m->class = XDPSEC_CLASS_ESP;
 	} else {
@@ -198,7 +176,7 @@ static void do_reasm(struct pipeline_worker *w, struct xsk_pkt *pkt,
 
 /* What follows the ESP engine for one packet of a burst. */
 static void esp_done(struct pipeline_worker *w, struct xsk_pkt *pkt,
-		     struct xdpsec_meta *m, const struct esp_result *res)
+		     struct xdpsec_tag *m, const struct esp_result *res)
 {
 	struct xdpsecd *d = w->d;
 
@@ -260,24 +238,20 @@ void pipeline_handle_burst(struct pipeline_worker *w, struct xsk_pkt *pkts, unsi
 
 	for (unsigned i = 0; i < n; i++) {
 		struct xsk_pkt *pkt = &pkts[i];
-		struct xdpsec_meta m;
+		struct xdpsec_tag m;
 		uint8_t *ip;
 		size_t len;
+		int l3;
 
 		w->st.rx++;
-		if (!pkt->meta) {
-			w->st.bad_meta++;
+		l3 = frame_tag_read(pkt->data, pkt->len, &m);
+		if (l3 < 0) {
+			w->st.bad_tag++;
 			xsk_port_release(w->port, pkt);
 			continue;
 		}
-		memcpy(&m, pkt->meta, sizeof(m));
-		if (m.magic != XDPSEC_META_MAGIC || m.l3_off >= pkt->len) {
-			w->st.bad_meta++;
-			xsk_port_release(w->port, pkt);
-			continue;
-		}
-		ip = pkt->data + m.l3_off;
-		len = pkt->len - m.l3_off;
+		ip = pkt->data + l3;
+		len = pkt->len - (size_t)l3;
 
 		if (m.class == XDPSEC_CLASS_ESP) {
 			b->pkt[b->n] = pkt;

@@ -14,7 +14,7 @@
  *
  * Every frame the daemon produces leaves through AF_XDP TX on the near end,
  * so it goes through the decrypt program again.  The datagram's history is
- * carried in xdpsec_meta.path (XDPSEC_PATH_*) and counted per branch once,
+ * carried in xdpsec_tag.path (XDPSEC_PATH_*) and counted per branch once,
  * when the plaintext is handed to the stack.
  */
 #ifndef XDPSEC_PIPELINE_H
@@ -42,7 +42,7 @@ enum pipeline_branch {
 
 struct pipeline_stats {
 	uint64_t rx;                 /* frames from the decrypt program     */
-	uint64_t bad_meta;           /* no/invalid metadata: dropped         */
+	uint64_t bad_tag;            /* no/invalid frame tag: dropped        */
 	uint64_t to_reasm, reasm_held, reasm_complete, reasm_dropped;
 	uint64_t to_esp, esp_ok, esp_dropped;
 	uint64_t nested;             /* plaintext was ESP again              */
@@ -65,7 +65,7 @@ _Static_assert(PIPELINE_BATCH <= ESP_BURST_MAX, "an ESP burst holds a receive ba
 struct pipeline_esp_batch {
 	unsigned n;
 	struct xsk_pkt *pkt[PIPELINE_BATCH];
-	struct xdpsec_meta m[PIPELINE_BATCH];
+	struct xdpsec_tag m[PIPELINE_BATCH];
 	uint8_t *ip[PIPELINE_BATCH];
 	size_t len[PIPELINE_BATCH];
 	struct esp_result res[PIPELINE_BATCH];
@@ -76,6 +76,8 @@ struct pipeline_worker {
 	struct esp_ctx *esp;
 	struct xsk_port *port;
 	struct xdpsec_sa_state *sastate;   /* mmapped kernel replay state, or NULL */
+	int natt_fd;                       /* xdpsec_natt: NAT-T peer pairs, or -1 */
+	uint16_t natt_port;                /* the host's default ESP-in-UDP port  */
 	uint8_t near_mac[6], far_mac[6];
 	struct pipeline_stats st;
 	struct pipeline_esp_batch esp_batch;

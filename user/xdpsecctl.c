@@ -41,7 +41,8 @@ static const char usage_text[] =
 "  stats [--reset] [--prometheus]\n"
 "                          counters: global, per branch, per drop reason\n"
 "  reasm                   datagrams being reassembled\n"
-"  status                  interfaces, workers, uptime, versions, SA count\n"
+"  status                  interfaces, workers, uptime, versions, SA count,\n"
+"                          kernel features\n"
 "  limits get              reassembly limits and the default replay window\n"
 "  limits set NAME VALUE...  NAME: timeout, mem-cap, max-frags, max-datagrams,\n"
 "                          src-share, replay-window\n"
@@ -101,7 +102,7 @@ static const struct { const char *cmd, *text; } help_cmds[] = {
 "  (xdpsec_GROUP_NAME_total counters), e.g. for node_exporter's textfile\n"
 "  collector.  --reset zeroes the counters after reading them (admin).\n" },
 	{ "reasm", "reasm\n  Datagrams being reassembled: key, fragments held, bytes, age.\n" },
-	{ "status", "status\n  Interfaces, attach mode, feedback pair, workers, queues, uptime,\n  versions, SA count, crypto backend.\n" },
+	{ "status", "status\n  Interfaces, attach mode, feedback pair, workers, queues, uptime,\n  versions, SA count, crypto backend, and the kernel features the daemon\n  probed at start (yes, or no with what it does instead; xdpsecd --check).\n" },
 	{ "limits",
 "limits get\n"
 "limits set NAME VALUE [NAME VALUE]...\n"
@@ -275,6 +276,32 @@ static void print_kv(json_object *o, int indent)
 	}
 }
 
+/* Everything as key/value, then the kernel features one per line:
+ * "name yes", or "name no" and why and what the daemon does instead. */
+static void print_status(json_object *res)
+{
+	json_object *feat = NULL;
+
+	if (json_object_object_get_ex(res, "features", &feat) && feat) {
+		json_object_get(feat);
+		json_object_object_del(res, "features");
+	}
+	print_kv(res, 0);
+	if (!feat)
+		return;
+	printf("features:\n");
+	json_object_object_foreach(feat, name, f) {
+		json_object *v;
+		bool yes = json_object_object_get_ex(f, "available", &v) && json_object_get_boolean(v);
+
+		if (yes)
+			printf("  %-20s yes\n", name);
+		else
+			printf("  %-20s no   %s\n", name, jstr(f, "note"));
+	}
+	json_object_put(feat);
+}
+
 static void print_limits(json_object *res)
 {
 	for (const struct ctl_limit_name *l = ctl_limit_names; l->cli; l++)
@@ -327,7 +354,7 @@ static void print_result(const char *cmd, json_object *res)
 	} else if (!strcmp(cmd, "limits get") || !strcmp(cmd, "limits set")) {
 		print_limits(res);
 	} else if (!strcmp(cmd, "status") || !strcmp(cmd, "version")) {
-		print_kv(res, 0);
+		print_status(res);
 	}
 	/* sa add / sa del / ping: silent on success, like ip */
 }

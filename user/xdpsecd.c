@@ -30,6 +30,7 @@
 #include "daemon.h"
 #include "dataplane.h"
 #include "events.h"
+#include "kernel_features.h"
 #include "log.h"
 #include "reasm.h"
 #include "sa_table.h"
@@ -46,7 +47,8 @@
 static const char usage_text[] =
 "Usage: xdpsecd [-i IFACE]... [-S SOCKET] [-c CONFIG] [-f] [-v] [--state FILE]\n"
 "               [--group NAME] [--admin-group NAME] [--max-sas N]\n"
-"               [-w N] [--no-steer]\n"
+"               [-w N] [--no-steer] [--natt-port PORT]\n"
+"       xdpsecd --check [-v]\n"
 "\n"
 "Receives IPsec ESP with XDP and AF_XDP: reassembles fragmented datagrams,\n"
 "decrypts them and sends the result on, driven by xdpsecctl over a Unix socket.\n"
@@ -76,6 +78,17 @@ static const char usage_text[] =
 "                          (CPUMAP): one SA's packets may then be decrypted by\n"
 "                          two workers at once and, under load, reordered by\n"
 "                          more than a small replay window.\n"
+"      --natt-port PORT    the host's default ESP-in-UDP port (default 4500):\n"
+"                          UDP to it is ESP unless it carries the non-ESP\n"
+"                          marker (IKE) or is a NAT keepalive.  An SA's own\n"
+"                          `encap espinudp SPORT DPORT` port counts too, for\n"
+"                          that SA's peer pair only.\n"
+"      --check             probe the kernel features the data plane uses, print\n"
+"                          one line each (name: yes|no (note)) and exit: 0 when\n"
+"                          the data plane can run (perhaps degraded), 1 when\n"
+"                          it cannot.  With -v, the libbpf and verifier output\n"
+"                          of every failed probe.  XDPSEC_DISABLE=name,... in\n"
+"                          the environment reports those features missing.\n"
 "  -f, --foreground        do not detach (use under systemd).\n"
 "  -v, --verbose           more logging (twice: libbpf debug output too).\n"
 "  -V, --version           print the version and exit.\n"
@@ -88,6 +101,7 @@ static const char usage_text[] =
 "See xdpsecd(8) and xdpsecctl(8).\n";
 
 static struct xdpsecd daemon_state;
+static struct kernel_features kfeatures;
 static struct ctl_server *server;
 static uint64_t last_state_tick;
 
@@ -226,11 +240,13 @@ int main(int argc, char **argv)
 		{ "max-sas", required_argument, NULL, 4 },
 		{ "workers", required_argument, NULL, 'w' },
 		{ "no-steer", no_argument, NULL, 5 },
+		{ "natt-port", required_argument, NULL, 7 },
+		{ "check", no_argument, NULL, 6 },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct xdpsecd *d = &daemon_state;
 	const char *ifaces[MAX_IFACES + 1];
-	int n_ifaces = 0, foreground = 0, verbose = 0, ready_fd = -1, opt, sfd, rc = 1;
+	int n_ifaces = 0, foreground = 0, verbose = 0, ready_fd = -1, opt, sfd, rc = 1, check = 0;
 	gid_t sock_gid = (gid_t)-1, admin_gid = (gid_t)-1;
 	struct dataplane_opts dpo;
 	sigset_t mask;
@@ -292,6 +308,17 @@ int main(int argc, char **argv)
 			break;
 		}
 		case 5: dpo.no_steer = true; break;
+		case 7: {
+			char *end;
+			unsigned long v = strtoul(optarg, &end, 10);
+			if (*end || v == 0 || v > 65535) {
+				fprintf(stderr, "xdpsecd: --natt-port %s: expected 1..65535\n", optarg);
+				return 2;
+			}
+			dpo.natt_port = (uint16_t)v;
+			break;
+		}
+		case 6: check = 1; break;
 		default:
 			fputs(usage_text, stderr);
 			return 2;
@@ -304,6 +331,25 @@ int main(int argc, char **argv)
 	ifaces[n_ifaces] = NULL;
 	xs_log_level = verbose ? XS_LOG_DEBUG : XS_LOG_INFO;
 	libbpf_set_print(xs_libbpf_print);
+	if (check) {
+		kfeat_probe(&kfeatures, verbose ? KFEAT_KEEP_LOGS : 0);
+		rc = kfeat_print(&kfeatures, stdout, verbose);
+		kfeat_release(&kfeatures);
+		return rc;
+	}
+	/* Once, before any thread and before detaching, so that the lines
+	 * about missing features reach whoever started us.  Control-plane
+	 * only (no -i) probes too: `xdpsecctl status` shows the result. */
+	kfeat_probe(&kfeatures, verbose ? KFEAT_KEEP_LOGS : 0);
+	d->features = &kfeatures;
+	if (n_ifaces > 0) {
+		kfeat_warn_missing(&kfeatures);
+		if (!kfeat_usable(&kfeatures)) {
+			pr_warn("the data plane cannot run on this kernel (xdpsecd --check -v tells why)\n");
+			kfeat_release(&kfeatures);
+			return 1;
+		}
+	}
 	if (!foreground && detach(&ready_fd)) {
 		fprintf(stderr, "xdpsecd: fork: %s\n", strerror(errno));
 		return 1;
@@ -407,5 +453,6 @@ out:
 	events_free(d->events);
 	if (sfd >= 0)
 		close(sfd);
+	kfeat_release(&kfeatures);
 	return rc;
 }

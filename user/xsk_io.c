@@ -30,7 +30,6 @@
 #define XDP_PKT_CONTD (1 << 0)
 #endif
 
-#define META_LEN ((uint32_t)sizeof(struct xdpsec_meta))
 
 struct xsk_port {
 	void *area;
@@ -52,7 +51,6 @@ struct xsk_port {
 	uint32_t tx_outstanding;
 
 	uint8_t *gather;                /* multi-buffer RX reassembly         */
-	uint8_t gather_meta[META_LEN];
 	uint8_t *scratch;               /* the worker's own big buffer        */
 	struct xsk_port_stats st;
 };
@@ -310,7 +308,6 @@ int xsk_port_rx(struct xsk_port *p, struct xsk_pkt *pkts, int max, int timeout_m
 			k->len = d->len;
 			k->addr = d->addr;
 			k->headroom = (uint32_t)(d->addr - chunk_of(d->addr));
-			k->meta = k->headroom >= META_LEN ? data - META_LEN : NULL;
 			p->st.rx_frames++;
 			p->st.rx_bytes += d->len;
 			used = i + 1;
@@ -327,10 +324,6 @@ int xsk_port_rx(struct xsk_port *p, struct xsk_pkt *pkts, int max, int timeout_m
 			in_chain = true;
 			chain_start = i;
 			glen = 0;
-			if (d->addr - chunk_of(d->addr) >= META_LEN)
-				memcpy(p->gather_meta, data - META_LEN, META_LEN);
-			else
-				memset(p->gather_meta, 0, META_LEN);
 		}
 		if (glen + d->len <= XSKIO_MAX_PKT)
 			memcpy(p->gather + glen, data, d->len);
@@ -350,7 +343,6 @@ int xsk_port_rx(struct xsk_port *p, struct xsk_pkt *pkts, int max, int timeout_m
 			k->len = glen;
 			k->addr = XSK_NO_ADDR;
 			k->headroom = 0;
-			k->meta = p->gather_meta;
 			gathered = true;
 			p->st.rx_frames++;
 			p->st.rx_multibuf++;

@@ -63,7 +63,7 @@ int xsk_port_rx_fd(const struct xsk_port *p);
 
 /* A received packet.  When it fitted one chunk, `data` points into the
  * UMEM (in-place processing allowed; `headroom` bytes before data are ours
- * to write, metadata included) and `addr` identifies the chunk.  A
+ * to write) and `addr` identifies the chunk.  A
  * multi-buffer packet is gathered into the port's scratch buffer and
  * addr == XSK_NO_ADDR. */
 #define XSK_NO_ADDR UINT64_MAX
@@ -72,7 +72,6 @@ struct xsk_pkt {
 	uint32_t len;
 	uint32_t headroom;
 	uint64_t addr;
-	const void *meta;       /* 32 bytes before the first buffer's data */
 };
 
 /* Waits up to timeout_ms for packets, returns how many were put in pkts

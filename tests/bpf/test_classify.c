@@ -5,7 +5,7 @@
  * packet fixtures (tests/bpf/gen_fixtures.py, scapy).  For every row:
  * the verdict, the class, and the delta of EVERY counter of xdpsec_cnt
  * (summed over CPUs) against the row's expectation; for redirected frames
- * also the metadata written in front of the frame.  Needs root.
+ * also the frame tag written in place of its Ethernet header.  Needs root.
  */
 #include <errno.h>
 #include <net/if.h>
@@ -21,6 +21,7 @@
 #include "testlib.h"
 #include "bpf_counters.h"
 #include "classify_fixtures.h"
+#include "xsk_fixture.h"
 
 #define C(x)  XDPSEC_CLASS_##x
 #define D(x)  (XDPSEC_CNT_DROP_BASE + XDPSEC_DROP_##x)
@@ -32,7 +33,6 @@
 #define PFF   XDPSEC_CNT_PLAIN_FRAG_FIRST
 
 #define POL_DROP  1           /* malformed_policy = drop */
-#define UDPF      XDPSEC_CFG_UDP_FRAGS
 #define EARLY     XDPSEC_CFG_EARLY_DROP
 
 struct row {
@@ -45,9 +45,11 @@ struct row {
 	int cls;
 	int nextra;               /* counters expected +1 besides the class */
 	int extra[3];
-	int meta;                 /* check metadata: spi/seq/l3_off below */
+	int meta;                 /* check the frame tag: spi/seq/l3_off below */
 	int refused;              /* test_run itself must refuse the frame */
 	unsigned spi, seq, l3_off;
+	int peer;                 /* NAT-T pair 198.18.0.1 -> .2 with this SA
+				     port (0: no ESP-in-UDP SA between them) */
 };
 
 #define M4(s, q)     .meta = 1, .spi = (s), .seq = (q), .l3_off = 14
@@ -93,11 +95,23 @@ static const struct row rows[] = {
 	{ "espudp4_4501", 0, 0, 0, 1, XDP_PASS, C(PLAIN), 0, {0}, NM },
 	{ "espudp4_4501", 0, 0, 4501, 1, XDP_REDIRECT, C(ESP), 1, {REDIR}, M4(0x2002, 13) },
 	{ "espudp4", 0, 0, 4501, 1, XDP_PASS, C(PLAIN), 0, {0}, NM },
-	{ "espudp4_frag_first", 0, 0, 0, 1, XDP_REDIRECT, C(ESP_FRAG_FIRST), 1, {REDIR}, M4(0x2001, 11) },
+	/* UDP fragments are the stack's unless an ESP-in-UDP SA joins the
+	 * two addresses: then all of them, first ones too, go to the daemon
+	 * (it hands plain ones back), whatever their port */
+	{ "espudp4_frag_first", 0, 0, 0, 1, XDP_PASS, C(PLAIN_FRAG), 1, {PFF}, NM },
+	{ "espudp4_frag_first", 0, 0, 0, 1, XDP_REDIRECT, C(ESP_FRAG_FIRST), 1, {REDIR}, M4(0, 0), .peer = 4500 },
 	{ "udp4_frag_last", 0, 0, 0, 1, XDP_PASS, C(PLAIN_FRAG), 0, {0}, NM },
-	{ "udp4_frag_last", 0, UDPF, 0, 1, XDP_REDIRECT, C(ESP_FRAG_LAST), 1, {REDIR}, M4(0, 0) },
+	{ "udp4_frag_last", 0, 0, 0, 1, XDP_REDIRECT, C(ESP_FRAG_LAST), 1, {REDIR}, M4(0, 0), .peer = 4500 },
+	{ "udp4_frag_last", 0, 0, 0, 1, XDP_REDIRECT, C(ESP_FRAG_LAST), 1, {REDIR}, M4(0, 0), .peer = 5000 },
+	{ "plain_frag4_first", 0, 0, 0, 1, XDP_REDIRECT, C(ESP_FRAG_FIRST), 1, {REDIR}, M4(0, 0), .peer = 4500 },
+	{ "plain_frag6_first", 0, 0, 0, 1, XDP_PASS, C(PLAIN_FRAG), 1, {PFF}, NM, .peer = 4500 },
 	{ "ike4", 0, 0, 0, 1, XDP_PASS, C(IKE), 0, {0}, NM },
+	{ "ike4", 0, 0, 0, 1, XDP_PASS, C(IKE), 0, {0}, NM, .peer = 4500 },
 	{ "ike4_frag_first", 0, 0, 0, 1, XDP_PASS, C(PLAIN_FRAG), 1, {PFF}, NM },
+	{ "ike4_frag_first", 0, 0, 0, 1, XDP_REDIRECT, C(ESP_FRAG_FIRST), 1, {REDIR}, M4(0, 0), .peer = 4500 },
+	/* ports belong to SAs: the pair's own SA port, beside the default */
+	{ "espudp4_4501", 0, 0, 0, 1, XDP_REDIRECT, C(ESP), 1, {REDIR}, M4(0x2002, 13), .peer = 4501 },
+	{ "espudp4", 0, 0, 0, 1, XDP_REDIRECT, C(ESP), 1, {REDIR}, M4(0x2001, 11), .peer = 4501 },
 	{ "keepalive4", 0, 0, 0, 1, XDP_PASS, C(NATT_KEEPALIVE), 0, {0}, NM },
 	{ "keepalive6", 0, 0, 0, 1, XDP_PASS, C(NATT_KEEPALIVE), 0, {0}, NM },
 	/* malformed, policy pass (default) */
@@ -144,7 +158,9 @@ static const struct row rows[] = {
 };
 
 static struct xdpsec_classify *skel;
-static int prog_fd, cnt_fd, cfg_fd, dev_fd, sa_fd, st_fd, ncpus, lo_ifindex;
+static int prog_fd, cnt_fd, cfg_fd, dev_fd, sa_fd, st_fd, xsks_fd, natt_fd, ncpus, lo_ifindex;
+static struct xsk_socket *xsk;
+static struct xsk_umem *umem;
 
 static int read_counters(__u64 *sum)
 {
@@ -163,6 +179,22 @@ static int set_config(int policy, int flags, int natt, int devmap)
 	if (devmap)
 		return bpf_map_update_elem(dev_fd, &slot, &dv, BPF_ANY);
 	if (bpf_map_delete_elem(dev_fd, &slot) && errno != ENOENT)
+		return -1;
+	return 0;
+}
+
+/* The NAT-T pair 198.18.0.1 -> 198.18.0.2 (the fixtures' addresses) with
+ * one SA port, or none. */
+static int set_peer(int port)
+{
+	struct xdpsec_natt_key k = { .family = 2 };
+	struct xdpsec_natt_val v = { .port = { (__u16)port } };
+
+	inet_pton(AF_INET, "198.18.0.1", k.saddr);
+	inet_pton(AF_INET, "198.18.0.2", k.daddr);
+	if (port)
+		return bpf_map_update_elem(natt_fd, &k, &v, BPF_ANY);
+	if (bpf_map_delete_elem(natt_fd, &k) && errno != ENOENT)
 		return -1;
 	return 0;
 }
@@ -199,7 +231,7 @@ TEST(setup_sa)
 
 /* Per-peer steering (xdpsec_config.steer_cpus): through the CPUMAP when
  * the peer pair's slot is set; straight into the DEVMAP, counted, when it
- * is not.  Either way the frame is redirected with its metadata. */
+ * is not.  Either way the frame is redirected with its tag. */
 static void steer_run(__u32 steer_cpus, int want_steered, int want_fail)
 {
 	const struct fixture *fx = fx_get("esp4");
@@ -235,7 +267,8 @@ static void steer_run(__u32 steer_cpus, int want_steered, int want_fail)
 			tl_cur_failed = 1;
 		}
 	}
-	CHECK_EQ(o.data_size_out, fx->len + sizeof(struct xdpsec_meta));
+	/* [Ethernet 0x88B5][tag][IP] in place of [Ethernet][IP] */
+	CHECK_EQ(o.data_size_out, fx->len + sizeof(struct xdpsec_tag));
 }
 
 TEST(steering)
@@ -256,6 +289,38 @@ TEST(steering)
 	steer_run(cfg_off_cpus, 0, 0);
 }
 
+/* The daemon killed: the kernel empties its sockets' XSKMAP slots, and with
+ * slot 0 empty IPsec goes to the stack, counted, even though the feedback
+ * slot is still set.  Plain traffic never depended on it. */
+TEST(no_daemon_socket)
+{
+	const struct fixture *fx = fx_get("esp4");
+	static unsigned char out[FX_LEN_MAX + 256];
+	__u64 before[XDPSEC_CNT__MAX], after[XDPSEC_CNT__MAX];
+	__u32 k0 = 0;
+	int fd = xsk_socket__fd(xsk);
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = fx ? fx->pkt : NULL,
+		    .data_size_in = fx ? fx->len : 0, .data_out = out,
+		    .data_size_out = sizeof(out), .repeat = 1);
+
+	CHECK(fx != NULL);
+	if (!fx)
+		return;
+	CHECK_EQ(set_config(0, 0, 0, 1), 0);
+	CHECK_EQ(bpf_map_delete_elem(xsks_fd, &k0), 0);
+	CHECK_EQ(read_counters(before), 0);
+	CHECK_EQ(bpf_prog_test_run_opts(prog_fd, &o), 0);
+	CHECK_EQ(read_counters(after), 0);
+	CHECK_EQ(o.retval, XDP_PASS);
+	CHECK_EQ(after[NOCFG] - before[NOCFG], 1);
+	CHECK_EQ(after[REDIR] - before[REDIR], 0);
+	CHECK_EQ(o.data_size_out, fx->len);          /* untouched */
+	CHECK_EQ(bpf_map_update_elem(xsks_fd, &k0, &fd, 0), 0);
+	o.data_size_out = sizeof(out);
+	CHECK_EQ(bpf_prog_test_run_opts(prog_fd, &o), 0);
+	CHECK_EQ(o.retval, XDP_REDIRECT);
+}
+
 /* The daemon finds every map through the attached program: all five maps
  * must be bound to it. */
 TEST(maps_bound_to_program)
@@ -264,7 +329,7 @@ TEST(maps_bound_to_program)
 	__u32 ids[16] = {}, len = sizeof(info);
 	const struct bpf_map *want[] = { skel->maps.xdpsec_cnt, skel->maps.xdpsec_cfg,
 		skel->maps.xdpsec_devmap, skel->maps.xdpsec_sa, skel->maps.xdpsec_sastate,
-		skel->maps.xdpsec_cpumap };
+		skel->maps.xdpsec_cpumap, skel->maps.xdpsec_xsks, skel->maps.xdpsec_natt };
 
 	info.nr_map_ids = 16;
 	info.map_ids = (__u64)(unsigned long)ids;
@@ -296,6 +361,7 @@ static void run_row(const struct row *r)
 		return;
 	}
 	CHECK_EQ(set_config(r->policy, r->flags, r->natt, r->devmap), 0);
+	CHECK_EQ(set_peer(r->peer), 0);
 	ctx_in.data_end = fx->len;
 	ctx_in.ingress_ifindex = lo_ifindex;
 	o.data_in = fx->pkt;
@@ -336,20 +402,24 @@ static void run_row(const struct row *r)
 		}
 	}
 
-	/* data_out = metadata + frame; ctx_out.data = metadata length */
+	/* A redirected frame carries the tag in-band, in place of its own
+	 * Ethernet/VLAN header: [Ethernet 0x88B5][tag][IP], MACs kept. */
+	CHECK_EQ(ctx_out.data, 0);    /* no XDP metadata, ever */
 	if (r->meta) {
-		struct xdpsec_meta m;
+		struct xdpsec_tag m;
+		size_t iplen = fx->len - r->l3_off;
 
-		CHECK_EQ(ctx_out.data, sizeof(m));
-		CHECK_EQ(o.data_size_out, fx->len + sizeof(m));
-		if (ctx_out.data != sizeof(m) || o.data_size_out != fx->len + sizeof(m))
+		CHECK_EQ(o.data_size_out, XDPSEC_TAG_L3_OFF + iplen);
+		if (o.data_size_out != XDPSEC_TAG_L3_OFF + iplen)
 			return;
-		memcpy(&m, out, sizeof(m));
-		CHECK_EQ(m.magic, XDPSEC_META_MAGIC);
+		CHECK_MEM(out, fx->pkt, 12);                    /* dst, src MAC */
+		CHECK_EQ(out[12] << 8 | out[13], XDPSEC_TAG_ETHERTYPE);
+		memcpy(&m, out + XDPSEC_TAG_OFF, sizeof(m));
+		CHECK_EQ(m.magic, XDPSEC_TAG_MAGIC);
 		CHECK_EQ(m.class, r->cls);
 		CHECK_EQ(m.origin, XDPSEC_ORIGIN_WIRE);
 		CHECK_EQ(m.layer, 0);
-		CHECK_EQ(m.l3_off, r->l3_off);
+		CHECK_EQ(m.l3_off, XDPSEC_TAG_L3_OFF);
 		CHECK_EQ(m.ingress_ifindex, lo_ifindex);
 		CHECK_EQ(m.rx_queue, 0);
 		CHECK_EQ(m.sa_index, 0xffffffffu);
@@ -357,10 +427,10 @@ static void run_row(const struct row *r)
 		CHECK_EQ(m.seq, r->seq);
 		CHECK(m.path & XDPSEC_PATH_ESP);
 		CHECK_EQ(!!(m.path & XDPSEC_PATH_FRAG_AFTER), r->cls != C(ESP));
-		CHECK_MEM(out + sizeof(m), fx->pkt, fx->len);   /* frame untouched */
+		/* the IP datagram itself untouched */
+		CHECK_MEM(out + XDPSEC_TAG_L3_OFF, fx->pkt + r->l3_off, iplen);
 	} else {
-		/* no metadata written unless the frame is redirected */
-		CHECK_EQ(ctx_out.data, 0);
+		/* the frame is only tagged when it is redirected */
 		CHECK_EQ(o.data_size_out, fx->len);
 		if (o.data_size_out == fx->len)
 			CHECK_MEM(out, fx->pkt, fx->len);
@@ -378,7 +448,8 @@ TEST(truncations_and_corruptions)
 	__u64 before[XDPSEC_CNT__MAX], after[XDPSEC_CNT__MAX], runs = 0, cls = 0;
 	int bad = 0;
 
-	CHECK_EQ(set_config(0, UDPF | EARLY, 0, 1), 0);
+	CHECK_EQ(set_config(0, EARLY, 0, 1), 0);
+	CHECK_EQ(set_peer(4500), 0);      /* the NAT-T pair paths too */
 	CHECK_EQ(read_counters(before), 0);
 	for (int i = 0; i < fx_n; i++) {
 		const struct fixture *fx = &fx_tab[i];
@@ -423,7 +494,6 @@ int main(void)
 
 	libbpf_set_strict_mode(LIBBPF_STRICT_ALL);
 	ncpus = libbpf_num_possible_cpus();
-	lo_ifindex = if_nametoindex("lo");
 	n = fx_load(gen ? gen : "tests/bpf/gen_fixtures.py");
 	if (n < 40) {
 		fprintf(stderr, "fixture generator failed (%d fixtures); run from the "
@@ -431,6 +501,8 @@ int main(void)
 		printf("0 passed, 1 failed\n");
 		return 1;
 	}
+	xsk_fixture_netns();
+	lo_ifindex = if_nametoindex("lo");
 	skel = xdpsec_classify__open_and_load();
 	if (!skel) {
 		fprintf(stderr, "cannot load the classify program (root needed): %s\n",
@@ -444,6 +516,14 @@ int main(void)
 	dev_fd = bpf_map__fd(skel->maps.xdpsec_devmap);
 	sa_fd = bpf_map__fd(skel->maps.xdpsec_sa);
 	st_fd = bpf_map__fd(skel->maps.xdpsec_sastate);
+	xsks_fd = bpf_map__fd(skel->maps.xdpsec_xsks);
+	natt_fd = bpf_map__fd(skel->maps.xdpsec_natt);
+	/* a daemon's socket in slot 0: frames are redirected only then */
+	if (xsk_fixture_socket(xsks_fd, &xsk, &umem)) {
+		fprintf(stderr, "cannot bind an AF_XDP socket to lo: %s\n", strerror(errno));
+		printf("0 passed, 1 failed\n");
+		return 1;
+	}
 
 	RUN(maps_bound_to_program);
 	RUN(setup_sa);
@@ -463,7 +543,10 @@ int main(void)
 		}
 	}
 	RUN(steering);
+	RUN(no_daemon_socket);
 	RUN(truncations_and_corruptions);
+	xsk_socket__delete(xsk);
+	xsk_umem__delete(umem);
 	xdpsec_classify__destroy(skel);
 	return testlib_report();
 }

@@ -2,11 +2,11 @@
 /*
  * test_decrypt.c - runs the real decrypt program (build/decrypt.bpf.o via
  * its skeleton) in the kernel with bpf_prog_test_run_opts: fresh frames
- * (XDP metadata in front, as the classify program leaves them), frames the
- * daemon sends back in (in-band shim), and multi-buffer frames up to the
- * largest the daemon produces (shim + an IPv6 datagram of 40 + 65535
- * bytes).  For every case: the verdict, the delta of EVERY counter of
- * xdpsec_cnt, and the metadata or the frame that comes out.
+ * (tagged in-band by the classify program), frames the daemon sends back
+ * in (tagged by the daemon), and multi-buffer frames up to the largest the
+ * daemon produces (tag + an IPv6 datagram of 40 + 65535 bytes).  For every
+ * case: the verdict, the delta of EVERY counter of xdpsec_cnt, and the
+ * frame that comes out (tag updated for the daemon, removed for the stack).
  *
  * test_run builds a multi-buffer xdp_buff for a frags-aware program when
  * data_size_in exceeds one page less headroom and tailroom: the linear part
@@ -41,19 +41,22 @@
 #include "xdpsec_common.h"
 #include "decrypt.skel.h"
 #include "feedback_veth.h"
+#include "frame_tag.h"
 #include "xsk_io.h"
 #include "testlib.h"
 #include "bpf_counters.h"
+#include "xsk_fixture.h"
 
 #define CNT(x)   XDPSEC_CNT_##x
 #define D(x)     (XDPSEC_CNT_DROP_BASE + XDPSEC_DROP_##x)
-#define META_LEN ((int)sizeof(struct xdpsec_meta))
-#define SHIM_LEN (14 + META_LEN)
-#define BIG      (SHIM_LEN + 40 + 65535 + 64)
+#define TAG_HDR  XDPSEC_TAG_L3_OFF           /* [Ethernet 0x88B5][tag] */
+#define BIG      (TAG_HDR + 40 + 65535 + 64)
 
 static struct xdpsec_decrypt *skel;
 static int prog_fd, near_fd, cnt_fd, sa_fd, st_fd, ncpus, lo_ifindex;
 static int own_netns;
+static struct xsk_umem *umem;
+static struct xsk_socket *xsk;
 
 static const uint8_t MAC_A[6] = { 2, 0, 0, 0, 0, 1 }, MAC_B[6] = { 2, 0, 0, 0, 0, 2 };
 static const uint8_t A4[4] = { 198, 18, 0, 1 }, B4[4] = { 198, 18, 0, 2 };
@@ -149,33 +152,33 @@ static void eth(uint8_t *b, uint16_t type)
 	b[13] = (uint8_t)type;
 }
 
-/* A fresh frame: [classify's metadata][Ethernet][IP]. */
-static size_t wire(uint8_t *out, const uint8_t *ip, size_t len, uint8_t cls)
+/* A tagged frame, [Ethernet 0x88B5][tag][IP], as the classify program
+ * (origin WIRE) or the daemon (origin DAEMON) writes it. */
+static size_t tagged(uint8_t *out, const uint8_t *ip, size_t len, uint8_t cls,
+		     uint8_t origin, uint8_t layer, uint32_t path)
 {
-	struct xdpsec_meta m = { .magic = XDPSEC_META_MAGIC, .class = cls,
-				 .origin = XDPSEC_ORIGIN_WIRE, .l3_off = 14,
-				 .ingress_ifindex = 77, .sa_index = ~0u,
-				 .path = XDPSEC_PATH_ESP };
+	struct xdpsec_tag m = { .magic = XDPSEC_TAG_MAGIC, .class = cls,
+				.origin = origin, .layer = layer,
+				.l3_off = XDPSEC_TAG_L3_OFF, .ingress_ifindex = 77,
+				.sa_index = ~0u, .path = path };
 
-	memcpy(out, &m, sizeof(m));
-	eth(out + META_LEN, (ip[0] >> 4) == 4 ? 0x0800 : 0x86DD);
-	memcpy(out + META_LEN + 14, ip, len);
-	return META_LEN + 14 + len;
+	eth(out, XDPSEC_TAG_ETHERTYPE);
+	memcpy(out + XDPSEC_TAG_OFF, &m, sizeof(m));
+	memcpy(out + TAG_HDR, ip, len);
+	return TAG_HDR + len;
 }
 
-/* A frame the daemon sends back in: [Ethernet 0x88B5][meta][IP]. */
-static size_t shim(uint8_t *out, const uint8_t *ip, size_t len, uint8_t cls,
+/* A fresh frame, redirected by the classify program. */
+static size_t wire(uint8_t *out, const uint8_t *ip, size_t len, uint8_t cls)
+{
+	return tagged(out, ip, len, cls, XDPSEC_ORIGIN_WIRE, 0, XDPSEC_PATH_ESP);
+}
+
+/* A frame the daemon sends back in. */
+static size_t from_daemon(uint8_t *out, const uint8_t *ip, size_t len, uint8_t cls,
 		   uint8_t layer, uint32_t path)
 {
-	struct xdpsec_meta m = { .magic = XDPSEC_META_MAGIC, .class = cls,
-				 .origin = XDPSEC_ORIGIN_DAEMON, .layer = layer,
-				 .l3_off = 14, .ingress_ifindex = 77,
-				 .sa_index = ~0u, .path = path };
-
-	eth(out, XDPSEC_SHIM_ETHERTYPE);
-	memcpy(out + 14, &m, sizeof(m));
-	memcpy(out + SHIM_LEN, ip, len);
-	return SHIM_LEN + len;
+	return tagged(out, ip, len, cls, XDPSEC_ORIGIN_DAEMON, layer, path);
 }
 
 /* ------------------------------------------------------------ running */
@@ -256,37 +259,36 @@ static void expect(const struct res *r, __u32 verdict, int n, const int *cnts)
 	expect((r), (v), (int)(sizeof(_c) / sizeof(_c[0])), _c);            \
 } while (0)
 
-/* Metadata written in front of a redirected frame, and the frame behind
- * it (Ethernet + the IP datagram, unchanged). */
-static void expect_meta(const struct res *r, uint8_t cls, uint8_t origin, uint8_t layer,
+/* A frame redirected to the daemon: still tagged, the tag updated in
+ * place, MACs and the IP datagram unchanged; no XDP metadata. */
+static void expect_tagged(const struct res *r, uint8_t cls, uint8_t origin, uint8_t layer,
 			uint32_t path, uint32_t sa_index, uint32_t spi, uint32_t seq,
 			const uint8_t *ip, size_t iplen)
 {
-	struct xdpsec_meta m;
+	struct xdpsec_tag m;
 
-	CHECK_EQ(r->metalen, META_LEN);
-	CHECK_EQ(r->out_len, META_LEN + 14 + iplen);
-	if (r->metalen != META_LEN || r->out_len != META_LEN + 14 + iplen)
+	CHECK_EQ(r->metalen, 0);
+	CHECK_EQ(r->out_len, TAG_HDR + iplen);
+	if (r->out_len != TAG_HDR + iplen)
 		return;
-	memcpy(&m, out_buf, sizeof(m));
-	CHECK_EQ(m.magic, XDPSEC_META_MAGIC);
+	CHECK_MEM(out_buf, MAC_B, 6);
+	CHECK_MEM(out_buf + 6, MAC_A, 6);
+	CHECK_EQ(out_buf[12] << 8 | out_buf[13], XDPSEC_TAG_ETHERTYPE);
+	memcpy(&m, out_buf + XDPSEC_TAG_OFF, sizeof(m));
+	CHECK_EQ(m.magic, XDPSEC_TAG_MAGIC);
 	CHECK_EQ(m.class, cls);
 	CHECK_EQ(m.origin, origin);
 	CHECK_EQ(m.layer, layer);
-	CHECK_EQ(m.l3_off, 14);
+	CHECK_EQ(m.l3_off, XDPSEC_TAG_L3_OFF);
 	CHECK_EQ(m.ingress_ifindex, 77);
 	CHECK_EQ(m.path, path);
 	CHECK_EQ(m.sa_index, sa_index);
 	CHECK_EQ(m.spi, htonl(spi));
 	CHECK_EQ(m.seq, seq);
-	CHECK_MEM(out_buf + META_LEN, MAC_B, 6);
-	CHECK_MEM(out_buf + META_LEN + 6, MAC_A, 6);
-	CHECK_EQ(out_buf[META_LEN + 12] << 8 | out_buf[META_LEN + 13],
-		 (ip[0] >> 4) == 4 ? 0x0800 : 0x86DD);
-	CHECK_MEM(out_buf + META_LEN + 14, ip, iplen);
+	CHECK_MEM(out_buf + TAG_HDR, ip, iplen);
 }
 
-/* A frame passed to the stack after the shim was stripped. */
+/* A frame passed to the stack after the tag was removed. */
 static void expect_passed(const struct res *r, const uint8_t *ip, size_t iplen)
 {
 	CHECK_EQ(r->metalen, 0);
@@ -313,56 +315,6 @@ static void sa_add(const void *dst, int family, __u32 spi, __u32 idx, __u64 top)
 	CHECK_EQ(bpf_map_update_elem(st_fd, &idx, &s, BPF_ANY), 0);
 }
 
-static struct xsk_umem *umem;
-static struct xsk_socket *xsk;
-static void *umem_area;
-static struct xsk_ring_prod fq;
-static struct xsk_ring_cons cq, rxq;
-
-/* One AF_XDP socket on lo queue 0 in the XSKMAP slot 0. */
-static int xsk_setup(void)
-{
-	struct xsk_socket_config c = { .rx_size = 64, .tx_size = 0,
-		.libxdp_flags = XSK_LIBXDP_FLAGS__INHIBIT_PROG_LOAD,
-		.bind_flags = XDP_COPY };
-	size_t sz = 64 * 4096;
-	__u32 key = 0;
-	int fd, err;
-
-	umem_area = mmap(NULL, sz, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (umem_area == MAP_FAILED)
-		return -ENOMEM;
-	err = xsk_umem__create(&umem, umem_area, sz, &fq, &cq, NULL);
-	if (err)
-		return err;
-	err = xsk_socket__create(&xsk, "lo", 0, umem, &rxq, NULL, &c);
-	if (err)
-		return err;
-	fd = xsk_socket__fd(xsk);
-	return bpf_map_update_elem(bpf_map__fd(skel->maps.xdpsec_xsks), &key, &fd, 0) ? -errno : 0;
-}
-
-/* A network namespace of our own, lo up: the socket is gone with us. */
-static void private_netns(void)
-{
-	struct ifreq ifr = { 0 };
-	int fd;
-
-	if (unshare(CLONE_NEWNET)) {
-		fprintf(stderr, "unshare(CLONE_NEWNET): %s: using this namespace's lo\n",
-			strerror(errno));
-		return;
-	}
-	own_netns = 1;
-	fd = socket(AF_INET, SOCK_DGRAM, 0);
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "lo");
-	if (fd >= 0 && !ioctl(fd, SIOCGIFFLAGS, &ifr)) {
-		ifr.ifr_flags |= IFF_UP;
-		ioctl(fd, SIOCSIFFLAGS, &ifr);
-	}
-	if (fd >= 0)
-		close(fd);
-}
 
 /* ------------------------------------------------------------ tests */
 
@@ -379,16 +331,16 @@ TEST(sections)
 	CHECK(!strcmp(bpf_program__section_name(skel->progs.xdpsec_near), "xdp.frags"));
 }
 
-/* Fresh whole ESP: SA found, metadata rewritten, to the daemon. */
+/* Fresh whole ESP: SA found, tag updated, to the daemon. */
 TEST(fresh_esp4)
 {
 	struct res r;
 	size_t n = ip4(ip_buf, 200, 50, 0, SPI_OK, 7, -1);
 	size_t len = wire(in_buf, ip_buf, n, XDPSEC_CLASS_ESP);
 
-	run(in_buf, len, META_LEN, &r);
+	run(in_buf, len, 0, &r);
 	EXPECT(&r, XDP_REDIRECT, CNT(DEC_FRESH), CNT(DEC_TO_ESP));
-	expect_meta(&r, XDPSEC_CLASS_ESP, XDPSEC_ORIGIN_WIRE, 0, XDPSEC_PATH_ESP,
+	expect_tagged(&r, XDPSEC_CLASS_ESP, XDPSEC_ORIGIN_WIRE, 0, XDPSEC_PATH_ESP,
 		    SA_OK, SPI_OK, 7, ip_buf, n);
 }
 
@@ -398,9 +350,9 @@ TEST(fresh_esp6)
 	size_t n = ip6(ip_buf, 300, 50, -1, 0, SPI_OK6, 9, -1);
 	size_t len = wire(in_buf, ip_buf, n, XDPSEC_CLASS_ESP);
 
-	run(in_buf, len, META_LEN, &r);
+	run(in_buf, len, 0, &r);
 	EXPECT(&r, XDP_REDIRECT, CNT(DEC_FRESH), CNT(DEC_TO_ESP));
-	expect_meta(&r, XDPSEC_CLASS_ESP, XDPSEC_ORIGIN_WIRE, 0, XDPSEC_PATH_ESP,
+	expect_tagged(&r, XDPSEC_CLASS_ESP, XDPSEC_ORIGIN_WIRE, 0, XDPSEC_PATH_ESP,
 		    SA_OK6, SPI_OK6, 9, ip_buf, n);
 }
 
@@ -410,11 +362,11 @@ TEST(fresh_unknown_spi_and_replay)
 	size_t n = ip4(ip_buf, 200, 50, 0, SPI_NONE, 7, -1);
 	size_t len = wire(in_buf, ip_buf, n, XDPSEC_CLASS_ESP);
 
-	run(in_buf, len, META_LEN, &r);
+	run(in_buf, len, 0, &r);
 	EXPECT(&r, XDP_DROP, CNT(DEC_FRESH), D(UNKNOWN_SPI));
 	n = ip4(ip_buf, 200, 50, 0, SPI_OLD, 7, -1);
 	len = wire(in_buf, ip_buf, n, XDPSEC_CLASS_ESP);
-	run(in_buf, len, META_LEN, &r);
+	run(in_buf, len, 0, &r);
 	EXPECT(&r, XDP_DROP, CNT(DEC_FRESH), D(REPLAY_EARLY));
 }
 
@@ -425,22 +377,22 @@ TEST(fresh_fragments)
 	size_t n = ip4(ip_buf, 1400, 50, 0x2000 | 0, SPI_OK, 7, -1);
 	size_t len = wire(in_buf, ip_buf, n, XDPSEC_CLASS_ESP_FRAG_FIRST);
 
-	run(in_buf, len, META_LEN, &r);
+	run(in_buf, len, 0, &r);
 	EXPECT(&r, XDP_REDIRECT, CNT(DEC_FRESH), CNT(DEC_TO_REASM));
-	expect_meta(&r, XDPSEC_CLASS_ESP_FRAG_FIRST, XDPSEC_ORIGIN_WIRE, 0, XDPSEC_PATH_ESP,
+	expect_tagged(&r, XDPSEC_CLASS_ESP_FRAG_FIRST, XDPSEC_ORIGIN_WIRE, 0, XDPSEC_PATH_ESP,
 		    ~0u, SPI_OK, 7, ip_buf, n);
 	n = ip6(ip_buf, 1200, 50, 1400, 0, 0, 0, -1);
 	len = wire(in_buf, ip_buf, n, XDPSEC_CLASS_ESP_FRAG_LAST);
-	run(in_buf, len, META_LEN, &r);
+	run(in_buf, len, 0, &r);
 	EXPECT(&r, XDP_REDIRECT, CNT(DEC_FRESH), CNT(DEC_TO_REASM));
 	/* a plain fragment from the wire is the stack's */
 	n = ip4(ip_buf, 1400, 17, 0x2000, 0, 0, -1);
 	len = wire(in_buf, ip_buf, n, XDPSEC_CLASS_PLAIN_FRAG);
-	run(in_buf, len, META_LEN, &r);
+	run(in_buf, len, 0, &r);
 	EXPECT(&r, XDP_PASS, CNT(DEC_FRESH));
 }
 
-/* No metadata: the host's own traffic on the far end, passed. */
+/* Untagged: the host's own traffic on the far end, passed. */
 TEST(foreign)
 {
 	struct res r;
@@ -449,38 +401,38 @@ TEST(foreign)
 	eth(in_buf, 0x0800);
 	memcpy(in_buf + 14, ip_buf, n);
 	run(in_buf, 14 + n, 0, &r);
-	EXPECT(&r, XDP_PASS, CNT(DEC_FOREIGN));
+	EXPECT(&r, XDP_PASS, CNT(DEC_UNTAGGED));
 }
 
-/* Daemon frames: shim stripped, tag turned back into metadata. */
+/* Daemon frames: the tag updated for the daemon, or removed for the stack. */
 TEST(reentered_small)
 {
 	struct res r;
 	uint32_t path = XDPSEC_PATH_ESP | XDPSEC_PATH_FRAG_AFTER;
 	size_t n = ip4(ip_buf, 2000, 50, 0, SPI_OK, 8, -1);
-	size_t len = shim(in_buf, ip_buf, n, XDPSEC_CLASS_ESP, 0, path);
+	size_t len = from_daemon(in_buf, ip_buf, n, XDPSEC_CLASS_ESP, 0, path);
 
 	run(in_buf, len, 0, &r);
 	EXPECT(&r, XDP_REDIRECT, CNT(DEC_REENTERED), CNT(DEC_TO_ESP));
-	expect_meta(&r, XDPSEC_CLASS_ESP, XDPSEC_ORIGIN_DAEMON, 0, path, SA_OK, SPI_OK, 8,
+	expect_tagged(&r, XDPSEC_CLASS_ESP, XDPSEC_ORIGIN_DAEMON, 0, path, SA_OK, SPI_OK, 8,
 		    ip_buf, n);
 	/* plaintext: to the stack, frame restored */
 	n = ip4(ip_buf, 1000, 17, 0, 0, 0, -1);
-	len = shim(in_buf, ip_buf, n, XDPSEC_CLASS_PLAINTEXT, 1, XDPSEC_PATH_ESP);
+	len = from_daemon(in_buf, ip_buf, n, XDPSEC_CLASS_PLAINTEXT, 1, XDPSEC_PATH_ESP);
 	run(in_buf, len, 0, &r);
 	EXPECT(&r, XDP_PASS, CNT(DEC_REENTERED), CNT(DEC_PASS_PLAIN));
 	expect_passed(&r, ip_buf, n);
 	/* an inner fragment it decrypted: back to reassembly */
 	n = ip6(ip_buf, 1000, 17, 0, 1, 0, 0, -1);
-	len = shim(in_buf, ip_buf, n, XDPSEC_CLASS_PLAIN_FRAG, 1, XDPSEC_PATH_ESP);
+	len = from_daemon(in_buf, ip_buf, n, XDPSEC_CLASS_PLAIN_FRAG, 1, XDPSEC_PATH_ESP);
 	run(in_buf, len, 0, &r);
 	EXPECT(&r, XDP_REDIRECT, CNT(DEC_REENTERED), CNT(DEC_TO_REASM));
-	expect_meta(&r, XDPSEC_CLASS_PLAIN_FRAG, XDPSEC_ORIGIN_DAEMON, 1, XDPSEC_PATH_ESP,
+	expect_tagged(&r, XDPSEC_CLASS_PLAIN_FRAG, XDPSEC_ORIGIN_DAEMON, 1, XDPSEC_PATH_ESP,
 		    ~0u, 0, 0, ip_buf, n);
-	/* a shim without the magic */
+	/* a tag without the magic */
 	in_buf[14] ^= 0xff;
 	run(in_buf, len, 0, &r);
-	EXPECT(&r, XDP_DROP, D(META));
+	EXPECT(&r, XDP_DROP, D(BAD_TAG));
 }
 
 /*
@@ -497,31 +449,31 @@ TEST(reentered_multibuf_esp)
 
 	for (size_t i = 0; i < sizeof(sizes4) / sizeof(sizes4[0]); i++) {
 		size_t n = ip4(ip_buf, sizes4[i], 50, 0, SPI_OK, 9, -1);
-		size_t len = shim(in_buf, ip_buf, n, XDPSEC_CLASS_ESP, 0, path);
+		size_t len = from_daemon(in_buf, ip_buf, n, XDPSEC_CLASS_ESP, 0, path);
 
 		run(in_buf, len, 0, &r);
 		EXPECT(&r, XDP_REDIRECT, CNT(DEC_REENTERED), CNT(DEC_TO_ESP));
 		CHECK(r.linear < 14 + n);       /* it really was multi-buffer */
-		expect_meta(&r, XDPSEC_CLASS_ESP, XDPSEC_ORIGIN_DAEMON, 0, path, SA_OK,
+		expect_tagged(&r, XDPSEC_CLASS_ESP, XDPSEC_ORIGIN_DAEMON, 0, path, SA_OK,
 			    SPI_OK, 9, ip_buf, n);
 	}
 	for (size_t i = 0; i < sizeof(sizes6) / sizeof(sizes6[0]); i++) {
 		size_t n = ip6(ip_buf, sizes6[i], 50, -1, 0, SPI_OK6, 10, -1);
-		size_t len = shim(in_buf, ip_buf, n, XDPSEC_CLASS_ESP, 0, path);
+		size_t len = from_daemon(in_buf, ip_buf, n, XDPSEC_CLASS_ESP, 0, path);
 
 		run(in_buf, len, 0, &r);
 		EXPECT(&r, XDP_REDIRECT, CNT(DEC_REENTERED), CNT(DEC_TO_ESP));
 		CHECK(r.linear < 14 + n);
-		expect_meta(&r, XDPSEC_CLASS_ESP, XDPSEC_ORIGIN_DAEMON, 0, path, SA_OK6,
+		expect_tagged(&r, XDPSEC_CLASS_ESP, XDPSEC_ORIGIN_DAEMON, 0, path, SA_OK6,
 			    SPI_OK6, 10, ip_buf, n);
 	}
 	/* nested: a decrypted payload that is ESP again, 60 KB */
 	size_t n = ip4(ip_buf, 60000, 50, 0, SPI_OK, 11, -1);
-	size_t len = shim(in_buf, ip_buf, n, XDPSEC_CLASS_ESP, 1, XDPSEC_PATH_ESP | XDPSEC_PATH_NESTED);
+	size_t len = from_daemon(in_buf, ip_buf, n, XDPSEC_CLASS_ESP, 1, XDPSEC_PATH_ESP | XDPSEC_PATH_NESTED);
 
 	run(in_buf, len, 0, &r);
 	EXPECT(&r, XDP_REDIRECT, CNT(DEC_REENTERED), CNT(DEC_TO_ESP));
-	expect_meta(&r, XDPSEC_CLASS_ESP, XDPSEC_ORIGIN_DAEMON, 1,
+	expect_tagged(&r, XDPSEC_CLASS_ESP, XDPSEC_ORIGIN_DAEMON, 1,
 		    XDPSEC_PATH_ESP | XDPSEC_PATH_NESTED, SA_OK, SPI_OK, 11, ip_buf, n);
 }
 
@@ -533,7 +485,7 @@ TEST(reentered_multibuf_plaintext)
 
 	for (size_t i = 0; i < 2; i++) {
 		size_t n = ip4(ip_buf, sizes4[i], 17, 0, 0, 0, -1);
-		size_t len = shim(in_buf, ip_buf, n, XDPSEC_CLASS_PLAINTEXT, 1, XDPSEC_PATH_ESP);
+		size_t len = from_daemon(in_buf, ip_buf, n, XDPSEC_CLASS_PLAINTEXT, 1, XDPSEC_PATH_ESP);
 
 		run(in_buf, len, 0, &r);
 		EXPECT(&r, XDP_PASS, CNT(DEC_REENTERED), CNT(DEC_PASS_PLAIN));
@@ -541,9 +493,9 @@ TEST(reentered_multibuf_plaintext)
 		expect_passed(&r, ip_buf, n);
 	}
 	size_t n = ip6(ip_buf, 65535, 17, -1, 0, 0, 0, -1);
-	size_t len = shim(in_buf, ip_buf, n, XDPSEC_CLASS_PLAINTEXT, 1, XDPSEC_PATH_ESP);
+	size_t len = from_daemon(in_buf, ip_buf, n, XDPSEC_CLASS_PLAINTEXT, 1, XDPSEC_PATH_ESP);
 
-	CHECK_EQ(len, SHIM_LEN + 40 + 65535);   /* the largest frame there is */
+	CHECK_EQ(len, TAG_HDR + 40 + 65535);   /* the largest frame there is */
 	run(in_buf, len, 0, &r);
 	EXPECT(&r, XDP_PASS, CNT(DEC_REENTERED), CNT(DEC_PASS_PLAIN));
 	expect_passed(&r, ip_buf, n);
@@ -555,27 +507,27 @@ TEST(multibuf_length_checks)
 	struct res r;
 	/* IPv4 total length one byte beyond a 9000-byte frame */
 	size_t n = ip4(ip_buf, 9000, 50, 0, SPI_OK, 9, 9001);
-	size_t len = shim(in_buf, ip_buf, n, XDPSEC_CLASS_ESP, 0, XDPSEC_PATH_ESP);
+	size_t len = from_daemon(in_buf, ip_buf, n, XDPSEC_CLASS_ESP, 0, XDPSEC_PATH_ESP);
 
 	run(in_buf, len, 0, &r);
 	EXPECT(&r, XDP_DROP, CNT(DEC_REENTERED), D(IPV4_BAD_LEN));
 	/* shorter than the frame: Ethernet padding, fine */
 	n = ip4(ip_buf, 9000, 50, 0, SPI_OK, 9, 8000);
-	len = shim(in_buf, ip_buf, n, XDPSEC_CLASS_ESP, 0, XDPSEC_PATH_ESP);
+	len = from_daemon(in_buf, ip_buf, n, XDPSEC_CLASS_ESP, 0, XDPSEC_PATH_ESP);
 	run(in_buf, len, 0, &r);
 	EXPECT(&r, XDP_REDIRECT, CNT(DEC_REENTERED), CNT(DEC_TO_ESP));
 	/* IPv6 payload length beyond the frame */
 	n = ip6(ip_buf, 20000, 50, -1, 0, SPI_OK6, 9, 20001);
-	len = shim(in_buf, ip_buf, n, XDPSEC_CLASS_ESP, 0, XDPSEC_PATH_ESP);
+	len = from_daemon(in_buf, ip_buf, n, XDPSEC_CLASS_ESP, 0, XDPSEC_PATH_ESP);
 	run(in_buf, len, 0, &r);
 	EXPECT(&r, XDP_DROP, CNT(DEC_REENTERED), D(IPV6_BAD_LEN));
 	/* unknown SPI and early replay work on multi-buffer frames too */
 	n = ip4(ip_buf, 20000, 50, 0, SPI_NONE, 9, -1);
-	len = shim(in_buf, ip_buf, n, XDPSEC_CLASS_ESP, 0, XDPSEC_PATH_ESP);
+	len = from_daemon(in_buf, ip_buf, n, XDPSEC_CLASS_ESP, 0, XDPSEC_PATH_ESP);
 	run(in_buf, len, 0, &r);
 	EXPECT(&r, XDP_DROP, CNT(DEC_REENTERED), D(UNKNOWN_SPI));
 	n = ip4(ip_buf, 20000, 50, 0, SPI_OLD, 7, -1);
-	len = shim(in_buf, ip_buf, n, XDPSEC_CLASS_ESP, 0, XDPSEC_PATH_ESP);
+	len = from_daemon(in_buf, ip_buf, n, XDPSEC_CLASS_ESP, 0, XDPSEC_PATH_ESP);
 	run(in_buf, len, 0, &r);
 	EXPECT(&r, XDP_DROP, CNT(DEC_REENTERED), D(REPLAY_EARLY));
 }
@@ -586,7 +538,7 @@ TEST(no_socket)
 	__u32 key = 0;
 	struct res r;
 	size_t n = ip4(ip_buf, 30000, 50, 0, SPI_OK, 12, -1);
-	size_t len = shim(in_buf, ip_buf, n, XDPSEC_CLASS_ESP, 0, XDPSEC_PATH_ESP);
+	size_t len = from_daemon(in_buf, ip_buf, n, XDPSEC_CLASS_ESP, 0, XDPSEC_PATH_ESP);
 	int fd = xsk_socket__fd(xsk);
 
 	CHECK_EQ(bpf_map_delete_elem(bpf_map__fd(skel->maps.xdpsec_xsks), &key), 0);
@@ -613,13 +565,13 @@ TEST(near_end)
  * Robustness: every truncation of a large frame (fresh, re-entered ESP,
  * re-entered plaintext) and corruptions of its first 120 bytes give a
  * valid verdict, and each run is counted exactly once on the way in
- * (fresh, re-entered, foreign, or dropped before that: no Ethernet header,
- * bad shim).
+ * (fresh, re-entered, untagged, or dropped before that: no Ethernet header,
+ * bad tag).
  */
 TEST(truncations_and_corruptions)
 {
 	static uint8_t frames[3][BIG];
-	size_t flen[3], mlen[3] = { META_LEN, 0, 0 };
+	size_t flen[3], mlen[3] = { 0, 0, 0 };
 	uint64_t runs = 0, entries = 0;
 	int bad = 0;
 	size_t n;
@@ -627,15 +579,16 @@ TEST(truncations_and_corruptions)
 	n = ip4(ip_buf, 20000, 50, 0x2000, SPI_OK, 7, -1);
 	flen[0] = wire(frames[0], ip_buf, n, XDPSEC_CLASS_ESP_FRAG_FIRST);
 	n = ip6(ip_buf, 30000, 50, -1, 0, SPI_OK6, 9, -1);
-	flen[1] = shim(frames[1], ip_buf, n, XDPSEC_CLASS_ESP, 0, XDPSEC_PATH_ESP);
+	flen[1] = from_daemon(frames[1], ip_buf, n, XDPSEC_CLASS_ESP, 0, XDPSEC_PATH_ESP);
 	n = ip4(ip_buf, 12000, 17, 0, 0, 0, -1);
-	flen[2] = shim(frames[2], ip_buf, n, XDPSEC_CLASS_PLAIN_FRAG, 1, XDPSEC_PATH_ESP);
+	flen[2] = from_daemon(frames[2], ip_buf, n, XDPSEC_CLASS_PLAIN_FRAG, 1, XDPSEC_PATH_ESP);
 
 	for (int f = 0; f < 3; f++) {
 		for (size_t len = mlen[f] + 14; len <= flen[f]; len += len < 200 ? 1 : 997) {
 			for (int pos = -1; pos < 120 && (pos < 0 || (size_t)pos < len);
 			     pos += pos < 0 ? 1 : 5) {
 				struct res r;
+				uint64_t e;
 
 				memcpy(in_buf, frames[f], len);
 				if (pos >= 0 && (size_t)pos >= mlen[f])
@@ -648,8 +601,12 @@ TEST(truncations_and_corruptions)
 				runs++;
 				bad += r.verdict != XDP_PASS && r.verdict != XDP_DROP &&
 				       r.verdict != XDP_REDIRECT;
-				entries += r.d[CNT(DEC_FRESH)] + r.d[CNT(DEC_REENTERED)] +
-					   r.d[CNT(DEC_FOREIGN)] + r.d[D(TRUNC_ETH)] + r.d[D(META)];
+				/* bad_tag is also the drop of a tagged frame
+				 * whose IP version is neither 4 nor 6, after
+				 * it was counted in */
+				e = r.d[CNT(DEC_FRESH)] + r.d[CNT(DEC_REENTERED)] +
+				    r.d[CNT(DEC_UNTAGGED)];
+				entries += e ? e : r.d[D(TRUNC_ETH)] + r.d[D(BAD_TAG)];
 				if (pos < 0 && len > 200)
 					break;
 			}
@@ -687,17 +644,16 @@ static size_t rx_some(struct xsk_port *xp, struct xsk_pkt *pkts, int max)
 
 static void check_back(const struct xsk_pkt *k, const uint8_t *ip, size_t iplen, uint8_t cls)
 {
-	struct xdpsec_meta m;
+	struct xdpsec_tag m;
 
-	CHECK(k->meta != NULL);
-	CHECK_EQ(k->len, 14 + iplen);
-	if (!k->meta || k->len != 14 + iplen)
+	CHECK_EQ(k->len, TAG_HDR + iplen);
+	if (k->len != TAG_HDR + iplen)
 		return;
-	memcpy(&m, k->meta, sizeof(m));
-	CHECK_EQ(m.magic, XDPSEC_META_MAGIC);
+	CHECK_EQ(frame_tag_read(k->data, k->len, &m), TAG_HDR);
+	CHECK_EQ(m.magic, XDPSEC_TAG_MAGIC);
 	CHECK_EQ(m.class, cls);
 	CHECK_EQ(m.origin, XDPSEC_ORIGIN_DAEMON);
-	CHECK_MEM(k->data + 14, ip, iplen);
+	CHECK_MEM(k->data + TAG_HDR, ip, iplen);
 }
 
 static uint8_t ipa[BIG], ipb[BIG], ipc[BIG];
@@ -736,7 +692,7 @@ TEST(feedback_loop)
 
 	/* the largest frames there are, one at a time */
 	na = ip4(ipa, 65535, 50, 0, SPI_OK, 30, -1);
-	len = shim(in_buf, ipa, na, XDPSEC_CLASS_ESP, 0, XDPSEC_PATH_ESP);
+	len = from_daemon(in_buf, ipa, na, XDPSEC_CLASS_ESP, 0, XDPSEC_PATH_ESP);
 	CHECK_EQ(xsk_port_tx_copy(xp, in_buf, (uint32_t)len), 0);
 	xsk_port_flush(xp);
 	n = rx_some(xp, pkts, XSKIO_BATCH);
@@ -744,7 +700,7 @@ TEST(feedback_loop)
 	if (n >= 1)
 		check_back(&pkts[0], ipa, na, XDPSEC_CLASS_ESP);
 	na = ip6(ipa, 65535, 50, -1, 0, SPI_OK6, 31, -1);
-	len = shim(in_buf, ipa, na, XDPSEC_CLASS_ESP, 0, XDPSEC_PATH_ESP);
+	len = from_daemon(in_buf, ipa, na, XDPSEC_CLASS_ESP, 0, XDPSEC_PATH_ESP);
 	CHECK_EQ(len, 14 + 32 + 40 + 65535);
 	CHECK_EQ(xsk_port_tx_copy(xp, in_buf, (uint32_t)len), 0);
 	xsk_port_flush(xp);
@@ -760,11 +716,11 @@ TEST(feedback_loop)
 	na = ip4(ipa, 30000, 50, 0, SPI_OK, 40, -1);
 	nb = ip4(ipb, 1000, 17, 0x2000, 0, 0, -1);
 	nc = ip4(ipc, 20000, 50, 0, SPI_OK, 41, -1);
-	len = shim(in_buf, ipa, na, XDPSEC_CLASS_ESP, 0, XDPSEC_PATH_ESP);
+	len = from_daemon(in_buf, ipa, na, XDPSEC_CLASS_ESP, 0, XDPSEC_PATH_ESP);
 	CHECK_EQ(xsk_port_tx_copy(xp, in_buf, (uint32_t)len), 0);
-	len = shim(in_buf, ipb, nb, XDPSEC_CLASS_PLAIN_FRAG, 1, XDPSEC_PATH_ESP);
+	len = from_daemon(in_buf, ipb, nb, XDPSEC_CLASS_PLAIN_FRAG, 1, XDPSEC_PATH_ESP);
 	CHECK_EQ(xsk_port_tx_copy(xp, in_buf, (uint32_t)len), 0);
-	len = shim(in_buf, ipc, nc, XDPSEC_CLASS_ESP, 0, XDPSEC_PATH_ESP);
+	len = from_daemon(in_buf, ipc, nc, XDPSEC_CLASS_ESP, 0, XDPSEC_PATH_ESP);
 	CHECK_EQ(xsk_port_tx_copy(xp, in_buf, (uint32_t)len), 0);
 	xsk_port_flush(xp);
 	usleep(50000);                  /* all three in the RX ring */
@@ -795,7 +751,7 @@ int main(void)
 	libbpf_set_strict_mode(LIBBPF_STRICT_ALL);
 	inet_pton(AF_INET6, "2001:db8::1", A6);
 	inet_pton(AF_INET6, "2001:db8::2", B6);
-	private_netns();
+	own_netns = !xsk_fixture_netns();
 	ncpus = libbpf_num_possible_cpus();
 	lo_ifindex = (int)if_nametoindex("lo");
 	skel = xdpsec_decrypt__open_and_load();
@@ -810,7 +766,7 @@ int main(void)
 	cnt_fd = bpf_map__fd(skel->maps.xdpsec_cnt);
 	sa_fd = bpf_map__fd(skel->maps.xdpsec_sa);
 	st_fd = bpf_map__fd(skel->maps.xdpsec_sastate);
-	if (xsk_setup()) {
+	if (xsk_fixture_socket(bpf_map__fd(skel->maps.xdpsec_xsks), &xsk, &umem)) {
 		fprintf(stderr, "cannot bind an AF_XDP socket to lo: %s\n", strerror(errno));
 		printf("0 passed, 1 failed\n");
 		return 1;

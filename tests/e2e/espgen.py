@@ -95,6 +95,7 @@ class SA:
     encap: bool = False        # ESP-in-UDP, RFC 3948
     replay_window: int = 64
     reqid: int = 1
+    encap_port: int = NATT_PORT  # the SA's own NAT-T port (both ends)
     akey: bytes = b""          # ENC_AUTH: the HMAC key
 
     @property
@@ -110,7 +111,7 @@ class SA:
         if self.mode == "tunnel":
             tunnel = (IP(src=self.src, dst=self.dst) if self.family == 4
                       else IPv6(src=self.src, dst=self.dst))
-        natt = UDP(sport=NATT_PORT, dport=NATT_PORT) if self.encap else None
+        natt = UDP(sport=self.encap_port, dport=self.encap_port) if self.encap else None
         if self.alg in ENC_AUTH:
             _, enc, _, h, _, bits = ENC_AUTH[self.alg]
             return SecurityAssociation(
@@ -133,11 +134,12 @@ class SA:
     def line(self, key=None):
         """`xdpsecctl sa add` arguments (ip xfrm state grammar), one string."""
         sa = self if key is None else SA(self.spi, self.mode, self.alg, key, self.family,
-                                         self.encap, self.replay_window, self.reqid, self.akey)
+                                         self.encap, self.replay_window, self.reqid,
+                                         encap_port=self.encap_port, akey=self.akey)
         s = ("sa add src %s dst %s proto esp spi 0x%08x reqid %d mode %s %s"
              % (self.src, self.dst, self.spi, self.reqid, self.mode, sa.algo_words()))
         if self.encap:
-            s += " encap espinudp %d %d 0.0.0.0" % (NATT_PORT, NATT_PORT)
+            s += " encap espinudp %d %d 0.0.0.0" % (self.encap_port, self.encap_port)
         if self.replay_window:
             s += " replay-window %d" % self.replay_window
         return s
@@ -286,6 +288,7 @@ class Gen:
         self.ids = ids or IdAlloc()
         self.next_spi = spi_base
         self.next_port = port_base
+        self.natt_port = NATT_PORT   # the NAT-T port of the SAs made from now on
 
     # -- helpers
     def rng(self, name):
@@ -299,6 +302,7 @@ class Gen:
             kw["akey"] = case_rng.randbytes(ENC_AUTH[alg][4])
         else:
             key = case_rng.randbytes(ALGS[alg][2] + SALT_LEN)
+        kw.setdefault("encap_port", self.natt_port)
         return SA(self.next_spi, mode, alg, key, family, encap, **kw)
 
     def _new(self, name, family, alg, branch):
@@ -533,11 +537,11 @@ class Gen:
             k = bytearray(sa.akey if sa.alg in ENC_AUTH else sa.key)
             k[rng.randrange(len(k) - (0 if sa.alg in ENC_AUTH else SALT_LEN))] ^= 1 << rng.randrange(8)
             if sa.alg in ENC_AUTH:
-                bad.append(SA(sa.spi, sa.mode, sa.alg, sa.key, sa.family,
-                              sa.encap, sa.replay_window, akey=bytes(k)))
+                bad.append(SA(sa.spi, sa.mode, sa.alg, sa.key, sa.family, sa.encap,
+                              sa.replay_window, encap_port=sa.encap_port, akey=bytes(k)))
             else:
-                bad.append(SA(sa.spi, sa.mode, sa.alg, bytes(k), sa.family,
-                              sa.encap, sa.replay_window))
+                bad.append(SA(sa.spi, sa.mode, sa.alg, bytes(k), sa.family, sa.encap,
+                              sa.replay_window, encap_port=sa.encap_port))
         c.sender_sas = c.sas + c2.sas
         c.sas = bad
         c.payloads = []

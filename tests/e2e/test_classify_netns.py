@@ -220,11 +220,13 @@ print(len(pk))
 """
 
 
-def test_redirect_into_feedback_veth(pair):
-    """With the DEVMAP slot set (as the daemon does), ESP of every class is
-    redirected natively into a second veth pair and arrives at its far end
-    (where a second instance of the object counts it); plain traffic is
-    untouched."""
+def test_devmap_slot_alone_redirects_nothing(pair):
+    """The DEVMAP slot set (as the daemon does) but no daemon socket in slot
+    0 of the XSKMAP (as after `kill -9` of the daemon: the kernel empties a
+    closed socket's slots): ESP of every class is passed to the stack,
+    counted not_configured, and nothing reaches the feedback pair.  The
+    redirect itself, natively into the pair, is exercised by every
+    test_pipeline case through the real daemon (decrypt/fresh)."""
     b = pair.b
     _, maps = attach(b, "veth1")
     b.run("ip link add fb0 type veth peer name fb1 && ip link set fb0 up && "
@@ -243,13 +245,16 @@ def test_redirect_into_feedback_veth(pair):
                     pair.B4], timeout=120)
     assert int(r.stdout.strip()) == 5
     near_want = {cls("ESP"): 2, cls("ESP_FRAG_FIRST"): 1, cls("ESP_FRAG_MIDDLE"): 1,
-                 cls("ESP_FRAG_LAST"): 1, cnt("REDIRECTED"): 5,
-                 cnt("REDIRECT_FAIL"): 0, cnt("NOT_CONFIGURED"): 0}
+                 cls("ESP_FRAG_LAST"): 1, cnt("REDIRECTED"): 0,
+                 cnt("REDIRECT_FAIL"): 0, cnt("NOT_CONFIGURED"): 5}
     assert wait_counters(b, maps["xdpsec_cnt"], near_before, near_want) == near_want
-    # the far end's own instance has no devmap entry: it counts and passes
-    far_want = {cls("ESP"): 2, cls("ESP_FRAG_FIRST"): 1, cls("ESP_FRAG_MIDDLE"): 1,
-                cls("ESP_FRAG_LAST"): 1, cnt("NOT_CONFIGURED"): 5}
-    assert wait_counters(b, far["xdpsec_cnt"], far_before, far_want) == far_want
+    time.sleep(0.5)
+    far_want = {cls("PLAIN"): 0, cls("ESP"): 0, cls("ESP_FRAG_FIRST"): 0}
+    got = delta(counters(b, far["xdpsec_cnt"]), far_before, far_want)
+    # the far end may see the namespace's own neighbour discovery, never
+    # the ESP (tagged frames would count as plain, untagged as ESP)
+    assert got[cls("ESP")] == 0 and got[cls("ESP_FRAG_FIRST")] == 0
+    assert got[cls("PLAIN")] < 5
 
 
 def test_classify_on_veth(pair):

@@ -250,6 +250,10 @@ def test_unknown_spi(env, case):
     # dropped in XDP: never reaches the ESP engine
     assert delta(res, UNKNOWN_SPI) == case.datagrams
     assert delta(res, TO_ESP) == 0
+    # ... and in the ingress program (the daemon turns the early drop on):
+    # never through the CPUMAP and DEVMAP hops to the decrypt program
+    assert res.d("decrypt", "fresh") == 0
+    assert res.d("classify", "redirected") == 0
 
 
 @pytest.mark.parametrize("case", _neg("incomplete"), ids=_ids(_neg("incomplete")))
