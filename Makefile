@@ -150,7 +150,7 @@ $(BUILD) $(BUILD)/obj $(BUILD)/tests $(BUILD)/bench $(BUILD)/fuzz $(BUILD)/fuzzo
 # ---------------------------------------------------------------- meta
 DEB_PKGS := clang llvm libbpf-dev libxdp-dev bpftool xdp-tools iproute2 \
 	libssl-dev libelf-dev zlib1g-dev pkg-config libipsec-mb-dev libdpdk-dev \
-	libjson-c-dev libclang-rt-14-dev python3-scapy python3-pytest \
+	libjson-c-dev libclang-rt-14-dev python3-scapy python3-cryptography python3-pytest \
 	python3-prometheus-client tcpdump ethtool iputils-ping scdoc man-db make gcc util-linux
 
 deps:
