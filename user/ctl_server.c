@@ -400,6 +400,37 @@ void ctl_server_stop(struct ctl_server *s)
 	s->stop = 1;
 }
 
+/* mkdir -p for the socket's directory.  A directory this call creates
+ * gates access too (0750, group = the socket's group; the ones above it
+ * 0755); one that exists is never changed: it may be /etc or a user's own,
+ * and its mode is its owner's business.  The socket itself is 0660. */
+static int make_socket_dir(const char *dir, gid_t group, char *err, size_t errlen)
+{
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	size_t len = strlen(dir);
+
+	snprintf(path, sizeof(path), "%s", dir);
+	for (size_t i = 1; i <= len; i++) {
+		bool last = i == len;
+
+		if (!last && path[i] != '/')
+			continue;
+		path[i] = 0;
+		if (mkdir(path, last ? 0750 : 0755) == 0) {
+			/* ours: whatever the umask, and the group for the last one */
+			chmod(path, last ? 0750 : 0755);
+			if (last && group != (gid_t)-1 && chown(path, (uid_t)-1, group))
+				pr_warn("chown %s: %s\n", path, strerror(errno));
+		} else if (errno != EEXIST) {
+			snprintf(err, errlen, "mkdir %s: %s", path, strerror(errno));
+			return -1;
+		}
+		if (!last)
+			path[i] = '/';
+	}
+	return 0;
+}
+
 struct ctl_server *ctl_server_new(struct xdpsecd *d, const char *path, gid_t group,
 				  gid_t admin_gid, char *err, size_t errlen)
 {
@@ -422,19 +453,8 @@ struct ctl_server *ctl_server_new(struct xdpsecd *d, const char *path, gid_t gro
 	strcpy(sun.sun_path, path);
 	snprintf(dirbuf, sizeof(dirbuf), "%s", path);
 	dir = dirname(dirbuf);
-	/* the directory gates access too: 0750, group = socket group */
-	if (mkdir(dir, 0750) == 0 || errno == EEXIST) {
-		struct stat st;
-		if (stat(dir, &st) == 0 && st.st_uid == geteuid() && strcmp(dir, "/") &&
-		    strcmp(dir, "/tmp") && strcmp(dir, "/run") && strcmp(dir, ".")) {
-			chmod(dir, 0750);
-			if (group != (gid_t)-1 && chown(dir, (uid_t)-1, group))
-				pr_warn("chown %s: %s\n", dir, strerror(errno));
-		}
-	} else {
-		snprintf(err, errlen, "mkdir %s: %s", dir, strerror(errno));
+	if (make_socket_dir(dir, group, err, errlen))
 		goto fail;
-	}
 	s->lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (s->lfd < 0) {
 		snprintf(err, errlen, "socket: %s", strerror(errno));

@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "ctl_proto.h"
+#include "instance.h"
 #include "sa_parse.h"
 
 #ifndef XDPSEC_VERSION
@@ -27,7 +28,9 @@ static const char usage_text[] =
 "       xdpsecctl [-S SOCKET] [-j] -b FILE        (FILE '-' = stdin)\n"
 "       xdpsecctl help [COMMAND]\n"
 "\n"
-"Controls xdpsecd over its Unix socket (default " CTL_DEFAULT_SOCKET ").\n"
+"Controls xdpsecd over its Unix socket: -S, else $XDPSEC_SOCKET, else the only\n"
+"socket of this network namespace's daemons (/run/xdpsec/*.sock in the host's,\n"
+"/run/xdpsec/netns/NAME/*.sock in a named one).\n"
 "\n"
 "Commands:\n"
 "  sa add src ADDR dst ADDR proto esp spi SPI [reqid N] [mode transport|tunnel]\n"
@@ -443,12 +446,10 @@ int main(int argc, char **argv)
 	};
 	const char *sock = getenv("XDPSEC_SOCKET"), *batch = NULL;
 	struct ctl_reader rd;
-	char err[600];
+	char err[600], found_sock[108];
 	unsigned id = 0;
 	int opt, fd, rc;
 
-	if (!sock)
-		sock = CTL_DEFAULT_SOCKET;
 	/* "+": stop at the first non-option, so `sa get ... --keys` and key
 	 * strings starting with '-' reach the command parser untouched */
 	while ((opt = getopt_long(argc, argv, "+S:jkb:Vh", opts, NULL)) != -1) {
@@ -484,6 +485,14 @@ int main(int argc, char **argv)
 		}
 		json_object_put(req);
 	}
+	/* No -S, no XDPSEC_SOCKET: the only daemon of this network namespace
+	 * (its socket is per instance, see instance.h). */
+	if (!sock && instance_find_socket(found_sock, sizeof(found_sock), err, sizeof(err))) {
+		fprintf(stderr, "xdpsecctl: %s\n", err);
+		return 1;
+	}
+	if (!sock)
+		sock = found_sock;
 	fd = ctl_connect(sock, err, sizeof(err));
 	if (fd < 0) {
 		fprintf(stderr, "xdpsecctl: %s\n", err);
