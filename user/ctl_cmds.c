@@ -93,6 +93,7 @@ static int sa_del(struct xdpsecd *d, const struct xs_sa_config *id, char *err, s
 		return rc;
 	}
 	dataplane_sa_deleted(d, idx, &old);
+	state_file_sa_deleted(d, idx, &old);
 	events_post(d->events, "sa_deleted", "%s", sa_id_str(&old, buf, sizeof(buf)));
 	explicit_bzero(&old, sizeof(old));
 	return 0;
@@ -133,6 +134,7 @@ int ctl_cmds_sa_add(struct xdpsecd *d, const struct sa_parse_result *r, bool rep
 		snprintf(err, errlen, "%s", strerror(-rc));
 	if (rc == 0) {
 		dataplane_sa_added(d, idx, &cfg);
+		state_file_sa_added(d, idx, &cfg);
 		events_post(d->events, "sa_added", "%s", sa_id_str(&cfg, buf, sizeof(buf)));
 	}
 out:

@@ -44,7 +44,6 @@
 
 #define TICK_MS          100      /* reassembly expiry granularity          */
 #define STATE_TICK_MS    10000    /* replay-window positions saved this often */
-#define STATE_TICK_MS    10000    /* replay-window positions saved this often */
 
 static const char usage_text[] =
 "Usage: xdpsecd [-i IFACE]... [-S SOCKET] [-c CONFIG] [-f] [-v] [--state FILE]\n"
@@ -67,8 +66,8 @@ static const char usage_text[] =
 "                          like ip -batch), at start and again on SIGHUP.\n"
 "                          SA adds in it are idempotent: an identical SA is kept,\n"
 "                          a different SA with the same id is replaced.\n"
-"      --state FILE        SAs (with keys) and limits are saved to FILE after every\n"
-"                          change and restored at start\n"
+"      --state FILE        SAs (with keys), replay positions and limits are saved\n"
+"                          to FILE on every change and restored at start\n"
 "                          (default: per instance like the socket,\n"
 "                          /var/lib/xdpsec/[netns/NAME/]state[-IFACE...].json);\n"
 "                          'none' disables it.\n"
@@ -98,7 +97,6 @@ static const char usage_text[] =
 
 static struct xdpsecd daemon_state;
 static struct ctl_server *server;
-static uint64_t last_state_tick;
 static struct instance_lock if_locks[XDPSEC_IFACES_MAX], state_lock;
 static char default_sock[108], default_state[PATH_MAX];
 
@@ -188,10 +186,14 @@ static void tick(void *arg)
 	if (n)
 		events_post(d->events, "reasm_timeout", "%u datagrams expired after %u ms", n,
 			    d->limits.reasm_timeout_ms);
-	if (now - last_state_tick >= STATE_TICK_MS) {
-		last_state_tick = now;
-		state_file_tick(d);
-	}
+	state_file_tick(d);
+}
+
+/* A worker passed the middle of an SA's replay margin (replay_marks.h). */
+static void replay_nudged(int fd, void *arg)
+{
+	(void)fd;
+	state_file_wake(arg);
 }
 
 /* Say at start, in one line, that --workers asks for more than there is:
@@ -444,6 +446,10 @@ int main(int argc, char **argv)
 		pr_warn("start-up: out of memory or descriptors\n");
 		goto out;
 	}
+	if (state_file_open(d, err, sizeof(err))) {
+		pr_warn("%s\n", err);
+		goto out;
+	}
 
 	dpo.ifaces = ifaces;
 	dpo.n_ifaces = n_ifaces;
@@ -484,6 +490,8 @@ int main(int argc, char **argv)
 	d->srv = server;
 	ctl_server_watch(server, sfd, signal_ready, d);
 	ctl_server_watch(server, events_fd(d->events), events_ready, d->events);
+	if (state_file_fd(d) >= 0)
+		ctl_server_watch(server, state_file_fd(d), replay_nudged, d);
 	pr_info("xdpsecd %s: %u SAs, %d interface(s), control socket %s, state file %s\n",
 		XDPSEC_VERSION, sa_table_count(d->sat), n_ifaces, d->sock_path,
 		d->state_path ? d->state_path : "none");
@@ -500,8 +508,6 @@ int main(int argc, char **argv)
 		}
 	}
 
-	last_state_tick = ctl_now_ms();
-
 	rc = ctl_server_run(server, TICK_MS, tick, d) ? 1 : 0;
 
 	ctl_server_free(server);
@@ -512,6 +518,7 @@ out_dp:
 	if (rc == 0 && state_file_save(d, err, sizeof(err)))
 		pr_warn("state file not saved: %s\n", err);
 out:
+	state_file_close(d);
 	if (d->sat)
 		sa_table_free(d->sat);
 	if (d->reasm)
