@@ -10,7 +10,7 @@ directory, and measures:
            protocol, no process start), with N SAs present: latency median,
            p99, max
   xdpsecctl K `xdpsecctl sa add` processes: wall time each, process start
-           included
+           included (and `xdpsecctl -V` alone, for the process start)
   restart  kill -9, start again: time until all N + M SAs are back
 
     /usr/bin/python3 bench/ctl_sa.py [--n 10000] [--single 200] [--ctl 20]
@@ -150,6 +150,15 @@ def main():
             out.update(xdpsecctl_median_ms=statistics.median(lat), xdpsecctl_max_ms=max(lat))
             print("xdpsecctl %6d adds (process start included): median %.2f ms, max %.2f ms"
                   % (a.ctl, out["xdpsecctl_median_ms"], out["xdpsecctl_max_ms"]))
+            # what of that is starting a process here: xdpsecctl -V
+            lat = []
+            for i in range(a.ctl):
+                t0 = time.perf_counter()
+                subprocess.run([xdpsecctl, "-V"], check=True, capture_output=True)
+                lat.append((time.perf_counter() - t0) * 1000)
+            out["xdpsecctl_V_median_ms"] = statistics.median(lat)
+            print("          (xdpsecctl -V, no daemon involved: median %.2f ms)"
+                  % out["xdpsecctl_V_median_ms"])
 
         count = c.req("sa count")["count"]
         if count != total:

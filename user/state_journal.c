@@ -96,16 +96,44 @@ int journal_append(struct journal *j, const char *buf, size_t len, char *err, si
 	return 0;
 }
 
+/* Is the last aio_fsync finished?  wait: until it is. */
+static bool sync_done(struct journal *j, bool wait)
+{
+	const struct aiocb *const list[1] = { &j->sync_cb };
+
+	if (!j->syncing)
+		return true;
+	while (aio_error(&j->sync_cb) == EINPROGRESS) {
+		if (!wait)
+			return false;
+		aio_suspend(list, 1, NULL);
+	}
+	aio_return(&j->sync_cb);
+	j->syncing = false;
+	return true;
+}
+
 void journal_sync(struct journal *j)
 {
-	if (j->fd >= 0 && j->dirty && !fdatasync(j->fd))
+	if (j->fd < 0 || !j->dirty || !sync_done(j, false))
+		return;
+	memset(&j->sync_cb, 0, sizeof(j->sync_cb));
+	j->sync_cb.aio_fildes = j->fd;
+	j->sync_cb.aio_sigevent.sigev_notify = SIGEV_NONE;
+	if (!aio_fsync(O_DSYNC, &j->sync_cb)) {
+		j->syncing = true;
 		j->dirty = false;
+	} else if (!fdatasync(j->fd)) {
+		j->dirty = false;
+	}
 }
 
 void journal_close(struct journal *j)
 {
 	if (j->fd >= 0) {
-		journal_sync(j);
+		sync_done(j, true);
+		if (j->dirty)
+			fdatasync(j->fd);
 		close(j->fd);
 	}
 	j->fd = -1;

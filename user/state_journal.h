@@ -20,6 +20,7 @@
 #ifndef XDPSEC_STATE_JOURNAL_H
 #define XDPSEC_STATE_JOURNAL_H
 
+#include <aio.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -30,6 +31,8 @@ struct journal {
 	uint64_t gen;
 	size_t bytes;            /* file size                               */
 	bool dirty;              /* written since the last fdatasync        */
+	bool syncing;            /* sync_cb in flight                       */
+	struct aiocb sync_cb;    /* fdatasync off the main thread (aio_fsync) */
 };
 
 /* Replaces path with a journal of generation gen holding only its header
@@ -38,7 +41,9 @@ struct journal {
 int journal_start(struct journal *j, const char *path, uint64_t gen, char *err, size_t errlen);
 /* Appends len bytes (whole lines) in one write.  0 or -errno with err. */
 int journal_append(struct journal *j, const char *buf, size_t len, char *err, size_t errlen);
-/* fdatasync when something was written since the last one. */
+/* Starts an fdatasync (aio_fsync O_DSYNC: the main thread does not wait
+ * for the disk) when something was written since the last one started,
+ * unless one is still running. */
 void journal_sync(struct journal *j);
 void journal_close(struct journal *j);
 
