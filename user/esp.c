@@ -73,8 +73,7 @@ static const char *const drop_help[ESP_DROP__MAX] = {
 	[ESP_DROP_NOMEM] = "ESP dropped: crypto library error",
 	[ESP_DROP_BAD_IP] = "ESP dropped: outer IP header malformed",
 	[ESP_DROP_ENCAP] = "ESP dropped: UDP encapsulation does not match the SA",
-	[ESP_DROP_UNSAVED] = "ESP dropped: beyond the replay position saved in the state file "
-			     "(the daemon was still writing it)",
+	[ESP_DROP_UNSAVED] = "ESP dropped: beyond the replay mark saved so far (state file)",
 };
 
 const char *esp_drop_name(enum esp_drop d)
