@@ -180,7 +180,7 @@ void instance_iface_lock_path(const struct xs_netns *ns, const char *ifname, cha
 	snprintf(buf, len, "%s/net-%lu-%s.lock", INSTANCE_LOCK_DIR, ns->ino, ifname);
 }
 
-static void mkdirs_for(const char *path)
+static void mkdirs_for(const char *path, mode_t mode)
 {
 	char *dup = strdup(path), *p;
 
@@ -190,7 +190,7 @@ static void mkdirs_for(const char *path)
 		if (*p != '/')
 			continue;
 		*p = 0;
-		mkdir(dup, 0755);
+		mkdir(dup, mode);
 		*p = '/';
 	}
 	free(dup);
@@ -214,7 +214,7 @@ static void read_owner(int fd, pid_t *pid, char *info, size_t infolen)
 	}
 }
 
-int instance_lock(struct instance_lock *l, const char *path, const char *what,
+int instance_lock(struct instance_lock *l, const char *path, mode_t dirmode, const char *what,
 		  const char *info, char *err, size_t errlen)
 {
 	char line[128];
@@ -223,7 +223,7 @@ int instance_lock(struct instance_lock *l, const char *path, const char *what,
 	memset(l, 0, sizeof(*l));
 	l->fd = -1;
 	snprintf(l->path, sizeof(l->path), "%s", path);
-	mkdirs_for(path);
+	mkdirs_for(path, dirmode);
 	for (int tries = 0; tries < 10; tries++) {
 		struct stat a, b;
 

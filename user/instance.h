@@ -69,11 +69,12 @@ struct instance_lock {
 	char stale_pair[32];         /* the feedback pair (near end) it recorded */
 };
 
-/* Takes the lock at path (creating its directory), or fails naming the
+/* Takes the lock at path (creating missing directories with dirmode), or
+ * fails naming the
  * PID that holds it: "WHAT by xdpsecd PID N (lock PATH)", WHAT being
  * e.g. "interface eth0 is served".
  * info is written into the file after our PID (one line, may be NULL). */
-int instance_lock(struct instance_lock *l, const char *path, const char *what,
+int instance_lock(struct instance_lock *l, const char *path, mode_t dirmode, const char *what,
 		  const char *info, char *err, size_t errlen);
 /* Removes the file and drops the lock (no-op when not held). */
 void instance_unlock(struct instance_lock *l);

@@ -250,7 +250,7 @@ static int claim_instance(struct xdpsecd *d, const struct xs_netns *ns, char *er
 
 		instance_iface_lock_path(ns, d->ifaces[i], path, sizeof(path));
 		snprintf(what, sizeof(what), "interface %s is served", d->ifaces[i]);
-		if (instance_lock(l, path, what, near, err, errlen))
+		if (instance_lock(l, path, 0755, what, near, err, errlen))
 			return -1;
 		if (!l->stale)
 			continue;
@@ -264,7 +264,8 @@ static int claim_instance(struct xdpsecd *d, const struct xs_netns *ns, char *er
 	if (d->state_path) {
 		snprintf(path, sizeof(path), "%s.lock", d->state_path);
 		snprintf(what, sizeof(what), "state file %s is in use", d->state_path);
-		if (instance_lock(&state_lock, path, what, NULL, err, errlen))
+		/* 0700 like the state file's own (state_file.c): it holds keys */
+		if (instance_lock(&state_lock, path, 0700, what, NULL, err, errlen))
 			return -1;
 	}
 	return 0;
