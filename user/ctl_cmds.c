@@ -120,6 +120,7 @@ static int sa_del(struct xdpsecd *d, const struct xs_sa_config *id, const struct
 	if (rc)
 		return no_sa(d, id, rc, err, errlen);
 	dataplane_sa_deleted(d, idx, &old);
+	state_file_sa_deleted(d, idx, &old);
 	events_post(d->events, "sa_deleted", "%s", sa_id_str(&old, buf, sizeof(buf)));
 	explicit_bzero(&old, sizeof(old));
 	return 0;
@@ -134,9 +135,13 @@ static int sa_install(struct xdpsecd *d, uint32_t idx, const struct xs_sa_config
 	int rc = dataplane_sa_added(d, idx, cfg, err, errlen);
 
 	if (!rc) {
-		rc = state_file_commit(d, err, errlen);
-		if (rc)
+		state_file_sa_added(d, idx, cfg);
+		/* a batch writes once, at its end (batch end reports) */
+		rc = d->state_defer ? 0 : state_file_commit(d, err, errlen);
+		if (rc) {
 			dataplane_sa_deleted(d, idx, cfg);
+			state_file_sa_deleted(d, idx, cfg);
+		}
 	}
 	if (rc)
 		sa_table_del(d->sat, &cfg->dst, cfg->spi, cfg->proto, NULL, NULL, NULL);

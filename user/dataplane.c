@@ -45,7 +45,7 @@
 #include "xdpsec_common.h"
 #include "xsk_io.h"
 
-#define MAX_IFACES 8
+#define MAX_IFACES XDPSEC_IFACES_MAX
 #define FEEDBACK_MTU 65535
 /* The largest frame the daemon sends back in: the shim (Ethernet header +
  * struct xdpsec_tag) and an IPv6 datagram of 40 + 65535 bytes.  veth
@@ -792,7 +792,7 @@ int dataplane_start(struct xdpsecd *d, const struct dataplane_opts *o, char *err
 			goto fail;
 	}
 
-	ret = feedback_pair_create(&dp->fp, dp->n_workers,
+	ret = feedback_pair_create(&dp->fp, (unsigned)dp->in[0].ifindex, dp->n_workers,
 				   dp->sg ? FEEDBACK_MTU : FEEDBACK_MTU_SINGLE, err, errlen);
 	if (ret)
 		goto fail;

@@ -8,12 +8,17 @@
 The topology is nslib.Pair (sender 198.18.0.1 / 2001:db8::1 on veth0,
 receiver .2 / ::2 on veth1).  The daemon runs in the receiver namespace
 (nsenter, so it sees the same bpffs); xdpsecctl talks to it over its Unix
-socket, which is a file and needs no namespace.  close() always stops the
-daemon (SIGTERM, then SIGKILL, by PID) and deletes the namespaces.
+socket, which is a file and needs no namespace.  The daemon has its own
+socket and state file in a temporary directory, never the per-instance
+defaults under /run/xdpsec and /var/lib/xdpsec.  close() always stops the
+daemon (SIGTERM, then SIGKILL, by PID), removes the lock files a killed
+daemon left for the receiver's interfaces (/run/lock/xdpsec) and deletes
+the namespaces.
 
 DaemonUnavailable is raised when the daemon cannot run here (not built, or
 "data plane not built yet"): the tests turn it into a skip with the reason.
 """
+import glob
 import json
 import os
 import signal
@@ -142,6 +147,13 @@ class XdpsecEnv:
     def close(self):
         self.stop_daemon()
         if self.pair is not None:
+            # a daemon killed with SIGKILL leaves its interface locks
+            try:
+                ino = os.stat(self.pair.b.path).st_ino
+                for f in glob.glob("/run/lock/xdpsec/net-%d-*.lock" % ino):
+                    os.unlink(f)
+            except OSError:
+                pass
             self.pair.close()
             self.pair = None
         try:
