@@ -362,14 +362,28 @@ static int commit(struct xdpsecd *d, bool all, char *err, size_t errlen)
 	return 0;
 fail:
 	d->state_save_errors++;
+	if (rc == -ESTALE)
+		sp->need_snapshot = true;   /* a fresh snapshot and journal next time */
 	return rc;
 }
 
 int state_file_commit(struct xdpsecd *d, char *err, size_t errlen)
 {
+	int rc;
+
 	if (!d->sp || d->loading)
 		return 0;
-	return commit(d, true, err, errlen);
+	rc = commit(d, true, err, errlen);
+	if (!rc)
+		d->sp->recs = 0;
+	else if (err && errlen) {
+		char why[512];
+
+		snprintf(why, sizeof(why), "%s", err);
+		snprintf(err, errlen, "state file not written: %s", why);
+	}   /* what was queued is written: the next change
+				      without records (limits) needs a snapshot */
+	return rc;
 }
 
 void state_file_changed(struct xdpsecd *d)

@@ -71,6 +71,15 @@ int journal_start(struct journal *j, const char *path, uint64_t gen, char *err, 
 		return rc;
 	}
 	fsync_dir_of(path);
+	{
+		struct stat st;
+
+		if (!fstat(fd, &st)) {
+			j->dev = (uint64_t)st.st_dev;
+			j->ino = (uint64_t)st.st_ino;
+		}
+	}
+	snprintf(j->path, sizeof(j->path), "%s", path);
 	j->fd = fd;
 	j->gen = gen;
 	j->bytes = (size_t)len;
@@ -82,9 +91,16 @@ int journal_append(struct journal *j, const char *buf, size_t len, char *err, si
 {
 	int rc;
 
+	struct stat st;
+
 	if (j->fd < 0) {
 		snprintf(err, errlen, "no journal open");
 		return -EBADF;
+	}
+	/* one stat per commit: cheap next to what a commit is for */
+	if (stat(j->path, &st) || (uint64_t)st.st_dev != j->dev || (uint64_t)st.st_ino != j->ino) {
+		snprintf(err, errlen, "journal %s was removed or replaced", j->path);
+		return -ESTALE;
 	}
 	rc = write_all(j->fd, buf, len);
 	if (rc) {

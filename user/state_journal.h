@@ -33,13 +33,18 @@ struct journal {
 	bool dirty;              /* written since the last fdatasync        */
 	bool syncing;            /* sync_cb in flight                       */
 	struct aiocb sync_cb;    /* fdatasync off the main thread (aio_fsync) */
+	char path[4096];         /* where it was opened, and what it was then: */
+	uint64_t dev, ino;       /* a journal removed or replaced under us is
+				    an error, not a silent write to nowhere */
 };
 
 /* Replaces path with a journal of generation gen holding only its header
  * (temporary file, fsync, rename) and opens it for appending.  0 or -errno
  * with err; on error j is closed. */
 int journal_start(struct journal *j, const char *path, uint64_t gen, char *err, size_t errlen);
-/* Appends len bytes (whole lines) in one write.  0 or -errno with err. */
+/* Appends len bytes (whole lines) in one write.  0 or -errno with err;
+ * -ESTALE when the path no longer names the open file (its directory was
+ * removed or replaced): nothing written there would survive. */
 int journal_append(struct journal *j, const char *buf, size_t len, char *err, size_t errlen);
 /* Starts an fdatasync (aio_fsync O_DSYNC: the main thread does not wait
  * for the disk) when something was written since the last one started,
