@@ -29,9 +29,13 @@ static int save_cb(uint32_t index, const struct xs_sa_config *cfg,
 		   const struct sa_stats *st, void *arg)
 {
 	struct save_arg *s = arg;
-	json_object *o = ctl_sa_to_json(cfg, true);
+	json_object *o;
 
 	(void)index;
+	/* mirrored SAs come back from the kernel (xfrm_mirror.c), not from here */
+	if (cfg->origin == XS_ORIGIN_XFRM)
+		return 0;
+	o = ctl_sa_to_json(cfg, true);
 	json_object_object_add(o, "replay_top", json_object_new_int64((int64_t)st->replay_top));
 	json_object_array_add(s->arr, o);
 	s->replay_sum += st->replay_top;
