@@ -30,6 +30,7 @@
 #include "sa_table.h"
 #include "spd.h"
 #include "spd_maps.h"
+#include "ctl_policy.h"
 #include "state_file.h"
 
 #ifndef XDPSEC_VERSION
@@ -650,7 +651,8 @@ static bool is_change(const char *cmd, json_object *args)
 	json_object *v;
 
 	if (!strcmp(cmd, "sa add") || !strcmp(cmd, "sa del") || !strcmp(cmd, "sa flush") ||
-	    !strcmp(cmd, "limits set"))
+	    !strcmp(cmd, "limits set") || !strcmp(cmd, "policy add") ||
+	    !strcmp(cmd, "policy del") || !strcmp(cmd, "policy flush"))
 		return true;
 	/* key material is as sensitive as the right to change it */
 	if ((!strcmp(cmd, "sa get") || !strcmp(cmd, "sa list")) &&
@@ -809,6 +811,8 @@ json_object *ctl_cmds_dispatch(struct xdpsecd *d, json_object *req,
 		json_object *res = json_object_new_object();
 		json_object_object_add(res, "monitoring", json_object_new_boolean(1));
 		reply = ctl_reply_ok(id, res);
+	} else if (!strncmp(cmd, "policy ", 7)) {
+		reply = ctl_policy_dispatch(d, cmd, args, id);
 	} else {
 		reply = ctl_reply_err(id, "ENOSYS", "unknown command \"%.64s\"", cmd);
 	}

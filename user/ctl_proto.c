@@ -15,6 +15,7 @@
 #include <unistd.h>
 #include "ctl_proto.h"
 #include "sa_json_ext.h"
+#include "ctl_policy.h"
 
 static int usage(char *err, size_t errlen, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -414,6 +415,11 @@ int ctl_build_request(int argc, char *const *argv, const struct ctl_req_opts *o,
 	}
 	if (!strcmp(w[0], "sa"))
 		return build_sa(argc, w, o, req, err, errlen);
+	/* `ip xfrm policy ...` with the `ip` dropped, or `policy ...` */
+	if (argc >= 2 && !strcmp(w[0], "xfrm") && !strcmp(w[1], "policy"))
+		return ctl_policy_build(argc - 1, w + 1, req, err, errlen);
+	if (!strcmp(w[0], "policy"))
+		return ctl_policy_build(argc, w, req, err, errlen);
 
 	args = json_object_new_object();
 	if (!strcmp(w[0], "stats")) {

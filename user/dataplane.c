@@ -1154,6 +1154,7 @@ size_t dataplane_counters(struct xdpsecd *d, struct xs_counter *out, size_t max)
 	P(esp_dropped, "ESP packets refused by the ESP engine", 1);
 	P(nested, "decrypted payloads that were ESP again", 0);
 	P(too_deep, "datagrams with too many ESP layers", 1);
+	P(spd_dropped, "plaintext refused by the inbound SPD (why: the spd group)", 1);
 	P(sent_back, "frames sent back through the feedback pair", 0);
 	P(sent_ciphertext, "reassembled ciphertext sent back to the decrypt program", 0);
 	P(delivered, "plaintext datagrams handed to the stack", 0);

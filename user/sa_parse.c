@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "sa_parse.h"
+#include "policy_parse.h"
 
 static int fail(char *err, size_t errlen, const char *word, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
@@ -186,12 +187,12 @@ static const struct { const char *name, *refused; } flag_words[] = {
 	 * how it pads what it sends.  Nothing changes for an inbound SA. */
 	{ "nopmtudisc", NULL },
 	{ "align4", NULL },
-	/* Only lets the selector's family differ from the SA's; xdpsec takes
-	 * only the match-all selector (parse_sel). */
+	/* Only lets the selector's family differ from the SA's (a selector
+	 * is matched against the inner packet's own family, spd.c). */
 	{ "af-unspec", NULL },
 	{ "decap-dscp", "not supported: xdpsec does not copy the outer DSCP into the decapsulated packet" },
-	{ "icmp", "not supported: it relaxes the kernel's inbound policy check for ICMP errors, and xdpsec makes no policy check" },
-	{ "wildrecv", "not supported: it relaxes the kernel's inbound policy check on the destination, and xdpsec makes no policy check" },
+	{ "icmp", "not supported: it relaxes the kernel's inbound policy check for ICMP errors, which xdpsec's check (spd.c) does not relax" },
+	{ "wildrecv", "not supported: it relaxes the kernel's inbound policy check on the destination, which xdpsec's check (spd.c) does not relax" },
 };
 
 static int flag_index(const char *s)
@@ -202,55 +203,18 @@ static int flag_index(const char *s)
 	return -1;
 }
 
-/* "any", "default", "all" or ADDR/0: a prefix that matches every address. */
-static int match_all_prefix(const char *s)
+/* sel SELECTOR (policy_parse.c's grammar, shared with `policy add`): the
+ * inner packets the SA may carry.  Enforced after the last ESP layer
+ * (spd.c, counted StateMismatch), as the kernel does. */
+static int parse_sel(struct cursor *c, struct xs_selector *sel)
 {
-	struct xs_addr a;
-	char buf[64];
-	const char *slash = strchr(s, '/');
+	int i = c->i;
 
-	if (!strcmp(s, "any") || !strcmp(s, "default") || !strcmp(s, "all"))
-		return 1;
-	if (!slash || strcmp(slash, "/0") || (size_t)(slash - s) >= sizeof(buf))
-		return 0;
-	memcpy(buf, s, (size_t)(slash - s));
-	buf[slash - s] = 0;
-	return sa_addr_parse(buf, &a) == 0;
-}
-
-/* sel SELECTOR.  The kernel drops a decrypted packet whose inner addresses
- * and ports fall outside the SA's selector; xdpsec does not check them yet
- * (the IKE work will), so only the selector that matches everything, as
- * `ip xfrm state` prints it for an SA added without one, is accepted. */
-static int parse_sel(struct cursor *c)
-{
-	static const char *const kw[] = { "src", "dst", "dev", "proto", "sport",
-		"dport", "type", "code", "key", NULL };
-	static const char why[] = "sel: selectors are not enforced yet (xdpsec delivers every "
-		"authentic packet of the SA, whatever its inner addresses and ports); only the "
-		"match-all selector is accepted (src 0.0.0.0/0 dst 0.0.0.0/0, or ::/0)";
-	int any = 0;
-
-	while (c->i + 1 < c->argc) {
-		const char *w = c->argv[c->i + 1], *v;
-		int k = -1;
-
-		for (int j = 0; kw[j]; j++)
-			if (!strcmp(w, kw[j]))
-				k = j;
-		if (k < 0)
-			break;
-		c->i++;
-		if (!(v = need(c, w, "value")))
-			return -1;
-		if (k > 1)                      /* dev, proto, ports, ...: narrower */
-			return fail(c->err, c->errlen, w, "%s", why);
-		if (!match_all_prefix(v))
-			return fail(c->err, c->errlen, v, "%s", why);
-		any = 1;
-	}
-	if (!any)
+	if (sel_parse_words(c->argc, c->argv, &i, sel, c->err, c->errlen))
+		return -1;
+	if (i == c->i)
 		return fail(c->err, c->errlen, "sel", "missing selector");
+	c->i = i;
 	return 0;
 }
 
@@ -536,7 +500,7 @@ int sa_parse_add(int argc, char *const *argv, struct sa_parse_result *r,
 				return fail(err, errlen, oa, "invalid encap original address");
 			cfg->encap = true;
 		} else if (!strcmp(w, "sel")) {
-			if (parse_sel(&c))
+			if (parse_sel(&c, &cfg->sel))
 				return -1;
 		} else if (!strcmp(w, "limit")) {
 			if (parse_limit(&c))

@@ -356,6 +356,12 @@ enum spd_verdict spd_check(struct spd *s, const uint8_t *ip, size_t len, uint32_
 		return SPD_PASS;
 	if (!flow_of(ip, len, &f))
 		return SPD_PASS;        /* the ESP engine checked the inner header */
+	/* IKE in clear: the kernel lets the IKE daemon's own socket through
+	 * with a per-socket bypass policy, which neither XDP nor the daemon
+	 * can see; UDP to 500 and 4500 is exempt instead (the same exemption
+	 * as headers/xdpsec_spd.bpf.h) */
+	if (sa_idx >= XDPSEC_SA_MAX && f.proto == IPPROTO_UDP && (f.dport == 500 || f.dport == 4500))
+		return SPD_PASS;
 	pthread_rwlock_rdlock(&s->lock);
 	if (sa_idx < XDPSEC_SA_MAX) {
 		sa = s->sa[sa_idx];

@@ -165,21 +165,16 @@ static const struct invalid invalid[] = {
 	  "\"x\": invalid time-hard value" },
 	{ ID "aead rfc4106(gcm(aes)) " K20 " 128 limit lifetime 3",
 	  "\"lifetime\": unknown limit (expected time-soft, time-hard, time-use-soft, time-use-hard, byte-soft, byte-hard, packet-soft or packet-hard)" },
-	{ ID "aead rfc4106(gcm(aes)) " K20 " 128 sel src 198.18.0.1/32 dst 198.18.0.2/32",
-	  "\"198.18.0.1/32\": sel: selectors are not enforced yet (xdpsec delivers every authentic packet of the SA, "
-	  "whatever its inner addresses and ports); only the match-all selector is accepted (src 0.0.0.0/0 dst 0.0.0.0/0, or ::/0)" },
-	{ ID "aead rfc4106(gcm(aes)) " K20 " 128 sel src 0.0.0.0/0 dst 0.0.0.0/0 proto udp",
-	  "\"proto\": sel: selectors are not enforced yet (xdpsec delivers every authentic packet of the SA, "
-	  "whatever its inner addresses and ports); only the match-all selector is accepted (src 0.0.0.0/0 dst 0.0.0.0/0, or ::/0)" },
-	{ ID "aead rfc4106(gcm(aes)) " K20 " 128 sel dst 198.18.0.0",
-	  "\"198.18.0.0\": sel: selectors are not enforced yet (xdpsec delivers every authentic packet of the SA, "
-	  "whatever its inner addresses and ports); only the match-all selector is accepted (src 0.0.0.0/0 dst 0.0.0.0/0, or ::/0)" },
+	{ ID "aead rfc4106(gcm(aes)) " K20 " 128 sel src 198.18.0.1/33",
+	  "\"198.18.0.1/33\": expected ADDR[/PREFIXLEN]" },
+	{ ID "aead rfc4106(gcm(aes)) " K20 " 128 sel src 0.0.0.0/0 dst 0.0.0.0/0 dport 53",
+	  "\"dport\": needs proto before it" },
 	{ ID "aead rfc4106(gcm(aes)) " K20 " 128 flag icmp",
-	  "\"icmp\": flag not supported: it relaxes the kernel's inbound policy check for ICMP errors, and xdpsec makes no policy check" },
+	  "\"icmp\": flag not supported: it relaxes the kernel's inbound policy check for ICMP errors, which xdpsec's check (spd.c) does not relax" },
 	{ ID "aead rfc4106(gcm(aes)) " K20 " 128 flag esn decap-dscp",
 	  "\"decap-dscp\": flag not supported: xdpsec does not copy the outer DSCP into the decapsulated packet" },
 	{ ID "aead rfc4106(gcm(aes)) " K20 " 128 flag wildrecv",
-	  "\"wildrecv\": flag not supported: it relaxes the kernel's inbound policy check on the destination, and xdpsec makes no policy check" },
+	  "\"wildrecv\": flag not supported: it relaxes the kernel's inbound policy check on the destination, which xdpsec's check (spd.c) does not relax" },
 	{ ID "aead rfc4106(gcm(aes)) " K20 " 128 extra-flag 4",
 	  "\"4\": unknown extra-flag (expected dont-encap-dscp or oseq-may-wrap)" },
 	{ ID "enc cbc(aes) " K16 " auth-trunc hmac(md5) " K16 " 96",
@@ -275,6 +270,28 @@ TEST(fields_and_keys)
 	CHECK_MEM(r.cfg.enc_key, k, 20);
 }
 
+/* sel: the selector the SA's inner packets must match (spd.c) */
+TEST(selector)
+{
+	struct sa_parse_result r;
+	char line[512], *argv[64], err[256];
+	int argc;
+
+	snprintf(line, sizeof(line), "%s", ID "aead rfc4106(gcm(aes)) " K20
+		 " 128 sel src 198.19.1.0/24 dst 198.19.2.0/24 proto udp dport 53 mode tunnel");
+	argc = sa_tokenize(line, argv, 64, err, sizeof(err));
+	CHECK_EQ(sa_parse_add(argc, argv, &r, err, sizeof(err)), 0);
+	CHECK_EQ(r.cfg.sel.family, AF_INET);
+	CHECK_EQ(r.cfg.sel.src_plen, 24);
+	CHECK_EQ(r.cfg.sel.dst_plen, 24);
+	CHECK_EQ(r.cfg.sel.dst.bytes[2], 2);
+	CHECK_EQ(r.cfg.sel.proto, 17);
+	CHECK_EQ(r.cfg.sel.dport, 53);
+	CHECK_EQ(r.cfg.sel.dport_mask, 0xffff);
+	CHECK_EQ(r.cfg.sel.sport_mask, 0);
+	CHECK_EQ(r.cfg.mode, XS_MODE_TUNNEL);
+}
+
 TEST(id_parser)
 {
 	struct sa_parse_result r;
@@ -332,6 +349,7 @@ int main(void)
 	RUN(valid_lines);
 	RUN(invalid_lines);
 	RUN(fields_and_keys);
+	RUN(selector);
 	RUN(id_parser);
 	RUN(tokenizer);
 	RUN(hex_roundtrip);
