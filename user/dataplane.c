@@ -590,6 +590,20 @@ int dataplane_sa_added(struct xdpsecd *d, uint32_t sa_index, const struct xs_sa_
 	return 0;
 }
 
+int dataplane_prog_map_fds(struct xdpsecd *d, const char *name, int *fds, int max)
+{
+	struct dataplane *dp = d->dp;
+	int n = 0;
+
+	for (int i = 0; dp && i < dp->n_in && n < max; i++) {
+		int fd = map_fd_by_name(dp->in[i].prog_fd, name);
+
+		if (fd >= 0)
+			fds[n++] = fd;
+	}
+	return n;
+}
+
 void dataplane_sa_deleted(struct xdpsecd *d, uint32_t sa_index, const struct xs_sa_config *cfg)
 {
 	struct dataplane *dp = d->dp;

@@ -182,7 +182,8 @@ uint64_t spd_generation(struct spd *s)
 void spd_sa_set(struct spd *s, uint32_t idx, const struct xs_sa_config *c)
 {
 	struct spd_sa v = { .sel = c->sel, .src = c->src, .dst = c->dst, .spi = c->spi,
-			    .reqid = c->reqid, .proto = c->proto, .mode = c->mode, .valid = 1 };
+			    .reqid = c->reqid, .proto = c->proto, .mode = c->mode,
+			    .origin = c->origin, .valid = 1 };
 
 	if (!s || idx >= XDPSEC_SA_MAX)
 		return;
@@ -323,8 +324,10 @@ static enum spd_verdict judge(struct spd *s, const struct flow *f, const struct 
 			p = &s->pol[i];
 			break;
 		}
-	if (!p)     /* the kernel's default: allow, but not a tunnel's traffic */
-		return sa && sa->mode == XS_MODE_TUNNEL ? SPD_NOPOLS : SPD_PASS;
+	if (!p)     /* the kernel's default: allow, but not a tunnel's traffic
+		     * (for SAs the kernel would judge: spd.h) */
+		return sa && sa->mode == XS_MODE_TUNNEL && sa->origin == XS_ORIGIN_XFRM
+			? SPD_NOPOLS : SPD_PASS;
 	if (p->action == XS_ACT_BLOCK)
 		return SPD_POLBLOCK;
 	/* one SA: it must satisfy one template, every other one optional */

@@ -10,7 +10,9 @@
  *     that decrypted it (else StateMismatch), then the highest-priority
  *     matching `dir in` policy must allow it (else PolBlock) with a
  *     template the SA satisfies (else TmplMismatch); no policy at all
- *     for a tunnel-mode SA's packet is NoPols.
+ *     for a packet of a tunnel-mode SA mirrored from the kernel is NoPols
+ *     (a hand-keyed SA without policies keeps delivering, as before the
+ *     SPD existed: its selector is its policy).
  *   plaintext that arrived unprotected: a matching policy with a
  *     non-optional template is TmplMismatch, a blocking one PolBlock.
  *
@@ -69,7 +71,7 @@ struct spd_sa {
 	struct xs_selector sel;
 	struct xs_addr src, dst;
 	uint32_t spi, reqid;
-	uint8_t proto, mode, valid;
+	uint8_t proto, mode, origin, valid;
 };
 
 struct spd;
