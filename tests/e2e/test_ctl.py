@@ -483,10 +483,7 @@ REFUSED_WORDS = [
     (["output-mark", "1"], '"output-mark": not supported'),
     (["if_id", "3"], '"if_id": not supported'),
     (["replay-seq", "100"], '"replay-seq": not supported yet'),
-    (["sel", "src", "198.18.1.0/24", "dst", "198.18.2.0/24"],
-     '"198.18.1.0/24": sel: selectors are not enforced yet'),
-    (["sel", "src", "0.0.0.0/0", "dst", "0.0.0.0/0", "proto", "udp", "dport", "53"],
-     '"proto": sel: selectors are not enforced yet'),
+    # sel: enforced since the inbound SPD (user/spd.c, tests/e2e/test_spd.py)
     (["flag", "icmp"], '"icmp": flag not supported'),
     (["flag", "decap-dscp"], '"decap-dscp": flag not supported'),
     (["flag", "wildrecv"], '"wildrecv": flag not supported'),
