@@ -20,7 +20,7 @@ enum {
 	XDPSEC_SPD_V_PASS = 0,
 	XDPSEC_SPD_V_POLBLOCK = 3,         /* SPD_POLBLOCK      */
 	XDPSEC_SPD_V_TMPL_MISMATCH = 4,    /* SPD_TMPL_MISMATCH */
-	XDPSEC_SPD_V__MAX = 5,             /* SPD__MAX          */
+	XDPSEC_SPD_V__MAX = 5,             /* verdicts XDP can give */
 };
 
 /* LPM key: prefixlen counts the family byte (8) + the destination bits. */

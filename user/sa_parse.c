@@ -218,16 +218,19 @@ static int parse_sel(struct cursor *c, struct xs_selector *sel)
 	return 0;
 }
 
-/* limit NAME VALUE.  Lifetimes are not enforced yet: only the values that
- * mean "no limit" to the kernel (iproute2's defaults) are accepted. */
-static int parse_limit(struct cursor *c)
+/* limit NAME VALUE: soft and hard lifetimes (seconds since added or
+ * first used, bytes, packets), enforced by sa_life.c.  time-* 0 and
+ * byte-* and packet-* inf mean no limit, as for the kernel. */
+static int parse_limit(struct cursor *c, struct xs_lifetime *l)
 {
 	static const char *const kw[] = { "time-soft", "time-hard", "time-use-soft",
 		"time-use-hard", "byte-soft", "byte-hard", "packet-soft",
 		"packet-hard", NULL };
 	const char *w = need(c, "limit", "limit name");
+	uint64_t *f[] = { &l->soft_add_s, &l->hard_add_s, &l->soft_use_s, &l->hard_use_s,
+			  &l->soft_bytes, &l->hard_bytes, &l->soft_packets, &l->hard_packets };
 	const char *v;
-	char *end, word[96];
+	char *end;
 	unsigned long long x;
 
 	if (!w)
@@ -241,14 +244,15 @@ static int parse_limit(struct cursor *c)
 		x = strtoull(v, &end, 0);
 		if (strcmp(v, "inf") && (errno || *end || !*v || *v == '-'))
 			return fail(c->err, c->errlen, v, "invalid %s value", w);
-		/* time-*: 0 = never; byte-*, packet-*: inf (~0) = never */
-		if (w[0] == 't' ? !strcmp(v, "inf") || x == 0
-				: !strcmp(v, "inf") || x == ~0ull)
-			return 0;
-		snprintf(word, sizeof(word), "limit %s %s", w, v);
-		return fail(c->err, c->errlen, word, "not supported yet: lifetimes are not enforced "
-			    "(xdpsec never expires an SA); only the defaults are accepted "
-			    "(time-* 0, byte-* and packet-* inf)");
+		if (w[0] != 't' && x == 0 && strcmp(v, "inf"))
+			return fail(c->err, c->errlen, w, "0 would expire the SA at its first packet "
+				    "(the kernel's meaning); write inf for no limit");
+		if (!strcmp(v, "inf") || (w[0] != 't' && x == ~0ull))
+			x = 0;
+		if (x > INT64_MAX)
+			return fail(c->err, c->errlen, v, "invalid %s value", w);
+		*f[j] = x;
+		return 0;
 	}
 	return fail(c->err, c->errlen, w, "unknown limit (expected time-soft, time-hard, time-use-soft, time-use-hard, byte-soft, byte-hard, packet-soft or packet-hard)");
 }
@@ -503,7 +507,7 @@ int sa_parse_add(int argc, char *const *argv, struct sa_parse_result *r,
 			if (parse_sel(&c, &cfg->sel))
 				return -1;
 		} else if (!strcmp(w, "limit")) {
-			if (parse_limit(&c))
+			if (parse_limit(&c, &cfg->lft))
 				return -1;
 		} else if (!strcmp(w, "extra-flag")) {
 			if (parse_extra_flag(&c))

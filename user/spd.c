@@ -192,6 +192,15 @@ void spd_sa_set(struct spd *s, uint32_t idx, const struct xs_sa_config *c)
 	pthread_rwlock_unlock(&s->lock);
 }
 
+void spd_sa_expire(struct spd *s, uint32_t idx)
+{
+	if (!s || idx >= XDPSEC_SA_MAX)
+		return;
+	pthread_rwlock_wrlock(&s->lock);
+	s->sa[idx].expired = 1;
+	pthread_rwlock_unlock(&s->lock);
+}
+
 void spd_sa_clear(struct spd *s, uint32_t idx)
 {
 	if (!s || idx >= XDPSEC_SA_MAX)
@@ -317,6 +326,8 @@ static enum spd_verdict judge(struct spd *s, const struct flow *f, const struct 
 	const struct xs_policy *p = NULL;
 	bool ok;
 
+	if (sa && sa->expired)
+		return SPD_STATE_EXPIRED;
 	if (sa && !sel_match_flow(&sa->sel, f))
 		return SPD_STATE_MISMATCH;
 	for (unsigned i = 0; i < s->n; i++)
@@ -385,6 +396,7 @@ static const char *const names[SPD__MAX] = {
 	[SPD_NOPOLS] = "NoPols",
 	[SPD_POLBLOCK] = "PolBlock",
 	[SPD_TMPL_MISMATCH] = "TmplMismatch",
+	[SPD_STATE_EXPIRED] = "StateExpired",
 };
 
 static const char *const helps[SPD__MAX] = {
@@ -392,6 +404,7 @@ static const char *const helps[SPD__MAX] = {
 	[SPD_NOPOLS] = "decrypted tunnel-mode packets no dir in policy matched (XfrmInNoPols)",
 	[SPD_POLBLOCK] = "packets a dir in block policy matched (XfrmInPolBlock)",
 	[SPD_TMPL_MISMATCH] = "packets whose protection (none, or the SA that decrypted them) satisfies no template of the matching dir in policy (XfrmInTmplMismatch); plaintext refused in XDP included",
+	[SPD_STATE_EXPIRED] = "packets of an SA past a hard lifetime limit (XfrmInStateExpired)",
 };
 
 const char *spd_verdict_name(enum spd_verdict v)

@@ -63,6 +63,7 @@ enum spd_verdict {
 	SPD_NOPOLS,                    /* tunnel SA, no policy matched       */
 	SPD_POLBLOCK,                  /* a block policy matched             */
 	SPD_TMPL_MISMATCH,             /* the policy wants other protection  */
+	SPD_STATE_EXPIRED,             /* the SA reached a hard limit (sa_life.c) */
 	SPD__MAX
 };
 
@@ -71,7 +72,7 @@ struct spd_sa {
 	struct xs_selector sel;
 	struct xs_addr src, dst;
 	uint32_t spi, reqid;
-	uint8_t proto, mode, origin, valid;
+	uint8_t proto, mode, origin, valid, expired;
 };
 
 struct spd;
@@ -99,6 +100,8 @@ uint64_t spd_generation(struct spd *s);
  * one SA install path (ctl_cmds.c), cleared on delete. */
 void spd_sa_set(struct spd *s, uint32_t idx, const struct xs_sa_config *cfg);
 void spd_sa_clear(struct spd *s, uint32_t idx);
+/* The SA reached a hard limit: its packets are refused (StateExpired). */
+void spd_sa_expire(struct spd *s, uint32_t idx);
 
 /* The check (see the top of this file): ip/len the packet about to be
  * delivered, sa_idx the SA that removed its last ESP layer or

@@ -35,6 +35,7 @@
 #include "log.h"
 #include "reasm.h"
 #include "sa_table.h"
+#include "sa_life.h"
 #include "spd.h"
 #include "spd_maps.h"
 #include "state_file.h"
@@ -203,6 +204,7 @@ static void tick(void *arg)
 			    d->limits.reasm_timeout_ms);
 	drop_watch_tick(&drop_watch, d, now);
 	xfrm_mirror_tick(d->xfrm, now);
+	sa_life_tick(d, now);
 	spd_maps_sync(d);
 	if (now - last_state_tick >= STATE_TICK_MS) {
 		last_state_tick = now;

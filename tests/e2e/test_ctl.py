@@ -477,8 +477,7 @@ def test_src_must_match_on_del_and_get(env):
 
 # (words added to SA_GCM, what the refusal must say)
 REFUSED_WORDS = [
-    (["limit", "packet-hard", "1"], '"limit packet-hard 1": not supported yet: lifetimes are not enforced'),
-    (["limit", "time-hard", "3600"], '"limit time-hard 3600": not supported yet: lifetimes are not enforced'),
+    # limit: enforced since user/sa_life.c (tests/e2e/test_spd.py::test_lifetimes)
     (["mark", "7/0xff"], '"mark": not supported'),
     (["output-mark", "1"], '"output-mark": not supported'),
     (["if_id", "3"], '"if_id": not supported'),

@@ -201,3 +201,36 @@ def test_xfrm_mirror_policies():
         assert pols == []
     finally:
         env.close()
+
+
+def test_lifetimes():
+    """`limit` on sa add (issue 16, item 4): soft -> an expire event; hard ->
+    the SA decrypts no more, counted spd/StateExpired.  Checked once a
+    second (user/sa_life.h), hence the pauses."""
+    from test_events import Monitor
+    import time
+    env = env_or_skip(tag="sp5")
+    mon = None
+    try:
+        mon = Monitor(env)
+        gen = espgen.Gen(seed=165)
+        c = gen.esp(4, "gcm", "tunnel", count=10)
+        sa = c.sas[0]
+        env.sa_add([sa.line() + " limit packet-soft 3 limit packet-hard 6"])
+        full = c.packets, c.payloads
+        batches = ((0, 4), (4, 7), (7, 10))
+        results = []
+        for lo, hi in batches:
+            c.packets, c.payloads = full[0][lo:hi], full[1][lo:hi]
+            results.append(env.run_case(c, idle=1.0))
+            time.sleep(1.5)
+        assert sum(len(set(p for _, p in r.udp)) for r in results) == 7
+        assert spd(results[2], "StateExpired") == 3
+        ev = mon.wait_for(lambda e: e["type"] == "expire", timeout=3)
+        msgs = " ".join(e.get("message", "") for e in mon.of("expire"))
+        assert "soft expiry (packets)" in msgs and "hard expiry (packets)" in msgs, msgs
+        assert ev
+    finally:
+        if mon:
+            mon.close()
+        env.close()

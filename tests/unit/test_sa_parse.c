@@ -152,15 +152,8 @@ static const struct invalid invalid[] = {
 	  "\"replay-seq\": not supported yet: the replay window of a new SA starts at 0" },
 	{ ID "aead rfc4106(gcm(aes)) " K20 " 128 mark x",
 	  "\"x\": invalid mark (expected a 32-bit number)" },
-	{ ID "aead rfc4106(gcm(aes)) " K20 " 128 limit time-hard 3600",
-	  "\"limit time-hard 3600\": not supported yet: lifetimes are not enforced (xdpsec never expires an SA); "
-	  "only the defaults are accepted (time-* 0, byte-* and packet-* inf)" },
-	{ ID "aead rfc4106(gcm(aes)) " K20 " 128 limit packet-hard 1",
-	  "\"limit packet-hard 1\": not supported yet: lifetimes are not enforced (xdpsec never expires an SA); "
-	  "only the defaults are accepted (time-* 0, byte-* and packet-* inf)" },
 	{ ID "aead rfc4106(gcm(aes)) " K20 " 128 limit byte-soft 0",
-	  "\"limit byte-soft 0\": not supported yet: lifetimes are not enforced (xdpsec never expires an SA); "
-	  "only the defaults are accepted (time-* 0, byte-* and packet-* inf)" },
+	  "\"byte-soft\": 0 would expire the SA at its first packet (the kernel's meaning); write inf for no limit" },
 	{ ID "aead rfc4106(gcm(aes)) " K20 " 128 limit time-hard x",
 	  "\"x\": invalid time-hard value" },
 	{ ID "aead rfc4106(gcm(aes)) " K20 " 128 limit lifetime 3",
@@ -292,6 +285,22 @@ TEST(selector)
 	CHECK_EQ(r.cfg.mode, XS_MODE_TUNNEL);
 }
 
+TEST(limits)
+{
+	struct sa_parse_result r;
+	char line[512], *argv[64], err[256];
+	int argc;
+
+	snprintf(line, sizeof(line), "%s", ID "aead rfc4106(gcm(aes)) " K20
+		 " 128 limit time-hard 3600 limit packet-hard 1 limit byte-soft inf limit time-use-soft 5");
+	argc = sa_tokenize(line, argv, 64, err, sizeof(err));
+	CHECK_EQ(sa_parse_add(argc, argv, &r, err, sizeof(err)), 0);
+	CHECK_EQ(r.cfg.lft.hard_add_s, 3600u);
+	CHECK_EQ(r.cfg.lft.hard_packets, 1u);
+	CHECK_EQ(r.cfg.lft.soft_bytes, 0u);
+	CHECK_EQ(r.cfg.lft.soft_use_s, 5u);
+}
+
 TEST(id_parser)
 {
 	struct sa_parse_result r;
@@ -350,6 +359,7 @@ int main(void)
 	RUN(invalid_lines);
 	RUN(fields_and_keys);
 	RUN(selector);
+	RUN(limits);
 	RUN(id_parser);
 	RUN(tokenizer);
 	RUN(hex_roundtrip);
