@@ -224,7 +224,8 @@ def test_lifetimes():
             c.packets, c.payloads = full[0][lo:hi], full[1][lo:hi]
             results.append(env.run_case(c, idle=1.0))
             time.sleep(1.5)
-        assert sum(len(set(p for _, p in r.udp)) for r in results) == 7
+        n = [len(set(p for _, p in r.udp)) for r in results]
+        assert sum(n) == 7, (n, [sorted((k, v) for k, v in r.delta.items() if v and k[0] in ("spd", "esp", "pipeline")) for r in results])
         assert spd(results[2], "StateExpired") == 3
         ev = mon.wait_for(lambda e: e["type"] == "expire", timeout=3)
         msgs = " ".join(e.get("message", "") for e in mon.of("expire"))
