@@ -39,7 +39,7 @@ GIT_REV  := $(shell git rev-parse --short HEAD 2>/dev/null)
 CPPFLAGS := -D_GNU_SOURCE -Iheaders -Iuser -I$(BUILD) \
 	    -DXDPSEC_VERSION='"$(VERSION)$(if $(GIT_REV),+g$(GIT_REV))"'
 ALL_CFLAGS := -std=gnu11 $(WARN) $(CFLAGS) $(CPPFLAGS) -MMD -MP -pthread
-LDLIBS   := -lxdp -lbpf -lelf -lz -ljson-c -lcrypto -l:libIPSec_MB.a -lpthread -lm
+LDLIBS   := -lmnl -lxdp -lbpf -lelf -lz -ljson-c -lcrypto -l:libIPSec_MB.a -lpthread -lm
 
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) $(WARN) \
 	-Wno-unused-function -Iheaders -Ivmlinux -I$(BUILD)
@@ -150,7 +150,7 @@ $(BUILD) $(BUILD)/obj $(BUILD)/tests $(BUILD)/bench $(BUILD)/fuzz $(BUILD)/fuzzo
 # ---------------------------------------------------------------- meta
 DEB_PKGS := clang llvm libbpf-dev libxdp-dev bpftool xdp-tools iproute2 \
 	libssl-dev libelf-dev zlib1g-dev pkg-config libipsec-mb-dev libdpdk-dev \
-	libjson-c-dev libclang-rt-14-dev python3-scapy python3-cryptography python3-pytest \
+	libjson-c-dev libmnl-dev libclang-rt-14-dev python3-scapy python3-cryptography python3-pytest \
 	python3-prometheus-client tcpdump ethtool iputils-ping scdoc man-db make gcc util-linux
 
 deps:

@@ -22,6 +22,8 @@ struct dataplane;
 struct ctl_server;
 struct kernel_features;
 struct state_persist;
+struct spd;
+struct xfrm_mirror;
 
 /* Run-time limits (`xdpsecctl limits get|set`), persisted in the state file. */
 struct xs_limits {
@@ -50,6 +52,8 @@ struct xdpsecd {
 	pthread_mutex_t reasm_lock;
 	struct xs_limits limits;
 	struct events *events;         /* `xdpsecctl monitor` event stream  */
+	struct spd *spd;               /* inbound policies (spd.h)          */
+	struct xfrm_mirror *xfrm;      /* --xfrm: the kernel's XFRM mirrored */
 
 	struct dataplane *dp;          /* NULL when control-plane only      */
 	/* what this kernel lets the data plane do, probed once at start

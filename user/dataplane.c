@@ -590,6 +590,20 @@ int dataplane_sa_added(struct xdpsecd *d, uint32_t sa_index, const struct xs_sa_
 	return 0;
 }
 
+int dataplane_prog_map_fds(struct xdpsecd *d, const char *name, int *fds, int max)
+{
+	struct dataplane *dp = d->dp;
+	int n = 0;
+
+	for (int i = 0; dp && i < dp->n_in && n < max; i++) {
+		int fd = map_fd_by_name(dp->in[i].prog_fd, name);
+
+		if (fd >= 0)
+			fds[n++] = fd;
+	}
+	return n;
+}
+
 void dataplane_sa_deleted(struct xdpsecd *d, uint32_t sa_index, const struct xs_sa_config *cfg)
 {
 	struct dataplane *dp = d->dp;
@@ -1154,6 +1168,7 @@ size_t dataplane_counters(struct xdpsecd *d, struct xs_counter *out, size_t max)
 	P(esp_dropped, "ESP packets refused by the ESP engine", 1);
 	P(nested, "decrypted payloads that were ESP again", 0);
 	P(too_deep, "datagrams with too many ESP layers", 1);
+	P(spd_dropped, "plaintext refused by the inbound SPD (why: the spd group)", 1);
 	P(sent_back, "frames sent back through the feedback pair", 0);
 	P(sent_ciphertext, "reassembled ciphertext sent back to the decrypt program", 0);
 	P(delivered, "plaintext datagrams handed to the stack", 0);

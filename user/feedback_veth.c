@@ -130,6 +130,15 @@ int feedback_pair_create(struct feedback_pair *fp, unsigned key_ifindex, int que
 	sysctl_write(path, "0");
 	snprintf(path, sizeof(path), "/proc/sys/net/ipv4/conf/%s/accept_local", fp->far);
 	sysctl_write(path, "1");
+	/* The kernel's inbound policy check would drop every plaintext
+	 * delivered here when it holds an IKE daemon's `dir in` policies: the
+	 * packet carries no secpath (XfrmInTmplMismatch).  xdpsec makes that
+	 * check itself (spd.c); only frames that came through the daemon
+	 * arrive on the far end (the decrypt program passes nothing else). */
+	snprintf(path, sizeof(path), "/proc/sys/net/ipv4/conf/%s/disable_policy", fp->far);
+	sysctl_write(path, "1");
+	snprintf(path, sizeof(path), "/proc/sys/net/ipv6/conf/%s/disable_policy", fp->far);
+	sysctl_write(path, "1");
 	int all = sysctl_read_int("/proc/sys/net/ipv4/conf/all/rp_filter");
 	if (all == 1) {
 		pr_warn("net.ipv4.conf.all.rp_filter=1 (strict) would drop decrypted IPv4 "

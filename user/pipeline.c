@@ -11,6 +11,7 @@
 #include "frame_tag.h"
 #include "pipeline.h"
 #include "reasm.h"
+#include "spd.h"
 #include "xdpsec_parse.h"
 #include <bpf/bpf.h>
 
@@ -82,6 +83,18 @@ static void release(struct pipeline_worker *w, struct xsk_pkt *pkt)
 static void esp_done(struct pipeline_worker *w, struct xsk_pkt *pkt,
 		     struct xdpsec_tag *m, const struct esp_result *res,
 		     const uint8_t *ip, size_t len);
+
+/* The inbound SPD (spd.h) on plaintext about to be delivered: sa_index is
+ * the SA that removed its last ESP layer, SA_INDEX_NONE when it came in
+ * clear.  True (counted) when it must be dropped. */
+static bool spd_refuses(struct pipeline_worker *w, const uint8_t *ip, size_t len,
+			uint32_t sa_index)
+{
+	if (spd_check(w->d->spd, ip, len, sa_index) == SPD_PASS)
+		return false;
+	w->st.spd_dropped++;
+	return true;
+}
 
 /*
  * Plaintext longer than the feedback pair takes, sent back in as IP
@@ -292,6 +305,12 @@ static void do_reasm(struct pipeline_worker *w, struct xsk_pkt *pkt,
 		if (m->path & XDPSEC_PATH_ESP)
 			m->path |= XDPSEC_PATH_FRAG_BEFORE;
 		m->class = XDPSEC_CLASS_PLAINTEXT;
+		if ((cls == XDPSEC_CLASS_PLAIN || (m->path & XDPSEC_PATH_ESP)) &&
+		    spd_refuses(w, out.data, out.len,
+				m->path & XDPSEC_PATH_ESP ? m->sa_index : SA_INDEX_NONE)) {
+			pthread_mutex_unlock(&d->reasm_lock);
+			return;
+		}
 	}
 	sent = send_back(w, NULL, out.data, out.len, m);
 	pthread_mutex_unlock(&d->reasm_lock);
@@ -340,6 +359,10 @@ static void esp_done(struct pipeline_worker *w, struct xsk_pkt *pkt,
 		m->class = XDPSEC_CLASS_PLAIN_FRAG;
 		break;
 	default:
+		if (spd_refuses(w, res->data, res->len, res->sa_index)) {
+			release(w, pkt);
+			return;
+		}
 		m->class = XDPSEC_CLASS_PLAINTEXT;
 		break;
 	}

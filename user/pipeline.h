@@ -47,6 +47,7 @@ struct pipeline_stats {
 	uint64_t to_esp, esp_ok, esp_dropped;
 	uint64_t nested;             /* plaintext was ESP again              */
 	uint64_t too_deep;           /* more than PIPELINE_MAX_LAYERS layers */
+	uint64_t spd_dropped;        /* refused by the inbound SPD (spd.h)   */
 	uint64_t sent_back;          /* frames re-injected (any kind)        */
 	uint64_t sent_ciphertext;    /* of which reassembled ciphertext      */
 	uint64_t delivered;          /* plaintext handed to the stack        */

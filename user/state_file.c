@@ -196,6 +196,9 @@ static int save_cb(uint32_t index, const struct xs_sa_config *cfg,
 		   const struct sa_stats *st, void *arg)
 {
 	struct save_arg *s = arg;
+	/* Mirrored SAs (xfrm_mirror.c) are saved too: the replay marks that
+	 * keep a restart from accepting a replay live here for every SA; the
+	 * kernel's dump at start then updates or replaces them. */
 	json_object *o = ctl_sa_to_json(cfg, true);
 	const char *txt;
 	size_t len;

@@ -37,7 +37,11 @@
 #include "log.h"
 #include "reasm.h"
 #include "sa_table.h"
+#include "sa_life.h"
+#include "spd.h"
+#include "spd_maps.h"
 #include "state_file.h"
+#include "xfrm_mirror.h"
 #include "xdpsec_common.h"
 
 #ifndef XDPSEC_VERSION
@@ -49,7 +53,7 @@
 static const char usage_text[] =
 "Usage: xdpsecd [-i IFACE]... [-S SOCKET] [-c CONFIG] [-f] [-v] [--state FILE]\n"
 "               [--group NAME] [--admin-group NAME] [--max-sas N]\n"
-"               [-w N] [--no-steer] [--natt-port PORT]\n"
+"               [-w N] [--no-steer] [--natt-port PORT] [--xfrm]\n"
 "       xdpsecd --check [-v]\n"
 "\n"
 "Receives IPsec ESP with XDP and AF_XDP: reassembles fragmented datagrams,\n"
@@ -92,6 +96,9 @@ static const char usage_text[] =
 "                          marker (IKE) or is a NAT keepalive.  An SA's own\n"
 "                          `encap espinudp SPORT DPORT` port counts too, for\n"
 "                          that SA's peer pair only.\n"
+"      --xfrm              mirror the kernel's XFRM SAs (inbound ESP) and dir in\n"
+"                          policies of this network namespace, as an IKE daemon\n"
+"                          installs them, and follow their changes.\n"
 "      --check             probe the kernel features the data plane uses, print\n"
 "                          one line each (name: yes|no (note)) and exit: 0 when\n"
 "                          the data plane can run (perhaps degraded), 1 when\n"
@@ -203,6 +210,9 @@ static void tick(void *arg)
 		events_post(d->events, "reasm_timeout", "%u datagrams expired after %u ms", n,
 			    d->limits.reasm_timeout_ms);
 	drop_watch_tick(&drop_watch, d, now);
+	xfrm_mirror_tick(d->xfrm, now);
+	sa_life_tick(d, now);
+	spd_maps_sync(d);
 	state_file_tick(d);
 }
 
@@ -340,11 +350,13 @@ int main(int argc, char **argv)
 		{ "no-steer", no_argument, NULL, 5 },
 		{ "natt-port", required_argument, NULL, 7 },
 		{ "check", no_argument, NULL, 6 },
+		{ "xfrm", no_argument, NULL, 8 },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct xdpsecd *d = &daemon_state;
 	const char *ifaces[XDPSEC_IFACES_MAX + 1];
 	int n_ifaces = 0, foreground = 0, verbose = 0, ready_fd = -1, opt, sfd, rc = 1, check = 0;
+	int xfrm = 0;
 	gid_t sock_gid = (gid_t)-1, admin_gid = (gid_t)-1;
 	struct dataplane_opts dpo;
 	bool sock_given = false, state_given = false;
@@ -427,6 +439,7 @@ int main(int argc, char **argv)
 			break;
 		}
 		case 6: check = 1; break;
+		case 8: xfrm = 1; break;
 		default:
 			fputs(usage_text, stderr);
 			return 2;
@@ -496,7 +509,8 @@ int main(int argc, char **argv)
 	d->events = events_new();
 	d->sat = sa_table_new(d->max_sas, CRYPTO_BACKEND_AUTO);
 	d->reasm = reasm_new(NULL);
-	if (sfd < 0 || !d->events || !d->sat || !d->reasm) {
+	d->spd = spd_new();
+	if (sfd < 0 || !d->events || !d->sat || !d->reasm || !d->spd) {
 		pr_warn("start-up: out of memory or descriptors\n");
 		goto out;
 	}
@@ -534,6 +548,12 @@ int main(int argc, char **argv)
 	}
 	d->loading--;
 	state_file_changed(d);
+	if (xfrm && !(d->xfrm = xfrm_mirror_start(d, err, sizeof(err)))) {
+		pr_warn("--xfrm: %s\n", err);
+		rc = 1;
+		goto out_dp;
+	}
+	spd_maps_sync(d);
 
 	server = ctl_server_new(d, d->sock_path, sock_gid, admin_gid, err, sizeof(err));
 	if (!server) {
@@ -549,6 +569,8 @@ int main(int argc, char **argv)
 	pr_info("xdpsecd %s: %u SAs, %d interface(s), control socket %s, state file %s\n",
 		XDPSEC_VERSION, sa_table_count(d->sat), n_ifaces, d->sock_path,
 		d->state_path ? d->state_path : "none");
+	if (d->xfrm)
+		ctl_server_watch(server, xfrm_mirror_fd(d->xfrm), xfrm_mirror_ready, d->xfrm);
 	if (ready_fd >= 0) {
 		if (write(ready_fd, "r", 1) != 1)
 			pr_warn("cannot notify the parent process\n");
@@ -568,6 +590,8 @@ int main(int argc, char **argv)
 	server = NULL;
 	d->srv = NULL;
 out_dp:
+	xfrm_mirror_free(d->xfrm);
+	d->xfrm = NULL;
 	dataplane_stop(d);
 	if (rc == 0 && state_file_save(d, err, sizeof(err)))
 		pr_warn("state file not saved: %s\n", err);
@@ -577,6 +601,7 @@ out:
 		sa_table_free(d->sat);
 	if (d->reasm)
 		reasm_free(d->reasm);
+	spd_free(d->spd);
 	events_free(d->events);
 	if (sfd >= 0)
 		close(sfd);

@@ -502,16 +502,12 @@ def test_src_must_match_on_del_and_get(env):
 
 # (words added to SA_GCM, what the refusal must say)
 REFUSED_WORDS = [
-    (["limit", "packet-hard", "1"], '"limit packet-hard 1": not supported yet: lifetimes are not enforced'),
-    (["limit", "time-hard", "3600"], '"limit time-hard 3600": not supported yet: lifetimes are not enforced'),
+    # limit: enforced since user/sa_life.c (tests/e2e/test_spd.py::test_lifetimes)
     (["mark", "7/0xff"], '"mark": not supported'),
     (["output-mark", "1"], '"output-mark": not supported'),
     (["if_id", "3"], '"if_id": not supported'),
     (["replay-seq", "100"], '"replay-seq": not supported yet'),
-    (["sel", "src", "198.18.1.0/24", "dst", "198.18.2.0/24"],
-     '"198.18.1.0/24": sel: selectors are not enforced yet'),
-    (["sel", "src", "0.0.0.0/0", "dst", "0.0.0.0/0", "proto", "udp", "dport", "53"],
-     '"proto": sel: selectors are not enforced yet'),
+    # sel: enforced since the inbound SPD (user/spd.c, tests/e2e/test_spd.py)
     (["flag", "icmp"], '"icmp": flag not supported'),
     (["flag", "decap-dscp"], '"decap-dscp": flag not supported'),
     (["flag", "wildrecv"], '"wildrecv": flag not supported'),
