@@ -139,10 +139,12 @@ def test_kernel_policy_coexists_and_still_guards_plain():
         # what an IKE daemon installs: the tunnel's traffic must arrive in ESP
         env.pair.b.run("ip xfrm policy add src %s/32 dst %s/32 dir in "
                        "tmpl src %s dst %s proto esp mode tunnel reqid 1" % (A4, B4, A4, B4))
-        far = env.pair.b.run("ip -o link show").stdout
-        assert "xdpsec-fbf" in far
-        v = env.pair.b.run("sysctl -n net.ipv4.conf.xdpsec-fbf.disable_policy").stdout.strip()
-        assert v == "1"
+        st = json.loads(env.ctl("status", json_out=True).stdout)
+        far = st.get("feedback", st.get("result", {}).get("feedback", {}))["far"]
+        for fam in ("ipv4", "ipv6"):
+            v = env.pair.b.run("sysctl -n net.%s.conf.%s.disable_policy"
+                               % (fam, far)).stdout.strip()
+            assert v == "1", (fam, far)
         res = env.run_case(c)
         assert got(res, c) == set(c.payloads), "xdpsec's plaintext refused by the kernel"
         # plain traffic did not come through xdpsec: the kernel's check holds
