@@ -30,6 +30,10 @@ import framefile  # noqa: E402
 import nslib   # noqa: E402
 
 PY = "/usr/bin/python3"
+# Waits (sink idle/max, daemon start, counter settling) are multiplied by
+# XDPSEC_E2E_TIME_SCALE: tests/kernels sets it in qemu TCG guests, where user
+# code runs 10-50x slower and a sink would give up before the sender starts.
+TIME_SCALE = max(1.0, float(os.environ.get("XDPSEC_E2E_TIME_SCALE", "1") or 1))
 
 
 def build_dir():
@@ -152,6 +156,7 @@ class XdpsecEnv:
 
     # ----------------------------------------------------------- daemon
     def start_daemon(self, timeout=15):
+        timeout *= TIME_SCALE
         exe = os.path.join(self.build, "xdpsecd")
         if not os.access(exe, os.X_OK) or not os.access(
                 os.path.join(self.build, "xdpsecctl"), os.X_OK):
@@ -242,8 +247,8 @@ class XdpsecEnv:
     def start_sink(self, udp_ports, count=0, idle=2.0, tcp=0, maxt=60):
         p = self.pair.b.popen([PY, os.path.join(HERE, "sink.py"),
                                "--udp", ",".join(str(x) for x in udp_ports),
-                               "--count", str(count), "--idle", str(idle),
-                               "--max", str(maxt)] + (["--tcp", str(tcp)] if tcp else []))
+                               "--count", str(count), "--idle", str(idle * TIME_SCALE),
+                               "--max", str(maxt * TIME_SCALE)] + (["--tcp", str(tcp)] if tcp else []))
         line = p.stderr.readline()
         if "READY" not in line:
             raise RuntimeError("sink did not start: %s%s" % (line, p.stderr.read()))
@@ -251,7 +256,7 @@ class XdpsecEnv:
 
     @staticmethod
     def sink_result(p, timeout=90):
-        out, err = p.communicate(timeout=timeout)
+        out, err = p.communicate(timeout=timeout * TIME_SCALE)
         if p.returncode != 0:
             raise RuntimeError("sink failed: %s" % err)
         r = json.loads(out)
@@ -274,7 +279,7 @@ class XdpsecEnv:
             if sink.poll() is None:
                 os.kill(sink.pid, signal.SIGKILL)
                 sink.wait()
-        time.sleep(settle)     # let the last counters land
+        time.sleep(settle * TIME_SCALE)     # let the last counters land
         after = self.stats() if self.daemon_alive() else {}
         delta = {k: after[k] - before.get(k, 0) for k in after}
         return Result(case, sent, udp, tcp, delta)

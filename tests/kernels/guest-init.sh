@@ -3,13 +3,13 @@
 #
 # Stage 1 (no argument): /init of the busybox initramfs.  Loads the modules
 # listed in /mods/order, mounts the host's / (9p tag "hostroot", read-only)
-# under a tmpfs overlay, moves /proc /sys /dev into it, and runs stage 2
-# there with the host's bash.  Powers off when stage 2 returns.
+# under a tmpfs overlay, moves /proc /sys /dev into it and switches root to
+# it, running stage 2 with the host's bash as PID 1.
 # Stage 2 ("stage2"): inside the shared root.  Mounts what tests expect
 # (bpffs, tmpfs /run, devpts, cgroup2), binds the kernel's own modules at
 # /lib/modules/VER, brings lo up, runs the command in the host's working
 # folder with its output on ttyS1 (the host's stdout), and writes its exit
-# status to the "result" share.
+# status to the "result" share; then powers off.
 if [ "${1:-}" != stage2 ]; then
 	PATH=/bin
 	mount -t proc proc /proc
@@ -33,12 +33,15 @@ if [ "${1:-}" != stage2 ]; then
 	mount --move /dev /newroot/dev
 	mount -t tmpfs -o mode=0755 tmpfs /newroot/run
 	mkdir -p /newroot/run/xdpsec-guest
-	cp /init /guest.env /cmd /newroot/run/xdpsec-guest/ 2>/dev/null ||
-		{ cat /init > /newroot/run/xdpsec-guest/init; cat /guest.env > /newroot/run/xdpsec-guest/guest.env;
-		  cat /cmd > /newroot/run/xdpsec-guest/cmd; }
-	chroot /newroot /bin/bash /run/xdpsec-guest/init stage2
-	sync
-	poweroff -f
+	for f in init guest.env cmd bin/busybox; do
+		cat "/$f" > "/newroot/run/xdpsec-guest/${f#bin/}"
+	done
+	chmod +x /newroot/run/xdpsec-guest/busybox
+	# switch_root, not a chroot child: PID 1 shares its root with the
+	# kernel's threads, so the kernel's module autoloading (modprobe of
+	# rtnl-link-veth, crypto-rfc4106(gcm(aes)), ...) then runs in the
+	# shared root too.
+	exec switch_root /newroot /bin/bash /run/xdpsec-guest/init stage2
 fi
 
 # ------------------------------------------------------------------ stage 2
@@ -69,4 +72,4 @@ bash /run/xdpsec-guest/cmd > "$out" 2>&1 < /dev/null
 rc=$?
 echo "$rc" > "$GUEST_RESULT/rc"
 sync
-exit 0
+/run/xdpsec-guest/busybox poweroff -f
