@@ -21,11 +21,12 @@ usage: sudo make demo        (or: sudo BUILD=dir /usr/bin/python3 tests/e2e/demo
 import argparse
 import os
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import espgen      # noqa: E402
-from xdpsec_env import XdpsecEnv, DaemonUnavailable   # noqa: E402
+from xdpsec_env import XdpsecEnv, DaemonUnavailable, TIME_SCALE   # noqa: E402
 
 BRANCH_ORDER = ("plain", "plain_frag", "esp", "frag_before", "frag_after",
                 "frag_between")
@@ -114,7 +115,8 @@ def main():
                 env.sa_add(c.sa_lines())
         start = env.stats() if env.daemon_alive() else {}
         for c in cases:
-            r = env.run_case(c, idle=1.0 if a.no_daemon else None)
+            # settle=0: the demo reads the counters once, after the last case
+            r = env.run_case(c, idle=1.0 if a.no_daemon else None, settle=0)
             ok = sorted(r.payloads) == sorted(c.payloads)
             dup = len(r.payloads) - len(set(r.payloads))
             rows.append((c.id, c.branch, len(c.packets), c.datagrams,
@@ -132,6 +134,7 @@ def main():
                     combo_of[id(c)], c.id, c.branch, len(c.packets), c.datagrams,
                     len(set(r.payloads) & set(c.payloads)), dup))
                 rep.flush()
+        time.sleep(0.3 * TIME_SCALE)      # let the last counters land
         end = env.stats() if env.daemon_alive() else {}
         totals = {k: end[k] - start.get(k, 0) for k in end}
         alive = env.daemon_alive() or a.no_daemon

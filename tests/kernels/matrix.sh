@@ -67,7 +67,7 @@ per_kernel() {
 	fi
 	awk -F'\t' '{ printf "  %-9s %-5s %5ss  %s\n", $1, $2, $3, $4 }' "$out/steps.tsv"
 	echo "  features (xdpsecd --check):"
-	if [ "$(col "$out/steps.tsv" probe 2)" = pass ] || [ "$(col "$out/steps.tsv" probe 2)" = fail ]; then
+	if [ -f "$out/probe.log" ] && [ "$(col "$out/steps.tsv" probe 2)" != skip ]; then
 		sed 's/^/    /' "$out/probe.log"
 		if grep -qiE '(:|[[:space:]])no\b' "$out/probe.log"; then
 			echo "  fallbacks in use on $k (features missing):"
