@@ -41,14 +41,19 @@ lib.libbpf_set_print.argtypes = [PRINT_FN]
 lib.libbpf_set_print.restype = ctypes.c_void_p
 
 LIBBPF_MSGS = []
+libc = ctypes.CDLL(None)
+libc.vsnprintf.argtypes = [ctypes.c_char_p, ctypes.c_size_t, ctypes.c_char_p, ctypes.c_void_p]
 
 
 @PRINT_FN
 def _print(level, fmt, args):
-    # libbpf's own messages (varargs are not expanded here: the format is
-    # enough to say what failed, e.g. "failed to find BTF for extern")
+    # libbpf's own warnings (a missing kfunc or helper is reported here,
+    # not by the verifier): formatted with vsnprintf (va_list is a pointer
+    # on x86-64 and arm64)
     if level <= 0:      # LIBBPF_WARN
-        LIBBPF_MSGS.append(fmt.decode(errors="replace").strip())
+        buf = ctypes.create_string_buffer(1024)
+        libc.vsnprintf(buf, len(buf), fmt, args)
+        LIBBPF_MSGS.append(buf.value.decode(errors="replace").strip())
     return 0
 
 
