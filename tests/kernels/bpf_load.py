@@ -135,8 +135,8 @@ def main(argv):
                        "") or "; ".join(LIBBPF_MSGS[-2:]) or os.strerror(-err)
             rows.append((os.path.basename(o), name, "REFUSED", "%s (%s)" % (why, os.strerror(-err))))
             tail = lines[-12:]
-            rows.append(("", "", "", "verifier log, last lines:\n      " + "\n      ".join(tail)
-                         if tail else "libbpf: " + " | ".join(LIBBPF_MSGS[-4:])))
+            if tail:        # none when libbpf refused it before the verifier
+                rows.append(("", "", "", "verifier log, last lines:\n      " + "\n      ".join(tail)))
     w0 = max(len(r[0]) for r in rows)
     w1 = max(len(r[1]) for r in rows)
     for r in rows:

@@ -75,7 +75,7 @@ per_kernel() {
 			grep -iE '(:|[[:space:]])no\b' "$out/probe.log" | sed 's/^/    /'
 		fi
 	else
-		echo "    n/a: $(col "$out/steps.tsv" probe 4)"
+		echo "    n/a: $(col "$out/steps.tsv" probe 4 | grep . || echo 'step not run')"
 	fi
 	if [ -f "$out/load.log" ]; then
 		echo "  BPF programs (verifier):"
