@@ -7,7 +7,7 @@
 # kernel-XFRM TCP test, pass/fail and time.
 #
 # usage: tests/kernels/matrix.sh [NAME...]      (default: every kernel of the list)
-# Env: BUILD (build), SMOKE_STEPS, SMOKE_DEMO_N (see smoke.sh), KERNELS_CACHE,
+# Env: BUILD (build), SMOKE_STEPS, SMOKE_DEMO_N, SMOKE_DEMO_COMBOS (see smoke.sh), KERNELS_CACHE,
 #      KERNELS_REFRESH (see fetch.sh), GUEST_* (see run-in-guest.sh).
 # Results: $BUILD/kernels/NAME/ (steps.tsv, one log per step, console.log)
 # and the report in $BUILD/kernels/report.txt.  Exit status 1 if any kernel
@@ -48,7 +48,7 @@ for k in "$@"; do
 	PKG[$k]="$pkg $ver"
 	echo "  $pkg $ver, booting under qemu TCG"
 	GUEST_OUT=$(realpath "$out") GUEST_CONSOLE=$out/console.log \
-	GUEST_ENV="BUILD PYTHON CI XDPSEC_E2E_TIME_SCALE SMOKE_STEPS SMOKE_DEMO_N" \
+	GUEST_ENV="BUILD PYTHON CI XDPSEC_E2E_TIME_SCALE SMOKE_STEPS SMOKE_DEMO_N SMOKE_DEMO_COMBOS" \
 		"$HERE/run-in-guest.sh" "$k" "tests/kernels/smoke.sh $(realpath "$out")" 2>&1 | tee "$out/guest.log"
 	rc=${PIPESTATUS[0]}
 	SECS[$k]=$(( $(date +%s) - t0 ))
