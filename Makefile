@@ -6,6 +6,9 @@
 #   sudo make deps  install every Debian package the project needs (idempotent)
 #   sudo make test  deps, build, then every test (unit, BPF, fuzz smoke, netns)
 #   sudo make demo  deps, build, then the end-to-end demo in namespaces
+#   sudo make test-kernels  deps, build, then the smoke set inside each kernel
+#                   of tests/kernels/kernels.list (Debian's 6.1 and 6.12, qemu
+#                   TCG); kernels are cached in /var/cache/xdpsec/kernels
 #   make fuzz       libFuzzer targets (clang) into build/fuzz/
 #   make vmlinux    regenerate vmlinux/vmlinux.h from the running kernel's BTF
 #   make install    PREFIX=/usr/local DESTDIR= (UNITDIR: see docs/install.mk)
@@ -80,7 +83,7 @@ MAN_SRCS   := $(wildcard docs/*.scd)
 MANS       := $(patsubst docs/%.scd,$(BUILD)/man/%,$(MAN_SRCS))
 HAVE_SCDOC := $(shell command -v $(SCDOC) 2>/dev/null)
 
-.PHONY: all bpf user tests bench fuzz man deps test demo clean vmlinux install
+.PHONY: all bpf user tests bench fuzz man deps test test-kernels demo clean vmlinux install
 .DEFAULT_GOAL := all
 
 all: bpf user tests bench man
@@ -148,10 +151,14 @@ $(BUILD) $(BUILD)/obj $(BUILD)/tests $(BUILD)/bench $(BUILD)/fuzz $(BUILD)/fuzzo
 	mkdir -p $@
 
 # ---------------------------------------------------------------- meta
+# make test-kernels: qemu, the guest's initramfs (busybox, cpio, xz for the
+# modules, kmod for depmod/modprobe of the guest kernel's modules)
+KERNEL_DEB_PKGS := qemu-system-x86 busybox-static cpio xz-utils kmod zstd apt dpkg
 DEB_PKGS := clang llvm libbpf-dev libxdp-dev bpftool xdp-tools iproute2 \
 	libssl-dev libelf-dev zlib1g-dev pkg-config libipsec-mb-dev libdpdk-dev \
 	libjson-c-dev libmnl-dev libclang-rt-14-dev python3-scapy python3-cryptography python3-pytest \
-	python3-prometheus-client tcpdump ethtool iputils-ping scdoc man-db make gcc util-linux
+	python3-prometheus-client tcpdump ethtool iputils-ping scdoc man-db make gcc util-linux \
+	$(KERNEL_DEB_PKGS)
 
 deps:
 	@missing=$$(for p in $(DEB_PKGS); do \
@@ -165,6 +172,13 @@ deps:
 test: deps
 	$(MAKE) all fuzz
 	tests/run.sh
+
+# The kernel matrix (tests/kernels/): boots each kernel of kernels.list under
+# qemu TCG with this machine's root shared read-only and runs
+# tests/kernels/smoke.sh in it; KERNELS="6.1" picks kernels.
+test-kernels: deps
+	$(MAKE) all
+	tests/kernels/matrix.sh $(KERNELS)
 
 demo: deps
 	$(MAKE) all
