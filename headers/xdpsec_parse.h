@@ -303,7 +303,7 @@ xdpsec_parse_ipv6(void *data, void *data_end, __u32 frame_len, struct xdpsec_pkt
 	 * insn X to X+1"); later verifiers accept it.  Unrolled there is no back
 	 * edge at all.  `make test-kernels` loads every program on 6.1 and
 	 * catches a loop shape that it refuses. */
-#pragma unroll
+XDPSEC_UNROLL
 	for (i = 0; i <= XDPSEC_IPV6_EXT_MAX; i++) {
 		__u8 *h;
 		__u32 hlen;
