@@ -86,6 +86,8 @@ enum xdpsec_drop_reason {
 	XDPSEC_DROP_BAD_TAG,             /* decrypt stage: frame tag cut short,
 					    bad magic/origin, or not removable    */
 	XDPSEC_DROP_NO_XSK,              /* decrypt stage: no daemon socket        */
+	XDPSEC_DROP_IPV6_HBH_NOT_FIRST,  /* hop-by-hop header anywhere but right
+					    after the IPv6 header (RFC 8200 4.1) */
 	XDPSEC_DROP__MAX
 };
 

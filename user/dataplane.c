@@ -772,6 +772,7 @@ static const char *const cnt_names[XDPSEC_CNT__MAX] = {
 	[XDPSEC_CNT_DROP_BASE + XDPSEC_DROP_REPLAY_EARLY] = "drop_replay_early",
 	[XDPSEC_CNT_DROP_BASE + XDPSEC_DROP_BAD_TAG] = "drop_bad_tag",
 	[XDPSEC_CNT_DROP_BASE + XDPSEC_DROP_NO_XSK] = "drop_no_xsk",
+	[XDPSEC_CNT_DROP_BASE + XDPSEC_DROP_IPV6_HBH_NOT_FIRST] = "drop_ipv6_hbh_not_first",
 	[XDPSEC_CNT_REDIRECTED] = "redirected",
 	[XDPSEC_CNT_REDIRECT_FAIL] = "redirect_fail",
 	[XDPSEC_CNT_NOT_CONFIGURED] = "not_configured",

@@ -148,7 +148,9 @@ kinds = [IPv6ExtHdrHopByHop] + [IPv6ExtHdrDestOpt, IPv6ExtHdrRouting] * 8
 def chain(k, payload, last_nh=50):
     p = IPv6(src=A6, dst=B6)
     for i in range(k):
-        p = p / kinds[i](nh=last_nh if i == k - 1 else None)
+        # nh only on the last: scapy chains the others itself, and an
+        # explicit nh=None would leave them 0 (hop-by-hop, then not first)
+        p = p / (kinds[i](nh=last_nh) if i == k - 1 else kinds[i]())
     return eth6(p / Raw(payload))
 
 
@@ -215,6 +217,20 @@ emit("frag6_too_big", eth6(IPv6(src=A6, dst=B6) /
 emit("frag4_zero_len", eth4(IP(src=A4, dst=B4, proto=17, flags="MF", frag=10)))
 emit("frag6_zero_len", eth6(IPv6(src=A6, dst=B6) /
                             IPv6ExtHdrFragment(id=1, offset=10, m=1, nh=17)))
+# zero-length fragments of IPsec datagrams go to the daemon, whose
+# reassembly discards the whole datagram as Linux does (xdpsec_parse.h)
+emit("esp4_frag_zero_len", eth4(IP(src=A4, dst=B4, proto=50, flags="MF", frag=10)))
+emit("esp4_frag_zero_len_first", eth4(IP(src=A4, dst=B4, proto=50, flags="MF", frag=0)))
+emit("esp6_frag_zero_len", eth6(IPv6(src=A6, dst=B6) /
+                                IPv6ExtHdrFragment(id=1, offset=10, m=1, nh=50)))
+# RFC 8200 4.1: hop-by-hop only right after the IPv6 header
+emit("hbh_not_first6", eth6(IPv6(src=A6, dst=B6) / IPv6ExtHdrDestOpt() /
+                            IPv6ExtHdrHopByHop(nh=50) / Raw(esp6_small)))
+emit("hbh_after_frag6", eth6(IPv6(src=A6, dst=B6) /
+                             IPv6ExtHdrFragment(id=12, offset=0, m=1) /
+                             IPv6ExtHdrHopByHop(nh=50) / Raw(esp6_small)))
+emit("hbh_twice6", eth6(IPv6(src=A6, dst=B6) / IPv6ExtHdrHopByHop() /
+                        IPv6ExtHdrHopByHop(nh=50) / Raw(esp6_small)))
 # routing header whose length says 64 bytes in a 48-byte payload
 emit("trunc_exthdr6", patch(raw(eth6(IPv6(src=A6, dst=B6) /
                                      IPv6ExtHdrRouting(nh=50) / Raw(esp6_small[:40]))),

@@ -137,6 +137,9 @@ static const struct row rows[] = {
 	{ "frag4_zero_len", 0, 0, 0, 1, XDP_PASS, C(MALFORMED), 2, {D(FRAG_ZERO_LEN), MPASS}, NM },
 	{ "frag6_zero_len", 0, 0, 0, 1, XDP_PASS, C(MALFORMED), 2, {D(FRAG_ZERO_LEN), MPASS}, NM },
 	{ "esp6_ext_over", 0, 0, 0, 1, XDP_PASS, C(MALFORMED), 2, {D(IPV6_EXTHDR_DEPTH), MPASS}, NM },
+	{ "hbh_not_first6", 0, 0, 0, 1, XDP_PASS, C(MALFORMED), 2, {D(IPV6_HBH_NOT_FIRST), MPASS}, NM },
+	{ "hbh_after_frag6", 0, 0, 0, 1, XDP_PASS, C(MALFORMED), 2, {D(IPV6_HBH_NOT_FIRST), MPASS}, NM },
+	{ "hbh_twice6", 0, 0, 0, 1, XDP_PASS, C(MALFORMED), 2, {D(IPV6_HBH_NOT_FIRST), MPASS}, NM },
 	{ "trunc_exthdr6", 0, 0, 0, 1, XDP_PASS, C(MALFORMED), 2, {D(IPV6_TRUNC_EXTHDR), MPASS}, NM },
 	{ "trunc_udp4", 0, 0, 0, 1, XDP_PASS, C(MALFORMED), 2, {D(TRUNC_UDP), MPASS}, NM },
 	/* malformed, policy drop */
@@ -145,6 +148,15 @@ static const struct row rows[] = {
 	{ "esp6_ext_over", POL_DROP, 0, 0, 1, XDP_DROP, C(MALFORMED), 2, {D(IPV6_EXTHDR_DEPTH), MDROP}, NM },
 	{ "frag4_zero_len", POL_DROP, 0, 0, 0, XDP_DROP, C(MALFORMED), 2, {D(FRAG_ZERO_LEN), MDROP}, NM },
 	{ "trunc_esp6", POL_DROP, 0, 0, 1, XDP_DROP, C(MALFORMED), 2, {D(TRUNC_ESP), MDROP}, NM },
+	{ "hbh_not_first6", POL_DROP, 0, 0, 1, XDP_DROP, C(MALFORMED), 2, {D(IPV6_HBH_NOT_FIRST), MDROP}, NM },
+	/* a zero-length fragment of an IPsec datagram goes to the daemon
+	 * (its reassembly discards the datagram, as Linux does), whatever
+	 * the policy; a plain one stays malformed */
+	{ "esp4_frag_zero_len", POL_DROP, 0, 0, 1, XDP_REDIRECT, C(ESP_FRAG_MIDDLE), 1, {REDIR}, M4(0, 0) },
+	{ "esp4_frag_zero_len_first", 0, 0, 0, 1, XDP_REDIRECT, C(ESP_FRAG_FIRST), 1, {REDIR}, M4(0, 0) },
+	{ "esp6_frag_zero_len", 0, 0, 0, 1, XDP_REDIRECT, C(ESP_FRAG_MIDDLE), 1, {REDIR}, M4(0, 0) },
+	{ "frag4_zero_len", 0, 0, 0, 1, XDP_REDIRECT, C(ESP_FRAG_MIDDLE), 1, {REDIR}, M4(0, 0), .peer = 4500 },
+	{ "frag6_zero_len", 0, 0, 0, 1, XDP_PASS, C(MALFORMED), 2, {D(FRAG_ZERO_LEN), MPASS}, NM, .peer = 4500 },
 	/* early drop against the SA maps populated by setup_sa() */
 	{ "esp4", 0, EARLY, 0, 1, XDP_REDIRECT, C(ESP), 1, {REDIR}, M4(0x1001, 7) },
 	{ "esp4_unknown", 0, EARLY, 0, 1, XDP_DROP, C(ESP), 1, {D(UNKNOWN_SPI)}, NM },
