@@ -488,8 +488,8 @@ xdpsec_parse_l3(void *data, void *data_end, __u32 frame_len, __u32 flags,
 
 	__builtin_memset(p, 0, sizeof(*p));
 	proto = xdpsec_parse_l2(data, data_end, p, flags & XDPSEC_PARSE_TAGGED);
-	if (!proto)
-		return XDPSEC_CLASS_MALFORMED;
+	if (!proto)     /* EtherType 0 (an 802.3 length) is not an error */
+		return p->reason ? XDPSEC_CLASS_MALFORMED : XDPSEC_CLASS_PLAIN;
 	if (proto == XDPSEC_ETH_P_IP)
 		err = xdpsec_parse_ipv4(data, data_end, frame_len, p);
 	else if (proto == XDPSEC_ETH_P_IPV6)

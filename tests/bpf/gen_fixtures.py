@@ -84,6 +84,8 @@ def eth6(p):
 emit("plain_udp4", eth4(IP(src=A4, dst=B4) / UDP(sport=1, dport=53) / Raw(b"q" * 20)))
 emit("plain_tcp6", eth6(IPv6(src=A6, dst=B6) / TCP(sport=1, dport=80)))
 emit("arp", Ether(**ETH) / ARP(psrc=A4, pdst=B4))
+# EtherType 0 (an 802.3 length field): not IP, not malformed
+emit("ethertype0", Ether(type=0, **ETH) / Raw(b"l" * 46))
 emit("plain_udp4_vlan", Ether(**ETH) / Dot1Q(vlan=10) /
      IP(src=A4, dst=B4) / UDP(dport=53) / Raw(b"v" * 10))
 emit("plain_udp4_qinq", Ether(**ETH) / Dot1AD(vlan=100) / Dot1Q(vlan=10) /

@@ -61,6 +61,7 @@ static const struct row rows[] = {
 	{ "plain_udp4", 0, 0, 0, 1, XDP_PASS, C(PLAIN), 0, {0}, NM },
 	{ "plain_tcp6", 0, 0, 0, 1, XDP_PASS, C(PLAIN), 0, {0}, NM },
 	{ "arp", 0, 0, 0, 1, XDP_PASS, C(PLAIN), 0, {0}, NM },
+	{ "ethertype0", 0, 0, 0, 1, XDP_PASS, C(PLAIN), 0, {0}, NM },
 	{ "plain_udp4_vlan", 0, 0, 0, 1, XDP_PASS, C(PLAIN), 0, {0}, NM },
 	{ "plain_udp4_qinq", 0, 0, 0, 1, XDP_PASS, C(PLAIN), 0, {0}, NM },
 	{ "ipv4_opts_udp", 0, 0, 0, 1, XDP_PASS, C(PLAIN), 0, {0}, NM },
