@@ -27,14 +27,19 @@ int xdpsec_steer(struct xdp_md *ctx)
 	long ret;
 
 	ret = bpf_redirect_map(&xdpsec_devmap, XDPSEC_DEVMAP_FEEDBACK, XDP_PASS);
-	if (ret == XDP_REDIRECT)
+	if (ret == XDP_REDIRECT) {
+		xdpsec_count(XDPSEC_CNT_STEER_FWD);
 		return XDP_REDIRECT;
+	}
 	/* The slot was cleared meanwhile (daemon stopping): the frame goes
 	 * to the stack as if there were no daemon, without the tag the stack
-	 * would not understand (its VLAN tags are gone with it). */
-	xdpsec_count(XDPSEC_CNT_REDIRECT_FAIL);
-	if (xdpsec_tag_pop(ctx))
-		return XDP_DROP;        /* counted as a redirect failure */
+	 * would not understand (its VLAN tags are gone with it).  Counted
+	 * apart from the classify program's REDIRECT_FAIL: each program's
+	 * frames must balance on their own (docs/counters.md). */
+	if (xdpsec_tag_pop(ctx)) {
+		xdpsec_count(XDPSEC_CNT_STEER_DROPPED);
+		return XDP_DROP;
+	}
 	xdpsec_count(XDPSEC_CNT_STEER_UNTAGGED);
 	return XDP_PASS;
 }

@@ -119,6 +119,17 @@ enum xdpsec_counter {
 					    IPsec frame was passed to the stack  */
 	XDPSEC_CNT_STEER_UNTAGGED,       /* steer program: feedback slot gone, tag
 					    removed, frame passed to the stack   */
+	/* Stage totals: each program's frames in = out + dropped
+	 * (docs/counters.md, user/counter_balance.c) */
+	XDPSEC_CNT_EARLY_DROPPED,        /* classify: whole ESP dropped early
+					    (UNKNOWN_SPI / REPLAY_EARLY)         */
+	XDPSEC_CNT_DEC_RX,               /* decrypt program: every frame          */
+	XDPSEC_CNT_DEC_PASSED,           /* decrypt program: passed to the stack,
+					    tag removed                          */
+	XDPSEC_CNT_DEC_DROPPED,          /* decrypt program: dropped (and counted
+					    under its reason)                    */
+	XDPSEC_CNT_STEER_FWD,            /* steer program: into the feedback pair */
+	XDPSEC_CNT_STEER_DROPPED,        /* steer program: slot gone, tag stuck   */
 	XDPSEC_CNT__MAX
 };
 

@@ -791,11 +791,18 @@ static const char *const cnt_names[XDPSEC_CNT__MAX] = {
 	[XDPSEC_CNT_STEER_FAIL] = "steer_fail",
 	[XDPSEC_CNT_TAG_NO_ROOM] = "tag_no_room",
 	[XDPSEC_CNT_STEER_UNTAGGED] = "steer_passed_untagged",
+	[XDPSEC_CNT_EARLY_DROPPED] = "early_dropped",
+	[XDPSEC_CNT_DEC_RX] = "rx",
+	[XDPSEC_CNT_DEC_PASSED] = "passed",
+	[XDPSEC_CNT_DEC_DROPPED] = "dropped",
+	[XDPSEC_CNT_STEER_FWD] = "steer_forwarded",
+	[XDPSEC_CNT_STEER_DROPPED] = "steer_dropped",
 };
 
 static bool is_decrypt_counter(int i)
 {
-	return i >= XDPSEC_CNT_DEC_FRESH && i <= XDPSEC_CNT_DEC_UNTAGGED ? true : i == XDPSEC_CNT_DEC_IKE;
+	return i >= XDPSEC_CNT_DEC_FRESH && i <= XDPSEC_CNT_DEC_UNTAGGED ? true :
+	       i == XDPSEC_CNT_DEC_IKE || (i >= XDPSEC_CNT_DEC_RX && i <= XDPSEC_CNT_DEC_DROPPED);
 }
 
 /* Sum the per-CPU counters of every distinct counter map. */

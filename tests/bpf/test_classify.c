@@ -31,6 +31,7 @@
 #define MDROP XDPSEC_CNT_MALFORMED_DROPPED
 #define ATOM  XDPSEC_CNT_ATOMIC_FRAG
 #define PFF   XDPSEC_CNT_PLAIN_FRAG_FIRST
+#define EARLYD XDPSEC_CNT_EARLY_DROPPED
 
 #define POL_DROP  1           /* malformed_policy = drop */
 #define EARLY     XDPSEC_CFG_EARLY_DROP
@@ -160,9 +161,9 @@ static const struct row rows[] = {
 	{ "frag6_zero_len", 0, 0, 0, 1, XDP_PASS, C(MALFORMED), 2, {D(FRAG_ZERO_LEN), MPASS}, NM, .peer = 4500 },
 	/* early drop against the SA maps populated by setup_sa() */
 	{ "esp4", 0, EARLY, 0, 1, XDP_REDIRECT, C(ESP), 1, {REDIR}, M4(0x1001, 7) },
-	{ "esp4_unknown", 0, EARLY, 0, 1, XDP_DROP, C(ESP), 1, {D(UNKNOWN_SPI)}, NM },
+	{ "esp4_unknown", 0, EARLY, 0, 1, XDP_DROP, C(ESP), 2, {D(UNKNOWN_SPI), EARLYD}, NM },
 	{ "esp4_unknown", 0, 0, 0, 1, XDP_REDIRECT, C(ESP), 1, {REDIR}, M4(0x9999, 7) },
-	{ "esp4_replay", 0, EARLY, 0, 1, XDP_DROP, C(ESP), 1, {D(REPLAY_EARLY)}, NM },
+	{ "esp4_replay", 0, EARLY, 0, 1, XDP_DROP, C(ESP), 2, {D(REPLAY_EARLY), EARLYD}, NM },
 	{ "esp4_esn", 0, EARLY, 0, 1, XDP_REDIRECT, C(ESP), 1, {REDIR}, M4(0x1003, 7) },
 	{ "esp6", 0, EARLY, 0, 1, XDP_REDIRECT, C(ESP), 1, {REDIR}, M4(0x6001, 9) },
 	{ "espudp4", 0, EARLY, 0, 1, XDP_REDIRECT, C(ESP), 1, {REDIR}, M4(0x2001, 11) },
@@ -459,6 +460,7 @@ TEST(truncations_and_corruptions)
 {
 	static unsigned char buf[FX_LEN_MAX], out[FX_LEN_MAX + 256];
 	__u64 before[XDPSEC_CNT__MAX], after[XDPSEC_CNT__MAX], runs = 0, cls = 0;
+	__u64 verdicts[XDP_REDIRECT + 1] = { 0 };
 	int bad = 0;
 
 	CHECK_EQ(set_config(0, EARLY, 0, 1), 0);
@@ -486,6 +488,8 @@ TEST(truncations_and_corruptions)
 				runs++;
 				bad += o.retval != XDP_PASS && o.retval != XDP_DROP &&
 				       o.retval != XDP_REDIRECT;
+				if (o.retval <= XDP_REDIRECT)
+					verdicts[o.retval]++;
 				if (pos < 0 && len > 200)
 					break;        /* long prefixes: truncation only */
 			}
@@ -496,6 +500,16 @@ TEST(truncations_and_corruptions)
 		cls += after[XDPSEC_CNT_CLASS_BASE + c] - before[XDPSEC_CNT_CLASS_BASE + c];
 	CHECK_EQ(bad, 0);
 	CHECK_EQ(cls, runs);
+	/* the classify program's law (docs/counters.md): every frame passed,
+	 * redirected or dropped, each counted by what happened to it */
+#define DLT(k) (after[k] - before[k])
+	CHECK_EQ(DLT(REDIR), verdicts[XDP_REDIRECT]);
+	CHECK_EQ(DLT(MDROP) + DLT(EARLYD), verdicts[XDP_DROP]);
+	CHECK_EQ(DLT(XDPSEC_CNT_CLASS_BASE + C(PLAIN)) + DLT(XDPSEC_CNT_CLASS_BASE + C(PLAIN_FRAG)) +
+		 DLT(XDPSEC_CNT_CLASS_BASE + C(IKE)) + DLT(XDPSEC_CNT_CLASS_BASE + C(NATT_KEEPALIVE)) +
+		 DLT(MPASS) + DLT(NOCFG) + DLT(XDPSEC_CNT_REDIRECT_FAIL) + DLT(XDPSEC_CNT_TAG_NO_ROOM),
+		 verdicts[XDP_PASS]);
+#undef DLT
 	CHECK(runs > 10000);
 	printf("        %llu mutated frames run\n", (unsigned long long)runs);
 }
