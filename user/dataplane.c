@@ -596,6 +596,8 @@ static int set_natt_config(struct dataplane *dp, char *err, size_t errlen)
 	return 0;
 }
 
+static void read_bpf_counters(struct dataplane *dp, uint64_t out[XDPSEC_CNT__MAX]);
+
 int dataplane_start(struct xdpsecd *d, const struct dataplane_opts *o, char *err, size_t errlen)
 {
 	struct dataplane *dp;
@@ -674,6 +676,11 @@ int dataplane_start(struct xdpsecd *d, const struct dataplane_opts *o, char *err
 		goto fail;
 	/* SAs restored before we started: mirror them into the kernel. */
 	sa_table_walk(d->sat, mirror_one, d);
+
+	/* The counters of an adopted program's map count from here, like
+	 * the workers' and the sockets': the conservation law compares them
+	 * (docs/counters.md), and a daemon before us may have died mid-way. */
+	read_bpf_counters(dp, dp->cnt_base);
 
 	/* Last: open the door.  Until now IPsec frames went to the stack. */
 	for (int i = 0; i < dp->n_in; i++) {

@@ -279,6 +279,7 @@ def test_tcp_through_kernel_xfrm_sender(env):
                     % (sa.dst, port, path)], timeout=60)
     udp, tcp = env.sink_result(sink)
     assert len(tcp) == 1 and tcp[0][1] == data
+    env.check_balance()
 
 
 # ----------------------------------------------- no daemon / daemon killed
