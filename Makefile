@@ -1,13 +1,14 @@
 # xdpsec - one `make` builds everything into build/.
 #
 #   make            BPF objects + skeletons, libxdpsec.a, xdpsecd, xdpsecctl,
-#                   unit tests and benchmarks
+#                   unit tests, benchmarks and man pages (build/man, with
+#                   scdoc when it is installed: `man -l build/man/xdpsecd.8`)
 #   sudo make deps  install every Debian package the project needs (idempotent)
 #   sudo make test  deps, build, then every test (unit, BPF, fuzz smoke, netns)
 #   sudo make demo  deps, build, then the end-to-end demo in namespaces
 #   make fuzz       libFuzzer targets (clang) into build/fuzz/
 #   make vmlinux    regenerate vmlinux/vmlinux.h from the running kernel's BTF
-#   make install    PREFIX=/usr/local DESTDIR=
+#   make install    PREFIX=/usr/local DESTDIR= (UNITDIR: see docs/install.mk)
 #
 # Sources are discovered by directory so that adding a file needs no edit here:
 #   bpf/NAME.bpf.c        -> build/NAME.bpf.o + build/NAME.skel.h
@@ -26,6 +27,7 @@ BPFTOOL  ?= bpftool
 PYTHON   ?= /usr/bin/python3
 PREFIX   ?= /usr/local
 DESTDIR  ?=
+SCDOC    ?= scdoc
 
 ARCH     := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
 
@@ -81,10 +83,17 @@ FUZZ_LIB_OBJS := $(patsubst user/%.c,$(BUILD)/fuzzobj/%.o,$(LIB_SRCS))
 BENCH_SRCS := $(wildcard bench/*.c)
 BENCHES    := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
 
-.PHONY: all bpf user tests bench fuzz deps test demo clean vmlinux install
+# docs/NAME.8.scd -> build/man/NAME.8.  scdoc is optional, as for
+# xdp-tools: without it everything else builds and `make` says why there
+# are no man pages.
+MAN_SRCS   := $(wildcard docs/*.scd)
+MANS       := $(patsubst docs/%.scd,$(BUILD)/man/%,$(MAN_SRCS))
+HAVE_SCDOC := $(shell command -v $(SCDOC) 2>/dev/null)
+
+.PHONY: all bpf user tests bench fuzz man deps test demo clean vmlinux install
 .DEFAULT_GOAL := all
 
-all: bpf user tests bench
+all: bpf user tests bench man
 
 bpf: $(BPF_OBJS) $(SKELS)
 user: $(LIB) $(PROGS)
@@ -132,14 +141,26 @@ $(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_OBJS) | $(BUILD)/fuzz
 	$(CLANG) -std=gnu11 $(WARN) $(CPPFLAGS) -O1 -g -fsanitize=fuzzer,address,undefined \
 		-fno-sanitize-recover=all $< $(FUZZ_LIB_OBJS) -o $@ $(LDLIBS)
 
+# ---------------------------------------------------------------- man pages
+ifneq ($(HAVE_SCDOC),)
+man: $(MANS)
+
+$(BUILD)/man/%: docs/%.scd | $(BUILD)/man
+	$(SCDOC) < $< > $@.tmp && mv $@.tmp $@
+else
+man:
+	@echo "man: $(SCDOC) not found: man pages not built into $(BUILD)/man" \
+	      "(sudo make deps, or apt-get install scdoc); read docs/*.scd or docs/control.md"
+endif
+
 # ---------------------------------------------------------------- dirs
-$(BUILD) $(BUILD)/obj $(BUILD)/tests $(BUILD)/bench $(BUILD)/fuzz $(BUILD)/fuzzobj:
+$(BUILD) $(BUILD)/obj $(BUILD)/tests $(BUILD)/bench $(BUILD)/fuzz $(BUILD)/fuzzobj $(BUILD)/man:
 	mkdir -p $@
 
 # ---------------------------------------------------------------- meta
 DEB_PKGS := clang llvm libbpf-dev libxdp-dev bpftool xdp-tools iproute2 \
 	libssl-dev libelf-dev zlib1g-dev pkg-config libipsec-mb-dev libdpdk-dev \
-	libjson-c-dev libclang-rt-14-dev python3-scapy python3-pytest \
+	libjson-c-dev libclang-rt-14-dev python3-scapy python3-cryptography python3-pytest \
 	python3-prometheus-client tcpdump ethtool iputils-ping scdoc man-db make gcc util-linux
 
 deps:
@@ -168,7 +189,7 @@ vmlinux:
 	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > vmlinux/vmlinux.h.tmp
 	mv vmlinux/vmlinux.h.tmp vmlinux/vmlinux.h
 
-install: bpf user
+install: bpf user man
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/lib/xdpsec
 	install -m 0755 $(PROGS) $(DESTDIR)$(PREFIX)/sbin/
 	install -m 0644 $(BPF_OBJS) $(DESTDIR)$(PREFIX)/lib/xdpsec/

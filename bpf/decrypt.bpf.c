@@ -44,6 +44,12 @@
 #include "xdpsec_tag.bpf.h"
 #include "xdpsec_classify.bpf.h"
 
+/* Set false by the daemon, before load, on a kernel without multi-buffer
+ * XDP (kernel_features.h): the program is then loaded without the frags
+ * flag and never calls bpf_xdp_get_buff_len (a constant the verifier
+ * knows: the call is dead code it never checks). */
+const volatile bool xdpsec_multibuf = true;
+
 /* Every frame ends in exactly one of DEC_UNTAGGED, DEC_PASSED,
  * DEC_TO_REASM, DEC_TO_ESP or DEC_DROPPED (DEC_RX = their sum). */
 static __always_inline int drop(enum xdpsec_drop_reason r)
@@ -143,9 +149,10 @@ int xdpsec_decrypt(struct xdp_md *ctx)
 		natt = cfg->natt_port;
 	/* the whole frame, fragments included: reassembled datagrams are
 	 * multi-buffer above ~3.5 KiB */
-	frame_len = (__u32)bpf_xdp_get_buff_len(ctx);
 	data = (void *)(long)ctx->data;
 	data_end = (void *)(long)ctx->data_end;
+	frame_len = xdpsec_multibuf ? (__u32)bpf_xdp_get_buff_len(ctx)
+				    : (__u32)(data_end - data);
 	/* the classify program's own classifier, behind the tag */
 	cls = xdpsec_classify_frame(data, data_end, frame_len, natt, XDPSEC_PARSE_TAGGED, &pkt);
 	m.l3_off = XDPSEC_TAG_L3_OFF;

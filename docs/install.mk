@@ -1,32 +1,50 @@
-# docs/install.mk - installs what `make install` does not build: man pages
-# (from scdoc sources), the systemd unit and the bash completion.
+# docs/install.mk - installs what the top-level `make install` does not:
+# man pages (built into $(BUILD)/man by `make`, from the scdoc sources),
+# the systemd units, an example options file and the bash completion.
 # Called by the top-level Makefile as
-#   make -f docs/install.mk PREFIX=... DESTDIR=...
-# Honours PREFIX (default /usr/local) and DESTDIR (staging root).
+#   make -f docs/install.mk BUILD=... PREFIX=... DESTDIR=...
+# Honours PREFIX (default /usr/local), DESTDIR (staging root) and UNITDIR.
 
 PREFIX   ?= /usr/local
 DESTDIR  ?=
-SCDOC    ?= scdoc
 BUILD    ?= build
 SBINDIR  ?= $(PREFIX)/sbin
 MANDIR   ?= $(PREFIX)/share/man
-# systemd looks in /etc and /lib, not under /usr/local: keep the unit in
-# PREFIX's tree, admins (or packagers with PREFIX=/usr) link or move it.
-UNITDIR  ?= $(PREFIX)/lib/systemd/system
+DOCDIR   ?= $(PREFIX)/share/doc/xdpsec
 BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 
-MANS := $(BUILD)/man/xdpsecd.8 $(BUILD)/man/xdpsecctl.8
+# Units go where systemd looks for them (systemd.unit(5), "Unit File Load
+# Path"; `systemd-analyze unit-paths` lists them):
+#   PREFIX=/usr        the distribution's directory, as pkg-config says
+#   PREFIX=/usr/local  /usr/local/lib/systemd/system (units installed by
+#                      the administrator; on systemd's load path)
+#   any other PREFIX   /etc/systemd/system: systemd never looks under /opt
+ifeq ($(PREFIX),/usr)
+UNITDIR  ?= $(or $(shell pkg-config --variable=systemdsystemunitdir systemd 2>/dev/null),/lib/systemd/system)
+else ifeq ($(PREFIX),/usr/local)
+UNITDIR  ?= /usr/local/lib/systemd/system
+else
+UNITDIR  ?= /etc/systemd/system
+endif
 
-.PHONY: install man
-install: man
-	install -d $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(UNITDIR) $(DESTDIR)$(BASHCOMPDIR)
-	install -m 0644 $(MANS) $(DESTDIR)$(MANDIR)/man8/
-	sed 's|@SBINDIR@|$(SBINDIR)|g' packaging/xdpsecd.service > $(BUILD)/xdpsecd.service
-	install -m 0644 $(BUILD)/xdpsecd.service $(DESTDIR)$(UNITDIR)/xdpsecd.service
+MANS  := $(wildcard $(BUILD)/man/*.8)
+UNITS := xdpsecd.service xdpsecd@.service
+
+.PHONY: install
+install:
+	install -d $(DESTDIR)$(UNITDIR) $(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(DOCDIR) $(BUILD)/systemd
+	@if [ -n "$(MANS)" ]; then \
+		echo "install -m 0644 $(MANS) $(DESTDIR)$(MANDIR)/man8/"; \
+		install -d $(DESTDIR)$(MANDIR)/man8 && install -m 0644 $(MANS) $(DESTDIR)$(MANDIR)/man8/; \
+	else \
+		echo "install: no man pages in $(BUILD)/man (scdoc missing when building): not installed"; \
+	fi
+	for u in $(UNITS); do \
+		sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@DOCDIR@|$(DOCDIR)|g' \
+		    -e '/^@HARDENING@$$/{r packaging/hardening.conf' -e 'd}' \
+		    packaging/$$u > $(BUILD)/systemd/$$u && \
+		install -m 0644 $(BUILD)/systemd/$$u $(DESTDIR)$(UNITDIR)/$$u || exit 1; \
+	done
+	install -m 0644 packaging/xdpsecd.env.example $(DESTDIR)$(DOCDIR)/
 	install -m 0644 packaging/xdpsecctl.bash $(DESTDIR)$(BASHCOMPDIR)/xdpsecctl
-
-man: $(MANS)
-
-$(BUILD)/man/%.8: docs/%.8.scd
-	@mkdir -p $(dir $@)
-	$(SCDOC) < $< > $@.tmp && mv $@.tmp $@
+	@echo "install: systemd units in $(DESTDIR)$(UNITDIR): xdpsecd@IFACE.service, or xdpsecd.service with /etc/xdpsec/xdpsecd.env (example in $(DOCDIR))"

@@ -46,11 +46,11 @@ _xdpsecctl()
 		case $prev in
 		proto) COMPREPLY=($(compgen -W 'esp' -- "$cur")); return ;;
 		mode) COMPREPLY=($(compgen -W 'transport tunnel' -- "$cur")); return ;;
-		aead) COMPREPLY=($(compgen -W "'rfc4106(gcm(aes))' 'rfc7539esp(chacha20,poly1305)'" -- "$cur")); return ;;
-		enc) COMPREPLY=($(compgen -W "'cbc(aes)'" -- "$cur")); return ;;
+		aead) COMPREPLY=($(compgen -W "'rfc4106(gcm(aes))' 'rfc7539esp(chacha20,poly1305)' 'rfc4543(gcm(aes))'" -- "$cur")); return ;;
+		enc) COMPREPLY=($(compgen -W "'cbc(aes)' 'ecb(cipher_null)'" -- "$cur")); return ;;
 		auth|auth-trunc) COMPREPLY=($(compgen -W "'hmac(sha1)' 'hmac(sha256)' 'hmac(sha384)' 'hmac(sha512)'" -- "$cur")); return ;;
 		encap) COMPREPLY=($(compgen -W 'espinudp' -- "$cur")); return ;;
-		flag) COMPREPLY=($(compgen -W 'esn' -- "$cur")); return ;;
+		flag) COMPREPLY=($(compgen -W 'esn noecn nopmtudisc align4 af-unspec' -- "$cur")); return ;;
 		src|dst|spi|reqid|replay-window) return ;;
 		esac
 		case $sub in

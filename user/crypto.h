@@ -42,12 +42,13 @@ struct crypto_thr;           /* per worker thread                           */
 
 /* Parameters of an SA's transform, known before any packet. */
 struct crypto_params {
-	uint16_t iv_len;         /* 8 (GCM, ChaCha20) or 16 (CBC)              */
+	uint16_t iv_len;         /* 8 (GCM, GMAC, ChaCha20), 16 (CBC), 0 (NULL) */
 	uint16_t icv_len;        /* bytes                                       */
-	uint16_t block;          /* ciphertext length must be a multiple: 16 CBC, 1 AEAD */
+	uint16_t block;          /* ciphertext length must be a multiple: 16 CBC, else 1 */
 };
 
-/* Validates cfg's algorithm fields; 0 or -EINVAL with err naming the field. */
+/* sa_config_validate (sa_config.c, the one validator), then cfg's transform
+ * parameters; 0 or -EINVAL with err naming the field. */
 int crypto_check_config(const struct xs_sa_config *cfg, struct crypto_params *p,
 			char *err, size_t errlen);
 
@@ -80,7 +81,8 @@ struct crypto_job {
 	const struct crypto_sa *sa;
 	int rc;
 	uint8_t tag[64];         /* backend scratch: the computed ICV          */
-	uint8_t icv[32];         /* backend scratch: the received ICV (ESN)    */
+	uint8_t icv[64];         /* backend scratch: the received ICV (ESN), up
+	                          * to a whole HMAC-SHA-512                     */
 };
 int crypto_submit(struct crypto_thr *t, struct crypto_job *j);
 void crypto_drain(struct crypto_thr *t);

@@ -52,59 +52,15 @@ enum crypto_backend crypto_backend_resolve(enum crypto_backend be)
 	return be;
 }
 
-static int bad(char *err, size_t errlen, const char *msg)
-{
-	if (err && errlen)
-		snprintf(err, errlen, "%s", msg);
-	return -EINVAL;
-}
-
+/* The rules live in sa_config.c (one validator for every layer); checked
+ * here too so that no config reaches a backend unchecked. */
 int crypto_check_config(const struct xs_sa_config *c, struct crypto_params *p,
 			char *err, size_t errlen)
 {
-	switch (c->alg) {
-	case XS_ALG_AES_GCM:
-		if (c->enc_key_len != 20 && c->enc_key_len != 28 && c->enc_key_len != 36)
-			return bad(err, errlen, "rfc4106(gcm(aes)) key: must be 16, 24 or 32 bytes plus a 4-byte salt (160, 224 or 288 bits)");
-		if (c->icv_bits != 64 && c->icv_bits != 96 && c->icv_bits != 128)
-			return bad(err, errlen, "rfc4106(gcm(aes)) icv: must be 64, 96 or 128 bits");
-		if (c->auth != XS_AUTH_NONE)
-			return bad(err, errlen, "auth: an AEAD algorithm takes no separate auth algorithm");
-		p->iv_len = 8;
-		p->block = 1;
-		break;
-	case XS_ALG_CHACHA20_POLY1305:
-		if (c->enc_key_len != 36)
-			return bad(err, errlen, "rfc7539esp(chacha20,poly1305) key: must be 32 bytes plus a 4-byte salt (288 bits)");
-		if (c->icv_bits != 128)
-			return bad(err, errlen, "rfc7539esp(chacha20,poly1305) icv: must be 128 bits");
-		if (c->auth != XS_AUTH_NONE)
-			return bad(err, errlen, "auth: an AEAD algorithm takes no separate auth algorithm");
-		p->iv_len = 8;
-		p->block = 1;
-		break;
-	case XS_ALG_AES_CBC: {
-		static const struct { uint16_t key, trunc; } a[] = {
-			[XS_AUTH_HMAC_SHA1] = { 20, 96 },
-			[XS_AUTH_HMAC_SHA256] = { 32, 128 },
-			[XS_AUTH_HMAC_SHA384] = { 48, 192 },
-			[XS_AUTH_HMAC_SHA512] = { 64, 256 },
-		};
-		if (c->enc_key_len != 16 && c->enc_key_len != 24 && c->enc_key_len != 32)
-			return bad(err, errlen, "cbc(aes) key: must be 16, 24 or 32 bytes");
-		if (c->auth < XS_AUTH_HMAC_SHA1 || c->auth > XS_AUTH_HMAC_SHA512)
-			return bad(err, errlen, "auth: cbc(aes) needs hmac(sha1|sha256|sha384|sha512)");
-		if (c->auth_key_len != a[c->auth].key)
-			return bad(err, errlen, "auth key: must be the hash's size (sha1 20, sha256 32, sha384 48, sha512 64 bytes)");
-		if (c->icv_bits != a[c->auth].trunc)
-			return bad(err, errlen, "auth-trunc: must be 96 (sha1), 128 (sha256), 192 (sha384) or 256 (sha512) bits");
-		p->iv_len = 16;
-		p->block = 16;
-		break;
-	}
-	default:
-		return bad(err, errlen, "alg: unsupported algorithm (rfc4106(gcm(aes)), rfc7539esp(chacha20,poly1305), cbc(aes))");
-	}
+	if (sa_config_validate(c, err, errlen))
+		return -EINVAL;
+	p->iv_len = (uint16_t)sa_alg_iv_len(c->alg);
+	p->block = (uint16_t)sa_alg_block(c->alg);
 	p->icv_len = c->icv_bits / 8;
 	return 0;
 }
@@ -203,7 +159,7 @@ int crypto_queues(const struct crypto_thr *t, const struct crypto_sa *s)
 {
 	const struct crypto_sa_head *h = (const struct crypto_sa_head *)s;
 
-	return h->be == CRYPTO_BACKEND_IPSECMB && h->alg == XS_ALG_AES_CBC && t->imb;
+	return h->be == CRYPTO_BACKEND_IPSECMB && !sa_alg_is_aead(h->alg) && t->imb;
 }
 
 void crypto_drain(struct crypto_thr *t)

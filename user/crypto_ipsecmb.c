@@ -2,10 +2,15 @@
 /*
  * crypto_ipsecmb.c - the fast backend, intel-ipsec-mb 1.3 (static library).
  *
- * Version 1.3 serves every transform we offer: AES-GCM 128/192/256 through
- * its direct API, ChaCha20-Poly1305 through its direct API, and AES-CBC with
- * HMAC-SHA1/256/384/512 as one chained job (hash then decrypt).  So no SA
- * falls back to OpenSSL on x86_64 with AES-NI.  crypto_imb_usable() says no
+ * Version 1.3 serves every transform we offer: AES-GCM 128/192/256 and
+ * ChaCha20-Poly1305 through their direct APIs, AES-GMAC (RFC 4543) through
+ * the GMAC direct API, and AES-CBC or NULL encryption with
+ * HMAC-SHA1/256/384/512 as one chained job (hash then decrypt, or hash and
+ * the NULL cipher, which copies nothing).  One SA falls back to OpenSSL
+ * (crypto_imb_sa_new returns NULL, crypto_sa_new takes OpenSSL): an HMAC
+ * SA with ESN and an ICV under 4 bytes, where the chained job's trick of
+ * hashing seq_hi in the ICV's place would write past the packet.
+ * crypto_imb_usable() says no
  * (and crypto_imb_why_not() says why: no AES-NI, the manager cannot be
  * allocated or initialised, the known-answer test fails) and every SA then
  * goes to OpenSSL.
@@ -37,17 +42,20 @@ struct imb_sa {
 	uint8_t salt[4];
 	uint8_t icv_len, esn_unused;
 	IMB_HASH_ALG hash;
+	uint8_t digest_len;      /* HMAC: the whole digest, what the job computes */
 	uint32_t key_len;
-	/* AES-GCM */
+	uint8_t iv_len;          /* HMAC transforms: CBC 16, NULL 0 */
+	/* AES-GCM, AES-GMAC */
 	struct gcm_key_data gcm __attribute__((aligned(64)));
 	/* ChaCha20-Poly1305: the raw key */
 	uint8_t chacha_key[32] __attribute__((aligned(16)));
-	/* AES-CBC + HMAC */
+	/* AES-CBC or NULL + HMAC */
+	IMB_CIPHER_MODE cipher;  /* IMB_CIPHER_CBC or IMB_CIPHER_NULL */
 	uint32_t enc_keys[60] __attribute__((aligned(16)));
 	uint32_t dec_keys[60] __attribute__((aligned(16)));
 	uint8_t ipad[64] __attribute__((aligned(16)));   /* inner hash state after key^ipad */
 	uint8_t opad[64] __attribute__((aligned(16)));
-	/* CBC+HMAC: the same SA expanded by OpenSSL, for packets that come
+	/* HMAC SAs: the same SA expanded by OpenSSL, for packets that come
 	 * alone (crypto_open): a lone job runs the multi-buffer hash with one
 	 * lane busy, three times slower than OpenSSL's one-buffer HMAC. */
 	struct crypto_sa *twin;
@@ -168,13 +176,24 @@ const char *crypto_imb_describe(void)
 	return crypto_imb_usable() ? imb_desc : "intel-ipsec-mb (not usable)";
 }
 
-/* HMAC precompute (RFC 2104): hash state after one block of key ^ pad. */
+/* HMAC precompute (RFC 2104): hash state after one block of key ^ pad.
+ * A key longer than the block is replaced by its hash (section 3); a
+ * shorter one is padded with zeros (here: XORed into the pad bytes). */
 static void hmac_pre(IMB_MGR *m, IMB_HASH_ALG h, const uint8_t *key, size_t kl,
 		     uint8_t *ipad, uint8_t *opad)
 {
-	uint8_t blk[128];
+	uint8_t blk[128], kh[64];
 	size_t bl = (h == IMB_AUTH_HMAC_SHA_384 || h == IMB_AUTH_HMAC_SHA_512) ? 128 : 64, i;
 
+	if (kl > bl) {
+		switch (h) {
+		case IMB_AUTH_HMAC_SHA_1: IMB_SHA1(m, key, kl, kh); kl = 20; break;
+		case IMB_AUTH_HMAC_SHA_256: IMB_SHA256(m, key, kl, kh); kl = 32; break;
+		case IMB_AUTH_HMAC_SHA_384: IMB_SHA384(m, key, kl, kh); kl = 48; break;
+		default: IMB_SHA512(m, key, kl, kh); kl = 64; break;
+		}
+		key = kh;
+	}
 	for (i = 0; i < 2; i++) {
 		uint8_t x = i ? 0x5c : 0x36, *out = i ? opad : ipad;
 		size_t j;
@@ -190,6 +209,7 @@ static void hmac_pre(IMB_MGR *m, IMB_HASH_ALG h, const uint8_t *key, size_t kl,
 		}
 	}
 	explicit_bzero(blk, sizeof(blk));
+	explicit_bzero(kh, sizeof(kh));
 }
 
 struct crypto_sa *crypto_imb_sa_new(const struct xs_sa_config *cfg, char *err, size_t errlen)
@@ -200,6 +220,8 @@ struct crypto_sa *crypto_imb_sa_new(const struct xs_sa_config *cfg, char *err, s
 	(void)err; (void)errlen;
 	if (!crypto_imb_usable())
 		return NULL;
+	if (!sa_alg_is_aead(cfg->alg) && cfg->esn && cfg->icv_bits < 32)
+		return NULL;             /* see the top of this file: OpenSSL serves it */
 	s = aligned_alloc(64, (sizeof(*s) + 63) & ~(size_t)63);
 	if (!s)
 		return NULL;
@@ -209,12 +231,13 @@ struct crypto_sa *crypto_imb_sa_new(const struct xs_sa_config *cfg, char *err, s
 	s->h.auth = cfg->auth;
 	s->h.icv_len = cfg->icv_bits / 8;
 	s->h.uid = crypto_next_uid();
-	kl = cfg->alg == XS_ALG_AES_CBC ? cfg->enc_key_len : cfg->enc_key_len - 4u;
+	kl = sa_alg_is_aead(cfg->alg) ? cfg->enc_key_len - 4u : cfg->enc_key_len;
 	s->key_len = (uint32_t)kl;
 	s->h.key_len = (uint16_t)kl;
 	pthread_mutex_lock(&imb_setup_mu);
 	switch (cfg->alg) {
 	case XS_ALG_AES_GCM:
+	case XS_ALG_AES_GMAC:
 		memcpy(s->salt, cfg->enc_key + kl, 4);
 		if (kl == 16)
 			IMB_AES128_GCM_PRE(imb_setup, cfg->enc_key, &s->gcm);
@@ -227,8 +250,12 @@ struct crypto_sa *crypto_imb_sa_new(const struct xs_sa_config *cfg, char *err, s
 		memcpy(s->salt, cfg->enc_key + kl, 4);
 		memcpy(s->chacha_key, cfg->enc_key, 32);
 		break;
-	default:
-		if (kl == 16)
+	default:                 /* CBC or NULL, with an HMAC */
+		s->cipher = cfg->alg == XS_ALG_NULL ? IMB_CIPHER_NULL : IMB_CIPHER_CBC;
+		s->iv_len = (uint8_t)sa_alg_iv_len(cfg->alg);
+		if (cfg->alg == XS_ALG_NULL)
+			;                /* no key */
+		else if (kl == 16)
 			IMB_AES_KEYEXP_128(imb_setup, cfg->enc_key, s->enc_keys, s->dec_keys);
 		else if (kl == 24)
 			IMB_AES_KEYEXP_192(imb_setup, cfg->enc_key, s->enc_keys, s->dec_keys);
@@ -238,10 +265,11 @@ struct crypto_sa *crypto_imb_sa_new(const struct xs_sa_config *cfg, char *err, s
 			  cfg->auth == XS_AUTH_HMAC_SHA256 ? IMB_AUTH_HMAC_SHA_256 :
 			  cfg->auth == XS_AUTH_HMAC_SHA384 ? IMB_AUTH_HMAC_SHA_384 :
 			  IMB_AUTH_HMAC_SHA_512;
+		s->digest_len = (uint8_t)(sa_auth_digest_bits(cfg->auth) / 8);
 		hmac_pre(imb_setup, s->hash, cfg->auth_key, cfg->auth_key_len, s->ipad, s->opad);
 	}
 	pthread_mutex_unlock(&imb_setup_mu);
-	if (cfg->alg == XS_ALG_AES_CBC) {
+	if (!sa_alg_is_aead(cfg->alg)) {
 		s->twin = crypto_ossl_sa_new(cfg, err, errlen);
 		if (!s->twin) {
 			crypto_imb_sa_free((struct crypto_sa *)s);
@@ -331,7 +359,7 @@ static const uint8_t *aead_setup(const struct imb_sa *s, const struct crypto_op 
 	return op->esp;
 }
 
-/* A CBC+HMAC job came back: restore what ESN borrowed, compare the ICV. */
+/* An HMAC job came back: restore what ESN borrowed, compare the ICV. */
 static void cbc_done(struct imb_thr *t, IMB_JOB *job)
 {
 	struct crypto_job *j = job->user_data;
@@ -346,7 +374,8 @@ static void cbc_done(struct imb_thr *t, IMB_JOB *job)
 	j->rc = rc;
 }
 
-/* CBC+HMAC as one chained job (hash the ciphertext, then decrypt).  The
+/* CBC (or NULL) + HMAC as one chained job (hash the ciphertext, then
+ * decrypt; the NULL cipher leaves the bytes where they are).  The
  * multi-buffer hash runs 8 or 16 packets in lanes: a job may come back at a
  * later submit or at the flush.  ESN: the ICV covers seq_hi right after the
  * ciphertext (RFC 4303 2.2.1), so seq_hi is put where the ICV lies for the
@@ -364,7 +393,7 @@ static void cbc_submit(struct imb_thr *t, const struct imb_sa *s, struct crypto_
 		memcpy((uint8_t *)op->icv, &hi, 4);
 	}
 	job = IMB_GET_NEXT_JOB(t->m);
-	job->cipher_mode = IMB_CIPHER_CBC;
+	job->cipher_mode = s->cipher;
 	job->cipher_direction = IMB_DIR_DECRYPT;
 	job->chain_order = IMB_ORDER_HASH_CIPHER;
 	job->enc_keys = s->enc_keys;
@@ -372,17 +401,20 @@ static void cbc_submit(struct imb_thr *t, const struct imb_sa *s, struct crypto_
 	job->key_len_in_bytes = s->key_len;
 	job->src = op->esp;
 	job->dst = op->ct;
-	job->cipher_start_src_offset_in_bytes = 8 + 16;
+	job->cipher_start_src_offset_in_bytes = 8u + s->iv_len;
 	job->msg_len_to_cipher_in_bytes = op->ct_len;
 	job->iv = op->esp + 8;
-	job->iv_len_in_bytes = 16;
+	job->iv_len_in_bytes = s->iv_len;
 	job->hash_alg = s->hash;
 	job->hash_start_src_offset_in_bytes = 0;
-	job->msg_len_to_hash_in_bytes = 8 + 16 + op->ct_len + (op->esn ? 4 : 0);
+	job->msg_len_to_hash_in_bytes = 8u + s->iv_len + op->ct_len + (op->esn ? 4 : 0);
 	job->u.HMAC._hashed_auth_key_xor_ipad = s->ipad;
 	job->u.HMAC._hashed_auth_key_xor_opad = s->opad;
+	/* ipsec-mb takes only its fixed tag lengths (sha1 12 or 20, sha256 16
+	 * or 32, ...): the whole digest is asked for, its first il bytes are
+	 * compared (cbc_done) */
 	job->auth_tag_output = j->tag;
-	job->auth_tag_output_len_in_bytes = il;
+	job->auth_tag_output_len_in_bytes = s->digest_len;
 	job->user_data = j;
 	t->queued++;
 	job = IMB_SUBMIT_JOB(t->m);
@@ -399,6 +431,54 @@ void crypto_imb_drain(void *p)
 
 	while (t->queued && (job = IMB_FLUSH_JOB(t->m)) != NULL)
 		cbc_done(t, job);
+}
+
+/* RFC 4543 GMAC: the AAD is SPI, [seq_hi,] seq, IV and the payload up to
+ * the ICV (section 5); the GMAC API takes it in pieces, nothing is
+ * decrypted.  Nonce = salt || IV, as for GCM. */
+static int open_gmac(struct imb_thr *t, const struct imb_sa *s, const struct crypto_op *op)
+{
+	IMB_MGR *m = t->m;
+	struct gcm_context_data ctx;
+	uint8_t nonce[12], aad[12], tag[16];
+	const uint8_t *p = op->esp;
+	uint64_t n = 16 + op->ct_len;
+
+	memcpy(nonce, s->salt, 4);
+	memcpy(nonce + 4, op->esp + 8, 8);
+	if (op->esn) {
+		uint32_t hi = __builtin_bswap32(op->seq_hi);
+
+		memcpy(aad, op->esp, 4);
+		memcpy(aad + 4, &hi, 4);
+		memcpy(aad + 8, op->esp + 4, 4);
+	}
+	if (s->key_len == 16) {
+		IMB_AES128_GMAC_INIT(m, &s->gcm, &ctx, nonce, 12);
+		if (op->esn) {
+			IMB_AES128_GMAC_UPDATE(m, &s->gcm, &ctx, aad, 12);
+			p += 8, n -= 8;
+		}
+		IMB_AES128_GMAC_UPDATE(m, &s->gcm, &ctx, p, n);
+		IMB_AES128_GMAC_FINALIZE(m, &s->gcm, &ctx, tag, 16);
+	} else if (s->key_len == 24) {
+		IMB_AES192_GMAC_INIT(m, &s->gcm, &ctx, nonce, 12);
+		if (op->esn) {
+			IMB_AES192_GMAC_UPDATE(m, &s->gcm, &ctx, aad, 12);
+			p += 8, n -= 8;
+		}
+		IMB_AES192_GMAC_UPDATE(m, &s->gcm, &ctx, p, n);
+		IMB_AES192_GMAC_FINALIZE(m, &s->gcm, &ctx, tag, 16);
+	} else {
+		IMB_AES256_GMAC_INIT(m, &s->gcm, &ctx, nonce, 12);
+		if (op->esn) {
+			IMB_AES256_GMAC_UPDATE(m, &s->gcm, &ctx, aad, 12);
+			p += 8, n -= 8;
+		}
+		IMB_AES256_GMAC_UPDATE(m, &s->gcm, &ctx, p, n);
+		IMB_AES256_GMAC_FINALIZE(m, &s->gcm, &ctx, tag, 16);
+	}
+	return CRYPTO_memcmp(tag, op->icv, 16) ? -EBADMSG : 0;
 }
 
 /* GCM or ChaCha20-Poly1305 through the direct API, tag compared here. */
@@ -436,11 +516,11 @@ int crypto_imb_submit(void *p, struct crypto_job *j)
 {
 	const struct imb_sa *s = (const struct imb_sa *)j->sa;
 
-	if (s->h.alg == XS_ALG_AES_CBC) {
+	if (!sa_alg_is_aead(s->h.alg)) {
 		cbc_submit(p, s, j);
 		return 1;
 	}
-	j->rc = open_aead(p, s, &j->op);
+	j->rc = s->h.alg == XS_ALG_AES_GMAC ? open_gmac(p, s, &j->op) : open_aead(p, s, &j->op);
 	return 0;
 }
 
@@ -449,7 +529,7 @@ int crypto_imb_open(void *p, const struct crypto_sa *cs, const struct crypto_op 
 	const struct imb_sa *s = (const struct imb_sa *)cs;
 	struct imb_thr *t = p;
 
-	if (s->h.alg == XS_ALG_AES_CBC) {
+	if (!sa_alg_is_aead(s->h.alg)) {
 		struct crypto_job j;
 
 		j.op = *op;
@@ -459,5 +539,7 @@ int crypto_imb_open(void *p, const struct crypto_sa *cs, const struct crypto_op 
 		crypto_imb_drain(t);
 		return j.rc;
 	}
+	if (s->h.alg == XS_ALG_AES_GMAC)
+		return open_gmac(t, s, op);
 	return open_aead(t, s, op);
 }

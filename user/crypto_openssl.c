@@ -6,6 +6,11 @@
  * for HMAC two hash blocks), so each thread remembers which SA its cipher
  * and MAC contexts were last keyed for (by uid, never by pointer: a freed
  * SA's address may be reused) and only sets the IV when it is the same.
+ *
+ * Transforms: AES-GCM and ChaCha20-Poly1305 (open_aead), AES-GMAC (RFC
+ * 4543, open_gmac: GCM with everything in the AAD), AES-CBC and NULL
+ * encryption (RFC 2410) with an HMAC of any key length (open_hmac; EVP's
+ * HMAC hashes a key longer than the block itself, RFC 2104 section 3).
  */
 #include "crypto.h"
 
@@ -22,8 +27,9 @@ struct ossl_sa {
 	uint8_t salt[4];
 	uint8_t auth_key[XS_MAX_AUTH_KEY];
 	uint8_t auth_key_len;
+	uint8_t iv_len;          /* CBC 16, NULL 0 (HMAC transforms) */
 	const char *digest;      /* "SHA1", "SHA256", ... */
-	int cipher;              /* index into ossl_thr.ciphers */
+	int cipher;              /* index into ossl_thr.ciphers; -1 for NULL */
 };
 
 enum { C_GCM128, C_GCM192, C_GCM256, C_CBC128, C_CBC192, C_CBC256, C_CHACHA, C__MAX };
@@ -54,20 +60,23 @@ struct crypto_sa *crypto_ossl_sa_new(const struct xs_sa_config *cfg, char *err, 
 	s->h.auth = cfg->auth;
 	s->h.icv_len = cfg->icv_bits / 8;
 	s->h.uid = crypto_next_uid();
-	kl = cfg->alg == XS_ALG_AES_CBC ? cfg->enc_key_len : cfg->enc_key_len - 4u;
+	/* AEAD keys end with a 4-byte salt; NULL has no key at all */
+	kl = sa_alg_is_aead(cfg->alg) ? cfg->enc_key_len - 4u : cfg->enc_key_len;
 	s->h.key_len = kl;
 	memcpy(s->key, cfg->enc_key, kl);
-	if (cfg->alg != XS_ALG_AES_CBC)
+	if (sa_alg_is_aead(cfg->alg))
 		memcpy(s->salt, cfg->enc_key + kl, 4);
 	switch (cfg->alg) {
 	case XS_ALG_AES_GCM:
+	case XS_ALG_AES_GMAC:
 		s->cipher = C_GCM128 + (kl == 24) + 2 * (kl == 32);
 		break;
 	case XS_ALG_CHACHA20_POLY1305:
 		s->cipher = C_CHACHA;
 		break;
-	default:
-		s->cipher = C_CBC128 + (kl == 24) + 2 * (kl == 32);
+	default:                 /* CBC or NULL, with an HMAC */
+		s->cipher = cfg->alg == XS_ALG_NULL ? -1 : C_CBC128 + (kl == 24) + 2 * (kl == 32);
+		s->iv_len = (uint8_t)sa_alg_iv_len(cfg->alg);
 		memcpy(s->auth_key, cfg->auth_key, cfg->auth_key_len);
 		s->auth_key_len = cfg->auth_key_len;
 		s->digest = cfg->auth == XS_AUTH_HMAC_SHA1 ? "SHA1" :
@@ -156,7 +165,45 @@ static int open_aead(struct ossl_thr *t, const struct ossl_sa *s, const struct c
 	return 0;
 }
 
-static int open_cbc_hmac(struct ossl_thr *t, const struct ossl_sa *s, const struct crypto_op *op)
+/* RFC 4543 (ENCR_NULL_AUTH_AES_GMAC): GCM over an empty plaintext, the
+ * AAD being SPI, [seq_hi,] seq, IV and the payload in clear up to the ICV
+ * (section 5, figures 6 and 7); the nonce is salt || IV as for GCM. */
+static int open_gmac(struct ossl_thr *t, const struct ossl_sa *s, const struct crypto_op *op)
+{
+	uint8_t nonce[12], aad[12], none[16];
+	int outl;
+
+	if (t->cctx_uid != s->h.uid) {
+		if (!EVP_DecryptInit_ex(t->cctx, t->ciphers[s->cipher], NULL, s->key, NULL))
+			return -EIO;
+		t->cctx_uid = s->h.uid;
+	}
+	memcpy(nonce, s->salt, 4);
+	memcpy(nonce + 4, op->esp + 8, 8);
+	if (!EVP_DecryptInit_ex(t->cctx, NULL, NULL, NULL, nonce))
+		return -EIO;
+	if (op->esn) {
+		uint32_t hi = __builtin_bswap32(op->seq_hi);
+
+		memcpy(aad, op->esp, 4);
+		memcpy(aad + 4, &hi, 4);
+		memcpy(aad + 8, op->esp + 4, 4);
+		if (!EVP_DecryptUpdate(t->cctx, NULL, &outl, aad, 12) ||
+		    !EVP_DecryptUpdate(t->cctx, NULL, &outl, op->esp + 8, (int)(8 + op->ct_len)))
+			return -EIO;
+	} else if (!EVP_DecryptUpdate(t->cctx, NULL, &outl, op->esp, (int)(16 + op->ct_len))) {
+		return -EIO;
+	}
+	if (!EVP_CIPHER_CTX_ctrl(t->cctx, EVP_CTRL_AEAD_SET_TAG, s->h.icv_len, (void *)op->icv))
+		return -EIO;
+	/* Final compares the tag (constant time inside OpenSSL); no output */
+	if (EVP_DecryptFinal_ex(t->cctx, none, &outl) <= 0)
+		return -EBADMSG;
+	return 0;
+}
+
+/* CBC or NULL encryption with an HMAC: verify, then (CBC) decrypt. */
+static int open_hmac(struct ossl_thr *t, const struct ossl_sa *s, const struct crypto_op *op)
 {
 	uint8_t md[EVP_MAX_MD_SIZE];
 	size_t mdl = 0;
@@ -174,7 +221,7 @@ static int open_cbc_hmac(struct ossl_thr *t, const struct ossl_sa *s, const stru
 		return -EIO;
 	}
 	/* RFC 4303 2.2.1: ICV over SPI, seq, IV, ciphertext (+ seq_hi if ESN) */
-	if (!EVP_MAC_update(t->mctx, op->esp, 8 + 16 + op->ct_len))
+	if (!EVP_MAC_update(t->mctx, op->esp, 8 + s->iv_len + op->ct_len))
 		return -EIO;
 	if (op->esn) {
 		uint32_t hi = __builtin_bswap32(op->seq_hi);
@@ -186,6 +233,8 @@ static int open_cbc_hmac(struct ossl_thr *t, const struct ossl_sa *s, const stru
 		return -EIO;
 	if (CRYPTO_memcmp(md, op->icv, s->h.icv_len))
 		return -EBADMSG;
+	if (s->cipher < 0)       /* NULL encryption: the payload is in clear */
+		return 0;
 	/* authentic: now decrypt */
 	if (t->cctx_uid != s->h.uid) {
 		if (!EVP_DecryptInit_ex(t->cctx, t->ciphers[s->cipher], NULL, s->key, NULL))
@@ -204,7 +253,15 @@ int crypto_ossl_open(void *p, const struct crypto_sa *cs, const struct crypto_op
 {
 	const struct ossl_sa *s = (const struct ossl_sa *)cs;
 
-	if (op->ct_len > 0x7fffffff)
+	if (op->ct_len > 0x7fffff00)      /* EVP lengths are int; +16 for GMAC's AAD */
 		return -EINVAL;
-	return s->h.alg == XS_ALG_AES_CBC ? open_cbc_hmac(p, s, op) : open_aead(p, s, op);
+	switch (s->h.alg) {
+	case XS_ALG_AES_CBC:
+	case XS_ALG_NULL:
+		return open_hmac(p, s, op);
+	case XS_ALG_AES_GMAC:
+		return open_gmac(p, s, op);
+	default:
+		return open_aead(p, s, op);
+	}
 }

@@ -51,6 +51,7 @@ static const char *errno_code(int e)
 	case ENOENT: return "ENOENT";
 	case EEXIST: return "EEXIST";
 	case ENOSPC: return "ENOSPC";
+	case E2BIG: return "E2BIG";
 	case ENOMEM: return "ENOMEM";
 	case EPROTO: return "EPROTO";
 	case ENOSYS: return "ENOSYS";
@@ -64,6 +65,31 @@ static const char *sa_id_str(const struct xs_sa_config *c, char *buf, size_t len
 
 	snprintf(buf, len, "dst %s proto esp spi 0x%08x", sa_addr_str(&c->dst, a, sizeof(a)), c->spi);
 	return buf;
+}
+
+/* The src an SA ID gives (NULL: none given, any src will do). */
+static const struct xs_addr *id_src(const struct sa_parse_result *r)
+{
+	return r->has_src ? &r->cfg.src : NULL;
+}
+
+/* Why the SA that id names (sa_table_del / sa_table_get returned rc) is not
+ * there; returns -ENOENT for both: no SA has that name. */
+static int no_sa(struct xdpsecd *d, const struct xs_sa_config *id, int rc, char *err, size_t errlen)
+{
+	struct xs_sa_config cur;
+	char buf[96], a[INET6_ADDRSTRLEN], b[INET6_ADDRSTRLEN];
+
+	if (rc == -EADDRNOTAVAIL &&
+	    !sa_table_get(d->sat, &id->dst, id->spi, id->proto, NULL, &cur, NULL, NULL)) {
+		snprintf(err, errlen, "no SA with src %s %s: the SA with that dst and spi has src %s",
+			 sa_addr_str(&id->src, a, sizeof(a)), sa_id_str(id, buf, sizeof(buf)),
+			 sa_addr_str(&cur.src, b, sizeof(b)));
+		explicit_bzero(&cur, sizeof(cur));
+	} else {
+		snprintf(err, errlen, "no such SA (%s)", sa_id_str(id, buf, sizeof(buf)));
+	}
+	return -ENOENT;
 }
 
 /* ------------------------------------------------------------ SAs */
@@ -83,21 +109,39 @@ static bool sa_equal(const struct xs_sa_config *a, const struct xs_sa_config *b)
 	       a->encap_dport == b->encap_dport;
 }
 
-static int sa_del(struct xdpsecd *d, const struct xs_sa_config *id, char *err, size_t errlen)
+/* src: NULL, or the src the SA must have (sa_table_del). */
+static int sa_del(struct xdpsecd *d, const struct xs_sa_config *id, const struct xs_addr *src,
+		  char *err, size_t errlen)
 {
 	struct xs_sa_config old;
 	uint32_t idx;
 	char buf[96];
-	int rc = sa_table_del(d->sat, &id->dst, id->spi, id->proto, &old, &idx);
+	int rc = sa_table_del(d->sat, &id->dst, id->spi, id->proto, src, &old, &idx);
 
-	if (rc) {
-		snprintf(err, errlen, "no such SA (%s)", sa_id_str(id, buf, sizeof(buf)));
-		return rc;
-	}
+	if (rc)
+		return no_sa(d, id, rc, err, errlen);
 	dataplane_sa_deleted(d, idx, &old);
 	events_post(d->events, "sa_deleted", "%s", sa_id_str(&old, buf, sizeof(buf)));
 	explicit_bzero(&old, sizeof(old));
 	return 0;
+}
+
+/* Every layer below the SA table takes the SA, or none keeps it: the
+ * kernel's SA map (dataplane_sa_added) and the state file.  On a refusal
+ * the layers that took it are undone and err says which one refused. */
+static int sa_install(struct xdpsecd *d, uint32_t idx, const struct xs_sa_config *cfg,
+		      char *err, size_t errlen)
+{
+	int rc = dataplane_sa_added(d, idx, cfg, err, errlen);
+
+	if (!rc) {
+		rc = state_file_commit(d, err, errlen);
+		if (rc)
+			dataplane_sa_deleted(d, idx, cfg);
+	}
+	if (rc)
+		sa_table_del(d->sat, &cfg->dst, cfg->spi, cfg->proto, NULL, NULL, NULL);
+	return rc;
 }
 
 int ctl_cmds_sa_add(struct xdpsecd *d, const struct sa_parse_result *r, bool replace,
@@ -105,7 +149,8 @@ int ctl_cmds_sa_add(struct xdpsecd *d, const struct sa_parse_result *r, bool rep
 {
 	struct xs_sa_config cfg = r->cfg, cur;
 	uint32_t idx;
-	char buf[96];
+	char buf[96], msg[256];
+	bool replaced = false;
 	int rc;
 
 	if (!r->has_replay_window)
@@ -116,16 +161,16 @@ int ctl_cmds_sa_add(struct xdpsecd *d, const struct sa_parse_result *r, bool rep
 	}
 	rc = sa_table_add(d->sat, &cfg, &idx, err, errlen);
 	if (rc == -EEXIST && replace &&
-	    !sa_table_get(d->sat, &cfg.dst, cfg.spi, cfg.proto, &cur, NULL, NULL)) {
-		bool same = sa_equal(&cur, &cfg);
-		explicit_bzero(&cur, sizeof(cur));
-		if (same) {
+	    !sa_table_get(d->sat, &cfg.dst, cfg.spi, cfg.proto, NULL, &cur, NULL, NULL)) {
+		if (sa_equal(&cur, &cfg)) {
 			rc = 0;
 			goto out;
 		}
 		pr_info("replacing SA %s with the configured one\n", sa_id_str(&cfg, buf, sizeof(buf)));
-		if (!sa_del(d, &cfg, err, errlen))
+		if (!sa_del(d, &cfg, NULL, err, errlen)) {   /* whatever its src */
+			replaced = true;
 			rc = sa_table_add(d->sat, &cfg, &idx, err, errlen);
+		}
 	}
 	if (rc == -EEXIST)
 		snprintf(err, errlen, "SA exists (%s)", sa_id_str(&cfg, buf, sizeof(buf)));
@@ -133,12 +178,29 @@ int ctl_cmds_sa_add(struct xdpsecd *d, const struct sa_parse_result *r, bool rep
 		snprintf(err, errlen, "SA table full (%u SAs)", d->max_sas);
 	else if (rc && !*err)
 		snprintf(err, errlen, "%s", strerror(-rc));
-	if (rc == 0) {
-		dataplane_sa_added(d, idx, &cfg);
+	if (rc == 0)
+		rc = sa_install(d, idx, &cfg, err, errlen);
+	if (rc == -ENOSPC || rc == -E2BIG) {
+		char a[INET6_ADDRSTRLEN], b[INET6_ADDRSTRLEN];
+
+		events_post_peer(d->events, "limit_hit", sa_addr_str(&cfg.src, a, sizeof(a)),
+				 sa_addr_str(&cfg.dst, b, sizeof(b)), "SA not added: %s", err);
+	}
+	if (rc == 0)
 		events_post(d->events, "sa_added", "%s", sa_id_str(&cfg, buf, sizeof(buf)));
+	else if (replaced) {
+		/* the new SA was refused: put the one it replaced back */
+		int rc2 = sa_table_add(d->sat, &cur, &idx, msg, sizeof(msg));
+
+		if (!rc2)
+			rc2 = sa_install(d, idx, &cur, msg, sizeof(msg));
+		if (rc2)
+			pr_warn("SA %s: the replaced SA could not be restored either: %s\n",
+				sa_id_str(&cur, buf, sizeof(buf)), msg);
 	}
 out:
 	explicit_bzero(&cfg, sizeof(cfg));
+	explicit_bzero(&cur, sizeof(cur));
 	return rc;
 }
 
@@ -353,6 +415,7 @@ static json_object *cmd_stats(struct xdpsecd *d, json_object *args, const struct
 		reasm_reset_counters(d->reasm);
 		pthread_mutex_unlock(&d->reasm_lock);
 		sa_table_reset_stats(d->sat);
+		esp_reset_counters(d->sat);
 		events_post(d->events, "stats_reset", "by uid %u", (unsigned)p->uid);
 		json_object_object_add(res, "reset", json_object_new_boolean(1));
 	}
@@ -612,17 +675,16 @@ json_object *ctl_cmds_dispatch(struct xdpsecd *d, json_object *req,
 		if (ctl_sa_from_json(sa, &r, err, sizeof(err))) {
 			reply = ctl_reply_err(id, "EINVAL", "%s", err);
 		} else {
+			/* saves the state file itself: a save that fails refuses the SA */
 			rc = ctl_cmds_sa_add(d, &r, false, err, sizeof(err));
 			explicit_bzero(&r, sizeof(r));
 			reply = rc ? ctl_reply_err(id, errno_code(-rc), "%s", err) : ctl_reply_ok(id, NULL);
-			if (!rc)
-				state_file_changed(d);
 		}
 	} else if (!strcmp(cmd, "sa del")) {
 		if (ctl_sa_id_from_json(sa, &r, err, sizeof(err))) {
 			reply = ctl_reply_err(id, "EINVAL", "%s", err);
 		} else {
-			rc = sa_del(d, &r.cfg, err, sizeof(err));
+			rc = sa_del(d, &r.cfg, id_src(&r), err, sizeof(err));
 			reply = rc ? ctl_reply_err(id, errno_code(-rc), "%s", err) : ctl_reply_ok(id, NULL);
 			if (!rc)
 				state_file_changed(d);
@@ -633,9 +695,10 @@ json_object *ctl_cmds_dispatch(struct xdpsecd *d, json_object *req,
 		uint32_t idx;
 		if (ctl_sa_id_from_json(sa, &r, err, sizeof(err))) {
 			reply = ctl_reply_err(id, "EINVAL", "%s", err);
-		} else if (sa_table_get(d->sat, &r.cfg.dst, r.cfg.spi, r.cfg.proto, &c, &st, &idx)) {
-			char buf[96];
-			reply = ctl_reply_err(id, "ENOENT", "no such SA (%s)", sa_id_str(&r.cfg, buf, sizeof(buf)));
+		} else if ((rc = sa_table_get(d->sat, &r.cfg.dst, r.cfg.spi, r.cfg.proto, id_src(&r),
+					      &c, &st, &idx))) {
+			no_sa(d, &r.cfg, rc, err, sizeof(err));
+			reply = ctl_reply_err(id, "ENOENT", "%s", err);
 		} else {
 			enum crypto_backend be;
 			json_object *v2 = json_object_object_get_ex(args, "keys", &v2) ? v2 : NULL;
@@ -663,10 +726,11 @@ json_object *ctl_cmds_dispatch(struct xdpsecd *d, json_object *req,
 				reply = ctl_reply_err(id, "EINVAL", "%s", err);
 				goto out;
 			}
-			if (sa_table_get(d->sat, &r.cfg.dst, r.cfg.spi, r.cfg.proto, &c, &st, &idx)) {
-				char buf[96];
+			if ((rc = sa_table_get(d->sat, &r.cfg.dst, r.cfg.spi, r.cfg.proto, id_src(&r),
+					       &c, &st, &idx))) {
 				json_object_put(w.arr);
-				reply = ctl_reply_err(id, "ENOENT", "no such SA (%s)", sa_id_str(&r.cfg, buf, sizeof(buf)));
+				no_sa(d, &r.cfg, rc, err, sizeof(err));
+				reply = ctl_reply_err(id, "ENOENT", "%s", err);
 				goto out;
 			}
 			walk_cb(idx, &c, &st, &w);

@@ -99,7 +99,7 @@ json_object *ctl_sa_to_json(const struct xs_sa_config *c, bool keys)
 		json_object_object_add(a, "key", json_object_new_string(buf));
 	}
 	json_object_object_add(a, "key_bits", json_object_new_int(c->enc_key_len * 8));
-	if (c->alg == XS_ALG_AES_CBC) {
+	if (!sa_alg_is_aead(c->alg)) {
 		json_object_object_add(o, "enc", a);
 		a = json_object_new_object();
 		json_object_object_add(a, "name", json_object_new_string(sa_auth_name(c->auth)));
@@ -210,7 +210,9 @@ static int get_key(json_object *o, const char *field, uint8_t *out, size_t max,
 
 	if (get_str(o, "key", &s, true, err, errlen))
 		return usage(err, errlen, "\"%s.key\": missing or not a string", field);
-	n = sa_hex_decode(s, out, max);
+	/* "0x": the empty key of ecb(cipher_null) (sa_config_validate refuses
+	 * it wherever a key is needed) */
+	n = !strcmp(s, "0x") ? 0 : sa_hex_decode(s, out, max);
 	if (n < 0)
 		return usage(err, errlen, "\"%s.key\": expected 0x and at most %zu bytes of hex", field, max);
 	*len = (uint8_t)n;
@@ -246,7 +248,7 @@ int ctl_sa_from_json(json_object *o, struct sa_parse_result *r, char *err, size_
 		if (get_str(a, "name", &s, true, err, errlen))
 			return -1;
 		k = sa_alg_from_name(s);
-		if (k != XS_ALG_AES_GCM && k != XS_ALG_CHACHA20_POLY1305)
+		if (k < 0 || !sa_alg_is_aead((unsigned)k))
 			return usage(err, errlen, "\"aead.name\": unsupported \"%s\"", s);
 		c->alg = (uint8_t)k;
 		if (get_key(a, "aead", c->enc_key, XS_MAX_ENC_KEY, &c->enc_key_len, err, errlen))
@@ -257,9 +259,10 @@ int ctl_sa_from_json(json_object *o, struct sa_parse_result *r, char *err, size_
 	} else if (get_obj(o, "enc", &a)) {
 		if (get_str(a, "name", &s, true, err, errlen))
 			return -1;
-		if (sa_alg_from_name(s) != XS_ALG_AES_CBC)
+		k = sa_alg_from_name(s);
+		if (k < 0 || sa_alg_is_aead((unsigned)k))
 			return usage(err, errlen, "\"enc.name\": unsupported \"%s\"", s);
-		c->alg = XS_ALG_AES_CBC;
+		c->alg = (uint8_t)k;
 		if (get_key(a, "enc", c->enc_key, XS_MAX_ENC_KEY, &c->enc_key_len, err, errlen))
 			return -1;
 		if (!get_obj(o, "auth", &a))

@@ -312,6 +312,10 @@ void ctl_server_broadcast(struct ctl_server *s, const struct event *e)
 			json_object_object_add(ev, "type", json_object_new_string(e->type));
 			json_object_object_add(ev, "time", json_object_new_double((double)e->time_ms / 1000.0));
 			json_object_object_add(ev, "message", json_object_new_string(e->msg));
+			if (e->src[0])
+				json_object_object_add(ev, "src", json_object_new_string(e->src));
+			if (e->dst[0])
+				json_object_object_add(ev, "dst", json_object_new_string(e->dst));
 			if (e->suppressed)
 				json_object_object_add(ev, "suppressed", json_object_new_int64((int64_t)e->suppressed));
 			json_object_object_add(msg, "event", ev);

@@ -37,6 +37,7 @@
 #include "dataplane.h"
 #include "esp.h"
 #include "feedback_veth.h"
+#include "kernel_features.h"
 #include "log.h"
 #include "natt_peers.h"
 #include "pipeline.h"
@@ -53,6 +54,12 @@
  * frags-aware XDP program (xdpsec_near), which load_decrypt() attaches. */
 #define FEEDBACK_MAX_FRAME (14 + 32 + 40 + 65535)
 #define FEEDBACK_MTU_LARGE (FEEDBACK_MAX_FRAME - 14)
+/* Without multi-buffer XDP and AF_XDP (kernel_features.h) the pair runs at
+ * the single-buffer size: veth refuses a program that is not frags-aware
+ * on an end whose MTU exceeds a page less the XDP headroom and
+ * skb_shared_info (3520 bytes of frame).  Larger frames take the
+ * pipeline's counted fallback (pipeline.c, send_oversize). */
+#define FEEDBACK_MTU_SINGLE ((int)XSKIO_MAX_PKT_NOSG - 14)
 
 struct ingress {
 	char name[IF_NAMESIZE];
@@ -94,6 +101,7 @@ struct dataplane {
 	int n_cpumap_fds, cpumap_fd[MAX_IFACES];
 	int ncpus;
 	struct natt_peers *natt;      /* NAT-T peer pairs, mirrored into xdpsec_natt */
+	const struct kernel_features *features;
 	uint16_t natt_port;           /* the host's default ESP-in-UDP port */
 };
 
@@ -194,6 +202,10 @@ static int attach_or_adopt(struct dataplane *dp, struct ingress *in, char *err, 
 		bpf_map__reuse_fd(in->skel->maps.xdpsec_xsks, first->xsks_fd);
 		bpf_map__reuse_fd(in->skel->maps.xdpsec_natt, first->natt_fd);
 	}
+	if (!kfeat_has(dp->features, KFEAT_MMAPABLE_ARRAY))
+		bpf_map__set_map_flags(in->skel->maps.xdpsec_sastate,
+				       bpf_map__map_flags(in->skel->maps.xdpsec_sastate) &
+				       ~(__u32)BPF_F_MMAPABLE);
 	ret = xdpsec_classify__load(in->skel);
 	if (ret) {
 		snprintf(err, errlen, "%s: loading the classify program failed: %s (run with -v)",
@@ -270,6 +282,20 @@ static int load_decrypt(struct dataplane *dp, char *err, size_t errlen)
 	bpf_map__reuse_fd(dp->dec->maps.xdpsec_sastate, first->sastate_fd);
 	bpf_map__reuse_fd(dp->dec->maps.xdpsec_xsks, first->xsks_fd);
 	bpf_map__reuse_fd(dp->dec->maps.xdpsec_natt, first->natt_fd);
+	if (!dp->sg) {
+		/* single-buffer pair: a program that is not frags-aware, no
+		 * multi-buffer length helper, no near-end program (it only
+		 * serves MTUs above 65535) */
+		struct bpf_program *prog = dp->dec->progs.xdpsec_decrypt;
+
+		bpf_program__set_flags(prog, bpf_program__flags(prog) & ~(__u32)BPF_F_XDP_HAS_FRAGS);
+		bpf_program__set_autoload(dp->dec->progs.xdpsec_near, false);
+		dp->dec->rodata->xdpsec_multibuf = false;
+	}
+	if (!kfeat_has(dp->features, KFEAT_MMAPABLE_ARRAY))
+		bpf_map__set_map_flags(dp->dec->maps.xdpsec_sastate,
+				       bpf_map__map_flags(dp->dec->maps.xdpsec_sastate) &
+				       ~(__u32)BPF_F_MMAPABLE);
 	ret = xdpsec_decrypt__load(dp->dec);
 	if (ret) {
 		snprintf(err, errlen, "loading the decrypt program failed: %s (run with -v)", strerror(-ret));
@@ -284,6 +310,8 @@ static int load_decrypt(struct dataplane *dp, char *err, size_t errlen)
 	}
 	dp->dec_attached = true;
 
+	if (!dp->sg)
+		return 0;
 	/* Large datagrams: the pair's MTU above 65535 (see FEEDBACK_MTU_LARGE).
 	 * Without it the workers refuse, and count, the few frames above the
 	 * MTU (datagrams of more than 65507 bytes, IP header included). */
@@ -316,6 +344,10 @@ static void start_steering(struct dataplane *dp)
 		pr_info("per-peer steering off (--no-steer)\n");
 		return;
 	}
+	/* xdpsecd.c said so at start, once */
+	if (!kfeat_has(dp->features, KFEAT_CPUMAP_REDIRECT) ||
+	    !kfeat_has(dp->features, KFEAT_CPUMAP_PROG))
+		return;
 	for (int i = 0; i < dp->n_in; i++) {
 		int fd = map_fd_by_name(dp->in[i].prog_fd, XDPSEC_MAP_CPUMAP);
 
@@ -382,6 +414,7 @@ static int start_workers(struct xdpsecd *d, char *err, size_t errlen)
 		pw->d = d;
 		pw->sastate = dp->sastate;
 		pw->natt_fd = dp->in[0].natt_fd;
+		pw->frag_id = (uint32_t)q << 24;   /* disjoint per worker */
 		pw->natt_port = dp->natt_port;
 		memcpy(pw->near_mac, dp->fp.near_mac, 6);
 		memcpy(pw->far_mac, dp->fp.far_mac, 6);
@@ -447,7 +480,8 @@ static void sa_key_of(const struct xs_sa_config *cfg, struct xdpsec_sa_key *k)
 /* An ESP-in-UDP SA came or went: its peer pair's entry in every distinct
  * xdpsec_natt map (struct xdpsec_natt_val: the pair's SA ports).  Ports
  * belong to SAs: another SA's port never moves this one's. */
-static void natt_update(struct dataplane *dp, const struct xs_sa_config *cfg, bool add)
+static int natt_update(struct dataplane *dp, const struct xs_sa_config *cfg, bool add,
+		       char *err, size_t errlen)
 {
 	struct xdpsec_natt_key k = { .family = cfg->dst.family };
 	struct xdpsec_natt_val v;
@@ -455,14 +489,14 @@ static void natt_update(struct dataplane *dp, const struct xs_sa_config *cfg, bo
 	bool present = true;
 
 	if (!dp->natt)
-		return;
+		return 0;
 	memcpy(k.saddr, cfg->src.bytes, alen);
 	memcpy(k.daddr, cfg->dst.bytes, alen);
 	if (add) {
 		if (natt_peers_add(dp->natt, &k, cfg->encap_dport, &v)) {
-			pr_warn("SPI 0x%08x: more than %d NAT-T ports between one peer pair: "
-				"its UDP fragments are not steered\n", cfg->spi, XDPSEC_NATT_PORTS_MAX);
-			return;
+			snprintf(err, errlen, "SPI 0x%08x: more than %d ESP-in-UDP ports between "
+				 "one peer pair", cfg->spi, XDPSEC_NATT_PORTS_MAX);
+			return -ENOSPC;
 		}
 	} else {
 		present = natt_peers_del(dp->natt, &k, cfg->encap_dport, &v);
@@ -479,16 +513,53 @@ static void natt_update(struct dataplane *dp, const struct xs_sa_config *cfg, bo
 			pr_warn("NAT-T pair map update for SPI 0x%08x failed: %s\n", cfg->spi,
 				strerror(errno));
 	}
+	return 0;
 }
 
-void dataplane_sa_added(struct xdpsecd *d, uint32_t sa_index, const struct xs_sa_config *cfg)
+
+/* The SA into every distinct SA map, all or none: on a refusal the maps
+ * already written are undone, so the kernel never holds half an SA. */
+static int sa_map_insert(struct dataplane *dp, const struct xdpsec_sa_key *k,
+			 const struct xdpsec_sa_val *v, uint32_t spi, char *err, size_t errlen)
+{
+	for (int i = 0; i < dp->n_in; i++) {
+		int e;
+
+		if (i > 0 && dp->in[i].sa_fd == dp->in[0].sa_fd)
+			continue;
+		if (!bpf_map_update_elem(dp->in[i].sa_fd, k, v, BPF_ANY))
+			continue;
+		e = errno;
+		/* a hash map at max_entries answers E2BIG */
+		if (e == E2BIG)
+			snprintf(err, errlen, "kernel SA map of %s is full (%d entries): SPI 0x%08x "
+				 "not installed", dp->in[i].name, XDPSEC_SA_MAX, spi);
+		else
+			snprintf(err, errlen, "kernel SA map of %s refused SPI 0x%08x: %s",
+				 dp->in[i].name, spi, strerror(e));
+		for (int j = 0; j < i; j++)
+			if (j == 0 || dp->in[j].sa_fd != dp->in[0].sa_fd)
+				bpf_map_delete_elem(dp->in[j].sa_fd, k);
+		return -e;
+	}
+	return 0;
+}
+
+int dataplane_sa_added(struct xdpsecd *d, uint32_t sa_index, const struct xs_sa_config *cfg,
+		       char *err, size_t errlen)
 {
 	struct dataplane *dp = d->dp;
 	struct xdpsec_sa_key k;
 	struct xdpsec_sa_val v = { .sa_index = sa_index };
+	int ret;
 
-	if (!dp || sa_index >= XDPSEC_SA_MAX)
-		return;
+	if (!dp)
+		return 0;
+	if (sa_index >= XDPSEC_SA_MAX) {
+		snprintf(err, errlen, "SA index %u beyond the kernel SA map (%d entries)",
+			 sa_index, XDPSEC_SA_MAX);
+		return -E2BIG;
+	}
 	v.flags = (cfg->esn ? XDPSEC_SA_F_ESN : 0) |
 		  (cfg->mode == XS_MODE_TUNNEL ? XDPSEC_SA_F_TUNNEL : 0) | XDPSEC_SA_F_VALID;
 	if (dp->sastate) {
@@ -499,14 +570,24 @@ void dataplane_sa_added(struct xdpsecd *d, uint32_t sa_index, const struct xs_sa
 		st->flags = v.flags;
 	}
 	sa_key_of(cfg, &k);
-	for (int i = 0; i < dp->n_in; i++) {
-		if (i > 0 && dp->in[i].sa_fd == dp->in[0].sa_fd)
-			continue;
-		if (bpf_map_update_elem(dp->in[i].sa_fd, &k, &v, BPF_ANY))
-			pr_warn("SA map update for SPI 0x%08x failed: %s\n", cfg->spi, strerror(errno));
+	ret = sa_map_insert(dp, &k, &v, cfg->spi, err, errlen);
+	if (ret) {
+		if (dp->sastate)
+			dp->sastate[sa_index].flags = 0;
+		return ret;
 	}
-	if (cfg->encap)
-		natt_update(dp, cfg, true);
+	if (cfg->encap) {
+		ret = natt_update(dp, cfg, true, err, errlen);
+		if (ret) {
+			for (int i = 0; i < dp->n_in; i++)
+				if (i == 0 || dp->in[i].sa_fd != dp->in[0].sa_fd)
+					bpf_map_delete_elem(dp->in[i].sa_fd, &k);
+			if (dp->sastate)
+				dp->sastate[sa_index].flags = 0;
+			return ret;
+		}
+	}
+	return 0;
 }
 
 void dataplane_sa_deleted(struct xdpsecd *d, uint32_t sa_index, const struct xs_sa_config *cfg)
@@ -520,15 +601,72 @@ void dataplane_sa_deleted(struct xdpsecd *d, uint32_t sa_index, const struct xs_
 	for (int i = 0; i < dp->n_in; i++)
 		bpf_map_delete_elem(dp->in[i].sa_fd, &k);
 	if (cfg->encap)
-		natt_update(dp, cfg, false);
+		natt_update(dp, cfg, false, NULL, 0);
 	if (dp->sastate && sa_index < XDPSEC_SA_MAX)
 		dp->sastate[sa_index].flags = 0;
 }
 
+/* Empties one SA map: keys are collected first, since deleting while
+ * walking with bpf_map_get_next_key restarts the walk.  Returns how many
+ * entries it removed. */
+static unsigned sa_map_clear(int fd)
+{
+	struct xdpsec_sa_key *keys = calloc(XDPSEC_SA_MAX, sizeof(*keys));
+	unsigned n = 0, removed = 0;
+
+	if (!keys)
+		return 0;
+	while (n < XDPSEC_SA_MAX && !bpf_map_get_next_key(fd, n ? &keys[n - 1] : NULL, &keys[n]))
+		n++;
+	for (unsigned i = 0; i < n; i++)
+		removed += !bpf_map_delete_elem(fd, &keys[i]);
+	free(keys);
+	return removed;
+}
+
+/* A classify program adopted from an earlier daemon (killed with -9, or
+ * that left it attached) still holds that daemon's SAs: entries this
+ * daemon does not own, which admit traffic for SAs it does not know and
+ * fill the map until `sa add` fails.  Before our SA table is mirrored,
+ * both the SA map and the SA state array are emptied, so afterwards they
+ * hold exactly the table (mirror_one). */
+static void sa_maps_reset(struct dataplane *dp)
+{
+	unsigned removed = 0;
+
+	for (int i = 0; i < dp->n_in; i++) {
+		bool seen = false;
+
+		for (int j = 0; j < i; j++)
+			seen |= dp->in[j].sa_fd == dp->in[i].sa_fd;
+		if (!seen)
+			removed += sa_map_clear(dp->in[i].sa_fd);
+		seen = false;
+		for (int j = 0; j < i; j++)
+			seen |= dp->in[j].sastate_fd == dp->in[i].sastate_fd;
+		if (seen)
+			continue;
+		if (i == 0 && dp->sastate) {
+			memset(dp->sastate, 0, dp->sastate_len);
+			continue;
+		}
+		for (__u32 k = 0; k < XDPSEC_SA_MAX; k++) {
+			struct xdpsec_sa_state zero = { 0 };
+
+			bpf_map_update_elem(dp->in[i].sastate_fd, &k, &zero, BPF_ANY);
+		}
+	}
+	if (removed)
+		pr_info("removed %u SA map entries left by an earlier daemon\n", removed);
+}
+
 static int mirror_one(uint32_t index, const struct xs_sa_config *cfg, const struct sa_stats *st, void *arg)
 {
+	char err[256];
+
 	(void)st;
-	dataplane_sa_added(arg, index, cfg);
+	if (dataplane_sa_added(arg, index, cfg, err, sizeof(err)))
+		pr_warn("%s\n", err);
 	return 0;
 }
 
@@ -633,13 +771,17 @@ int dataplane_start(struct xdpsecd *d, const struct dataplane_opts *o, char *err
 		}
 	}
 	dp->no_steer = o->no_steer;
+	dp->features = d->features;
+	/* Multi-buffer feedback pair: frames up to 64 KiB (kernel_features.h). */
+	dp->sg = kfeat_has(dp->features, KFEAT_XDP_FRAGS) &&
+		 kfeat_has(dp->features, KFEAT_XDP_GET_BUFF_LEN) &&
+		 kfeat_has(dp->features, KFEAT_XSK_SG);
 	dp->natt_port = o->natt_port ? o->natt_port : XDPSEC_NATT_PORT;
 	dp->natt = natt_peers_new();
 	if (!dp->natt) {
 		ret = -ENOMEM;
 		goto fail;
 	}
-	dp->sg = true;
 
 	for (int i = 0; i < o->n_ifaces; i++) {
 		struct ingress *in = &dp->in[dp->n_in];
@@ -652,7 +794,8 @@ int dataplane_start(struct xdpsecd *d, const struct dataplane_opts *o, char *err
 			goto fail;
 	}
 
-	ret = feedback_pair_create(&dp->fp, dp->n_workers, FEEDBACK_MTU, err, errlen);
+	ret = feedback_pair_create(&dp->fp, dp->n_workers,
+				   dp->sg ? FEEDBACK_MTU : FEEDBACK_MTU_SINGLE, err, errlen);
 	if (ret)
 		goto fail;
 	ret = load_decrypt(dp, err, errlen);
@@ -674,7 +817,9 @@ int dataplane_start(struct xdpsecd *d, const struct dataplane_opts *o, char *err
 	ret = set_natt_config(dp, err, errlen);
 	if (ret)
 		goto fail;
-	/* SAs restored before we started: mirror them into the kernel. */
+	/* SAs restored before we started: mirror them into the kernel, and
+	 * nothing else. */
+	sa_maps_reset(dp);
 	sa_table_walk(d->sat, mirror_one, d);
 
 	/* The counters of an adopted program's map count from here, like
@@ -1030,6 +1175,12 @@ size_t dataplane_counters(struct xdpsecd *d, struct xs_counter *out, size_t max)
 	P(delivered_bytes, "plaintext bytes handed to the stack", 0);
 	P(tx_fail, "frames not sent back: no TX slot or chunk, or too long (group xsk says which)", 1);
 	P(unexpected, "frames of a class the daemon does not take", 1);
+	P(oversize_decrypted, "ciphertext too long for a single-buffer feedback pair, "
+	  "decrypted without re-entering the decrypt program", 0);
+	P(oversize_fragmented, "plaintext datagrams too long for a single-buffer feedback "
+	  "pair, sent back in IP fragments the stack reassembles", 0);
+	P(oversize_dropped, "frames too long for a single-buffer feedback pair that could "
+	  "neither be decrypted here nor handed to the stack", 1);
 #undef P
 	return xsk_counters(dp, out, n, max);
 }

@@ -37,9 +37,12 @@ int dataplane_start(struct xdpsecd *d, const struct dataplane_opts *o,
 void dataplane_stop(struct xdpsecd *d);
 
 /* The SA table changed (add/del/flush): mirror it into the kernel's SA map.
- * Called by the control commands after every successful change. */
-void dataplane_sa_added(struct xdpsecd *d, uint32_t sa_index,
-			const struct xs_sa_config *cfg);
+ * Called by the control commands after every successful change.
+ * dataplane_sa_added returns 0, or a negative errno with the reason in err
+ * when the kernel refused the SA (then nothing of it is left in the maps:
+ * the caller removes it from the SA table too). */
+int dataplane_sa_added(struct xdpsecd *d, uint32_t sa_index,
+		       const struct xs_sa_config *cfg, char *err, size_t errlen);
 void dataplane_sa_deleted(struct xdpsecd *d, uint32_t sa_index,
 			  const struct xs_sa_config *cfg);
 

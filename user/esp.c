@@ -106,22 +106,42 @@ void esp_ctx_free(struct esp_ctx *c)
 	free(c);
 }
 
-size_t esp_counters(struct sa_table *t, struct xs_counter *out, size_t n, size_t max)
+/* Every context's counts, freed ones included.  Caller holds t->mu. */
+static void sum_counts(struct sa_table *t, uint64_t sum[ESP_DROP__MAX])
 {
-	uint64_t sum[ESP_DROP__MAX];
 	int i, j;
 
-	pthread_mutex_lock(&t->mu);
-	memcpy(sum, t->retired, sizeof(sum));
+	memcpy(sum, t->retired, sizeof(t->retired));
 	for (i = 0; i < ESP_MAX_CTX; i++)
 		if (t->readers[i])
 			for (j = 0; j < ESP_DROP__MAX; j++)
 				sum[j] += atomic_load_explicit(&t->readers[i]->cnt[j], memory_order_relaxed);
+}
+
+size_t esp_counters(struct sa_table *t, struct xs_counter *out, size_t n, size_t max)
+{
+	uint64_t sum[ESP_DROP__MAX];
+	int j;
+
+	pthread_mutex_lock(&t->mu);
+	sum_counts(t, sum);
+	for (j = 0; j < ESP_DROP__MAX; j++)
+		sum[j] -= t->cnt_base[j];
 	pthread_mutex_unlock(&t->mu);
 	n = xs_counter_add(out, n, max, "esp", "delivered", drop_help[0], sum[0], 0);
 	for (j = 1; j < ESP_DROP__MAX; j++)
 		n = xs_counter_add(out, n, max, "esp", drop_names[j], drop_help[j], sum[j], 1);
 	return n;
+}
+
+/* The workers' counters have one writer each and are never written by
+ * anyone else: a reset remembers where they stand and esp_counters
+ * reports the difference. */
+void esp_reset_counters(struct sa_table *t)
+{
+	pthread_mutex_lock(&t->mu);
+	sum_counts(t, t->cnt_base);
+	pthread_mutex_unlock(&t->mu);
 }
 
 static inline uint16_t rd16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }

@@ -89,5 +89,7 @@ const char *esp_drop_name(enum esp_drop d);
 /* Global counters (group "esp"): every drop reason plus delivered packets,
  * summed over all contexts of the table.  Returns the new n. */
 size_t esp_counters(struct sa_table *t, struct xs_counter *out, size_t n, size_t max);
+/* Zeroes what esp_counters reports (`stats --reset`). */
+void esp_reset_counters(struct sa_table *t);
 
 #endif

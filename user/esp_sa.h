@@ -82,6 +82,7 @@ struct sa_table {
 	_Atomic uint64_t gp;                /* grace-period counter         */
 	struct sa_reader *readers[ESP_MAX_CTX]; /* NULL = free slot       */
 	uint64_t retired[ESP_DROP__MAX];    /* counts of freed contexts    */
+	uint64_t cnt_base[ESP_DROP__MAX];   /* sums at the last `stats --reset` */
 };
 
 void sa_key_make(struct sa_key *k, const struct xs_addr *dst, uint32_t spi, uint8_t proto);

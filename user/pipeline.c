@@ -73,6 +73,123 @@ static enum pipeline_branch branch_of(uint32_t path)
 	return BRANCH_PLAIN_FRAG_STEERED;
 }
 
+static void release(struct pipeline_worker *w, struct xsk_pkt *pkt)
+{
+	if (pkt)
+		xsk_port_release(w->port, pkt);
+}
+
+static void esp_done(struct pipeline_worker *w, struct xsk_pkt *pkt,
+		     struct xdpsec_tag *m, const struct esp_result *res,
+		     const uint8_t *ip, size_t len);
+
+/*
+ * Plaintext longer than the feedback pair takes, sent back in as IP
+ * fragments that do fit (tagged PLAINTEXT, so the decrypt program passes
+ * each to the stack as it is) for the host's own reassembly to deliver:
+ * the same door as every other plaintext, no extra privilege.  IPv6: only
+ * the fixed header is repeated (a datagram with hop-by-hop or routing
+ * headers, which would have to be, is refused).  False when the datagram
+ * cannot be split or a fragment cannot be queued.
+ */
+static bool send_fragmented(struct pipeline_worker *w, const uint8_t *ip, size_t len,
+			    const struct xdpsec_tag *m)
+{
+	uint8_t hdr[TAG_HDR_LEN + 60 + 8];
+	size_t room = xsk_port_max_frame(w->port) - TAG_HDR_LEN, hlen, flen, chunk, off;
+	bool v4 = (ip[0] >> 4) == 4;
+	uint32_t id = ++w->frag_id;
+
+	if (v4) {
+		hlen = (size_t)(ip[0] & 0xf) * 4;
+		if (hlen < 20 || len <= hlen)
+			return false;
+		flen = hlen;
+	} else {
+		if (len <= 40 || ip[6] == XDPSEC_IPPROTO_HOPOPTS || ip[6] == XDPSEC_IPPROTO_ROUTING)
+			return false;
+		hlen = 40;
+		flen = 48;              /* + the fragment header */
+	}
+	if (room <= flen + 8)
+		return false;
+	chunk = (room - flen) & ~(size_t)7;
+	frame_tag_write(hdr, w->far_mac, w->near_mac, m);
+	for (off = 0; off < len - hlen; off += chunk) {
+		size_t n = len - hlen - off < chunk ? len - hlen - off : chunk;
+		bool more = off + n < len - hlen;
+		uint8_t *h = hdr + TAG_HDR_LEN;
+
+		memcpy(h, ip, hlen);
+		if (v4) {
+			uint32_t sum = 0;
+
+			h[2] = (uint8_t)((hlen + n) >> 8);
+			h[3] = (uint8_t)(hlen + n);
+			h[6] = (uint8_t)(((off / 8) >> 8) | (more ? 0x20 : 0));
+			h[7] = (uint8_t)(off / 8);
+			h[10] = h[11] = 0;
+			for (size_t i = 0; i < hlen; i += 2)
+				sum += (uint32_t)(h[i] << 8 | h[i + 1]);
+			while (sum >> 16)
+				sum = (sum & 0xffff) + (sum >> 16);
+			h[10] = (uint8_t)(~sum >> 8);
+			h[11] = (uint8_t)~sum;
+		} else {
+			h[4] = (uint8_t)((8 + n) >> 8);
+			h[5] = (uint8_t)(8 + n);
+			h[6] = XDPSEC_IPPROTO_FRAGMENT;
+			h[40] = ip[6];
+			h[41] = 0;
+			h[42] = (uint8_t)(off >> 8);
+			h[43] = (uint8_t)(off | (more ? 1 : 0));
+			memcpy(h + 44, &id, 4);
+		}
+		if (xsk_port_tx_copy2(w->port, hdr, (uint32_t)(TAG_HDR_LEN + flen),
+				      ip + hlen + off, (uint32_t)n))
+			return false;
+		w->st.sent_back++;
+	}
+	return true;
+}
+
+/*
+ * A frame longer than the feedback pair takes: only when the pair runs at
+ * the single-buffer size (no multi-buffer XDP or AF_XDP in the kernel; see
+ * kernel_features.h).  Nothing is lost silently: reassembled ciphertext is
+ * decrypted here instead of re-entering the decrypt program, plaintext goes
+ * back in as fragments the stack reassembles, and what can do neither is
+ * counted.
+ */
+static bool send_oversize(struct pipeline_worker *w, struct xsk_pkt *pkt,
+			  uint8_t *ip, size_t len, struct xdpsec_tag *m)
+{
+	struct esp_result res;
+
+	switch (m->class) {
+	case XDPSEC_CLASS_ESP:
+		w->st.oversize_decrypted++;
+		w->st.to_esp++;
+		esp_input(w->esp, ip, len, &res);
+		esp_done(w, pkt, m, &res, ip, len); /* the result goes back in, or here again */
+		return true;
+	case XDPSEC_CLASS_PLAINTEXT:
+		release(w, pkt);
+		if (!send_fragmented(w, ip, len, m))
+			break;
+		w->st.oversize_fragmented++;
+		w->st.delivered++;
+		w->st.delivered_bytes += len;
+		w->st.branch[branch_of(m->path)]++;
+		return true;
+	default:
+		release(w, pkt);
+		break;
+	}
+	w->st.oversize_dropped++;
+	return false;
+}
+
 /*
  * Send an IP datagram back in through the near end, tagged with *m.
  * When `pkt` is the received chunk holding `ip` and there is room in front
@@ -90,6 +207,8 @@ static bool send_back(struct pipeline_worker *w, struct xsk_pkt *pkt,
 	m->magic = XDPSEC_TAG_MAGIC;
 	m->origin = XDPSEC_ORIGIN_DAEMON;
 	m->l3_off = XDPSEC_TAG_L3_OFF;
+	if (len + TAG_HDR_LEN > xsk_port_max_frame(w->port))
+		return send_oversize(w, pkt, ip, len, m);
 	if (pkt && pkt->addr != XSK_NO_ADDR &&
 	    (size_t)(ip - pkt->data) + pkt->headroom >= TAG_HDR_LEN) {
 		frame_tag_write(ip - TAG_HDR_LEN, w->far_mac, w->near_mac, m);
@@ -138,6 +257,14 @@ static void do_reasm(struct pipeline_worker *w, struct xsk_pkt *pkt,
 	r = reasm_feed(d->reasm, ip, len, now_ms(), ctx, m->path, &out);
 	if (r != REASM_COMPLETE)
 		pthread_mutex_unlock(&d->reasm_lock);
+	/* before the chunk goes back: the event takes the peers from it */
+	if (r == REASM_DROPPED) {
+		const char *limit = reasm_reason_limit(out.reason);
+
+		events_post_ip(d->events, limit ? "limit_hit" : "reasm_drop", ip, len,
+			       "fragment dropped: %s%s%s", reasm_reason_name(out.reason),
+			       limit ? ", limit " : "", limit ? limit : "");
+	}
 	xsk_port_release(w->port, pkt);    /* reasm copied what it keeps */
 
 	if (r == REASM_HELD) {
@@ -146,8 +273,6 @@ static void do_reasm(struct pipeline_worker *w, struct xsk_pkt *pkt,
 	}
 	if (r != REASM_COMPLETE) {
 		w->st.reasm_dropped++;
-		events_post(d->events, "reasm_drop", "fragment dropped: %s",
-			    reasm_reason_name(out.reason));
 		return;
 	}
 	w->st.reasm_complete++;
@@ -176,17 +301,19 @@ static void do_reasm(struct pipeline_worker *w, struct xsk_pkt *pkt,
 
 /* What follows the ESP engine for one packet of a burst. */
 static void esp_done(struct pipeline_worker *w, struct xsk_pkt *pkt,
-		     struct xdpsec_tag *m, const struct esp_result *res)
+		     struct xdpsec_tag *m, const struct esp_result *res,
+		     const uint8_t *ip, size_t len)
 {
 	struct xdpsecd *d = w->d;
 
 	if (res->drop != ESP_DROP_NONE) {
 		w->st.esp_dropped++;
+		/* a refused packet's outer header is left as it came */
 		if (res->drop == ESP_DROP_AUTH || res->drop == ESP_DROP_REPLAY)
-			events_post(d->events, res->drop == ESP_DROP_AUTH ? "auth_fail" : "replay",
-				    "SPI 0x%08x: %s", __builtin_bswap32(m->spi),
-				    esp_drop_name(res->drop));
-		xsk_port_release(w->port, pkt);
+			events_post_ip(d->events, res->drop == ESP_DROP_AUTH ? "auth_fail" : "replay",
+				       ip, len, "SPI 0x%08x: %s", __builtin_bswap32(m->spi),
+				       esp_drop_name(res->drop));
+		release(w, pkt);
 		return;
 	}
 	w->st.esp_ok++;
@@ -199,7 +326,7 @@ static void esp_done(struct pipeline_worker *w, struct xsk_pkt *pkt,
 	m->sa_index = res->sa_index;
 	if (m->layer > PIPELINE_MAX_LAYERS) {
 		w->st.too_deep++;
-		xsk_port_release(w->port, pkt);
+		release(w, pkt);
 		return;
 	}
 	switch (res->kind) {
@@ -228,7 +355,7 @@ static void esp_flush(struct pipeline_worker *w)
 	w->st.to_esp += b->n;
 	esp_input_burst(w->esp, b->ip, b->len, b->n, b->res);
 	for (unsigned i = 0; i < b->n; i++)
-		esp_done(w, b->pkt[i], &b->m[i], &b->res[i]);
+		esp_done(w, b->pkt[i], &b->m[i], &b->res[i], b->ip[i], b->len[i]);
 	b->n = 0;
 }
 

@@ -53,6 +53,13 @@ struct pipeline_stats {
 	uint64_t delivered_bytes;
 	uint64_t tx_fail;            /* could not queue for TX: dropped      */
 	uint64_t unexpected;         /* a class the daemon should not get    */
+	/* Frames too long for the feedback pair (one run at the single-buffer
+	 * size: a kernel without multi-buffer XDP or AF_XDP): */
+	uint64_t oversize_decrypted; /* ciphertext decrypted here, not re-entered */
+	uint64_t oversize_fragmented; /* plaintext sent back in fragments that fit */
+	uint64_t oversize_dropped;   /* neither possible (an oversized fragment,
+					IPv6 with per-fragment headers, no TX
+					room): dropped                        */
 	uint64_t branch[BRANCH__MAX];
 };
 
@@ -77,6 +84,7 @@ struct pipeline_worker {
 	struct xsk_port *port;
 	struct xdpsec_sa_state *sastate;   /* mmapped kernel replay state, or NULL */
 	int natt_fd;                       /* xdpsec_natt: NAT-T peer pairs, or -1 */
+	uint32_t frag_id;                  /* IPv6 ids of fragments we make (send_fragmented) */
 	uint16_t natt_port;                /* the host's default ESP-in-UDP port  */
 	uint8_t near_mac[6], far_mac[6];
 	struct pipeline_stats st;

@@ -1647,6 +1647,16 @@ const char *reasm_reason_name(int reason)
 	return reason_names[reason];
 }
 
+const char *reasm_reason_limit(int reason)
+{
+	switch (reason) {
+	case REASM_R_TOO_MANY_FRAGS: return "max-frags";
+	case REASM_R_MEM_CAP: return "mem-cap";
+	case REASM_R_SRC_CAP: return "src-share";
+	default: return NULL;
+	}
+}
+
 size_t reasm_counters(const struct reasm *r, struct xs_counter *out, size_t n, size_t max)
 {
 	static const struct { int idx; const char *name, *help; int is_drop; } c[] = {

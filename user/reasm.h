@@ -153,6 +153,9 @@ void reasm_walk(struct reasm *r, uint64_t now_ms,
 		void (*cb)(const struct reasm_info *, void *), void *arg);
 
 const char *reasm_reason_name(int reason);
+/* The run-time limit (its `xdpsecctl limits set` name) that a drop reason
+ * enforces, or NULL when the reason is not a limit. */
+const char *reasm_reason_limit(int reason);
 
 /* Appends group "reasm" counters (xs_counter_add); returns the new n. */
 size_t reasm_counters(const struct reasm *r, struct xs_counter *out, size_t n, size_t max);

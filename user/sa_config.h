@@ -5,12 +5,18 @@
  * and by the state file loader, consumed by the SA table (sa_table.c).
  * Plain data, no pointers: it is copied over the control socket as JSON and
  * into the SA table as is.
+ *
+ * The rules a config must obey (key and ICV lengths, which algorithms go
+ * together) and the algorithms' names live in one place, sa_config.c:
+ * the parsers, the SA table and the crypto layer all call
+ * sa_config_validate.
  */
 #ifndef XDPSEC_SA_CONFIG_H
 #define XDPSEC_SA_CONFIG_H
 
 #include <stdint.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <netinet/in.h>
 
 enum xs_mode {
@@ -23,19 +29,29 @@ enum xs_alg {
 	XS_ALG_NONE = 0,
 	XS_ALG_AES_GCM,          /* aead 'rfc4106(gcm(aes))' key(16|24|32)+salt(4), icv 64|96|128 */
 	XS_ALG_CHACHA20_POLY1305,/* aead 'rfc7539esp(chacha20,poly1305)' key(32)+salt(4), icv 128 */
-	XS_ALG_AES_CBC,          /* enc 'cbc(aes)' key(16|24|32), with auth-trunc below           */
+	XS_ALG_AES_CBC,          /* enc 'cbc(aes)' key(16|24|32), with an HMAC below               */
+	XS_ALG_AES_GMAC,         /* aead 'rfc4543(gcm(aes))' key(16|24|32)+salt(4), icv 128:
+	                          * authentication only (RFC 4543), the payload travels in clear */
+	XS_ALG_NULL,             /* enc 'ecb(cipher_null)' '' (RFC 2410), with an HMAC below      */
 };
 
+/* HMACs (RFC 2104), for enc cbc(aes) and enc ecb(cipher_null).  Any key
+ * length from 1 byte; any truncation the kernel takes: a multiple of 8
+ * from 8 bits to the digest.  `auth` without -trunc means the kernel's
+ * default truncation (sa_auth_default_trunc). */
 enum xs_auth {
 	XS_AUTH_NONE = 0,        /* AEAD algorithms carry their own ICV                 */
-	XS_AUTH_HMAC_SHA1,       /* auth-trunc 'hmac(sha1)'   key 20, trunc 96          */
-	XS_AUTH_HMAC_SHA256,     /* auth-trunc 'hmac(sha256)' key 32, trunc 128         */
-	XS_AUTH_HMAC_SHA384,     /* auth-trunc 'hmac(sha384)' key 48, trunc 192         */
-	XS_AUTH_HMAC_SHA512,     /* auth-trunc 'hmac(sha512)' key 64, trunc 256         */
+	XS_AUTH_HMAC_SHA1,       /* hmac(sha1):   digest 160, `auth` = 96               */
+	XS_AUTH_HMAC_SHA256,     /* hmac(sha256): digest 256, `auth` = 96 (sic, kernel) */
+	XS_AUTH_HMAC_SHA384,     /* hmac(sha384): digest 384, `auth` = 192              */
+	XS_AUTH_HMAC_SHA512,     /* hmac(sha512): digest 512, `auth` = 256              */
 };
 
 #define XS_MAX_ENC_KEY   36      /* 32-byte AES-256 / ChaCha20 key + 4-byte salt */
-#define XS_MAX_AUTH_KEY  64
+/* HMAC keys of any length are legal (RFC 2104 section 3: longer than the
+ * hash's block are hashed first); 255 bytes is more than any block (128
+ * for SHA-384/512), so that path is reachable for every hash. */
+#define XS_MAX_AUTH_KEY  255
 
 struct xs_addr {
 	uint8_t family;          /* AF_INET or AF_INET6 */
@@ -66,5 +82,25 @@ struct xs_sa_config {
 	uint16_t encap_sport;    /* host order                              */
 	uint16_t encap_dport;    /* host order                              */
 };
+
+/* 0, or -1 with err naming the field and the reason: the one validator of
+ * an SA config (addresses, SPI, mode, replay window, algorithms, keys,
+ * ICV lengths, encapsulation). */
+int sa_config_validate(const struct xs_sa_config *c, char *err, size_t errlen);
+
+/* What the wire format of a valid config's algorithm looks like. */
+int sa_alg_is_aead(unsigned alg);          /* aead NAME KEY ICV, no auth     */
+unsigned sa_alg_iv_len(unsigned alg);      /* bytes of IV after seq          */
+unsigned sa_alg_block(unsigned alg);       /* ciphertext is a multiple of it */
+unsigned sa_auth_digest_bits(unsigned auth);  /* 0 for XS_AUTH_NONE          */
+unsigned sa_auth_default_trunc(unsigned auth);/* `auth` without -trunc       */
+
+/* Names as `ip xfrm state` prints them, and back (kernel compat names
+ * such as "aes", "sha256", "cipher_null" accepted).  -1 when unknown. */
+const char *sa_alg_name(unsigned alg);     /* "rfc4106(gcm(aes))", ...      */
+const char *sa_auth_name(unsigned auth);   /* "hmac(sha256)", ...           */
+const char *sa_mode_name(unsigned mode);   /* "transport" / "tunnel"        */
+int sa_alg_from_name(const char *s);
+int sa_auth_from_name(const char *s);
 
 #endif /* XDPSEC_SA_CONFIG_H */

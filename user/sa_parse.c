@@ -7,11 +7,12 @@
  *   ALGO     := { enc | auth } NAME KEY | auth-trunc NAME KEY TRUNC
  *             | aead NAME KEY ICV
  *   ENCAP    := { espinudp | espinudp-nonike | espintcp } SPORT DPORT OADDR
- * plus mode, reqid, replay-window, flag LIST and options that do not change
- * how a received packet is decrypted (mark, if_id, seq, sel, limit, ...):
- * those are accepted and ignored so that lines written for `ip xfrm` work
- * unchanged.  Anything that would change decryption and is not supported
- * (ah, beet mode, espintcp, encryption-only ESP, ...) is an error.
+ plus mode, reqid, replay-window, flag LIST, sel, limit and the other
+ * options of `ip xfrm state add`.  A word is accepted only if xdpsec then
+ * does what the kernel would do with the same line (words that act only on
+ * output, say); anything else that is not supported (ah, beet mode,
+ * espintcp, encryption-only ESP, a lifetime, a mark, a selector narrower
+ * than match-all, ...) is an error naming the word and the reason.
  */
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -28,7 +29,7 @@ static int fail(char *err, size_t errlen, const char *word, const char *fmt, ...
 /* Every error names the word it is about: "WORD": reason. */
 static int fail(char *err, size_t errlen, const char *word, const char *fmt, ...)
 {
-	char reason[200];
+	char reason[384];
 	va_list ap;
 
 	va_start(ap, fmt);
@@ -39,94 +40,6 @@ static int fail(char *err, size_t errlen, const char *word, const char *fmt, ...
 	else
 		snprintf(err, errlen, "%s", reason);
 	return -1;
-}
-
-/* ------------------------------------------------------------ names */
-
-static const struct { const char *name; int v; } alg_names[] = {
-	{ "rfc4106(gcm(aes))", XS_ALG_AES_GCM },
-	{ "rfc7539esp(chacha20,poly1305)", XS_ALG_CHACHA20_POLY1305 },
-	{ "cbc(aes)", XS_ALG_AES_CBC },
-	{ "aes", XS_ALG_AES_CBC },              /* kernel compat name */
-};
-
-static const struct { const char *name; int v; } auth_names[] = {
-	{ "hmac(sha1)", XS_AUTH_HMAC_SHA1 },
-	{ "hmac(sha256)", XS_AUTH_HMAC_SHA256 },
-	{ "hmac(sha384)", XS_AUTH_HMAC_SHA384 },
-	{ "hmac(sha512)", XS_AUTH_HMAC_SHA512 },
-	{ "sha1", XS_AUTH_HMAC_SHA1 },          /* kernel compat names */
-	{ "sha256", XS_AUTH_HMAC_SHA256 },
-	{ "sha384", XS_AUTH_HMAC_SHA384 },
-	{ "sha512", XS_AUTH_HMAC_SHA512 },
-};
-
-int sa_alg_from_name(const char *s)
-{
-	for (size_t i = 0; i < sizeof(alg_names) / sizeof(alg_names[0]); i++)
-		if (!strcmp(s, alg_names[i].name))
-			return alg_names[i].v;
-	return -1;
-}
-
-int sa_auth_from_name(const char *s)
-{
-	for (size_t i = 0; i < sizeof(auth_names) / sizeof(auth_names[0]); i++)
-		if (!strcmp(s, auth_names[i].name))
-			return auth_names[i].v;
-	return -1;
-}
-
-const char *sa_alg_name(unsigned alg)
-{
-	switch (alg) {
-	case XS_ALG_AES_GCM: return "rfc4106(gcm(aes))";
-	case XS_ALG_CHACHA20_POLY1305: return "rfc7539esp(chacha20,poly1305)";
-	case XS_ALG_AES_CBC: return "cbc(aes)";
-	default: return "none";
-	}
-}
-
-const char *sa_auth_name(unsigned auth)
-{
-	switch (auth) {
-	case XS_AUTH_HMAC_SHA1: return "hmac(sha1)";
-	case XS_AUTH_HMAC_SHA256: return "hmac(sha256)";
-	case XS_AUTH_HMAC_SHA384: return "hmac(sha384)";
-	case XS_AUTH_HMAC_SHA512: return "hmac(sha512)";
-	default: return "none";
-	}
-}
-
-const char *sa_mode_name(unsigned mode)
-{
-	return mode == XS_MODE_TUNNEL ? "tunnel" : "transport";
-}
-
-/* Digest size in bits: the longest truncation an HMAC allows. */
-static unsigned auth_digest_bits(unsigned auth)
-{
-	switch (auth) {
-	case XS_AUTH_HMAC_SHA1: return 160;
-	case XS_AUTH_HMAC_SHA256: return 256;
-	case XS_AUTH_HMAC_SHA384: return 384;
-	case XS_AUTH_HMAC_SHA512: return 512;
-	default: return 0;
-	}
-}
-
-/* The kernel's default truncation for `auth` without -trunc.  Note that
- * hmac(sha256) defaults to 96 bits there (pre-RFC 4868 drafts), so `auth`
- * keeps that meaning here: a line means what it means to ip xfrm. */
-static unsigned auth_default_trunc(unsigned auth)
-{
-	switch (auth) {
-	case XS_AUTH_HMAC_SHA1: return 96;
-	case XS_AUTH_HMAC_SHA256: return 96;
-	case XS_AUTH_HMAC_SHA384: return 192;
-	case XS_AUTH_HMAC_SHA512: return 256;
-	default: return 0;
-	}
 }
 
 /* ------------------------------------------------------------ values */
@@ -211,7 +124,9 @@ void sa_hex_encode(const uint8_t *in, size_t len, char *buf)
 	*buf = 0;
 }
 
-/* A key is "0x" hex, or (as in ip xfrm) the bytes of the string itself. */
+/* A key is "0x" hex, or (as in ip xfrm) the bytes of the string itself;
+ * '' is the empty key of ecb(cipher_null) (sa_config_validate refuses it
+ * wherever a key is needed). */
 static int parse_key(const char *s, uint8_t *out, size_t max, uint8_t *len,
 		     char *err, size_t errlen)
 {
@@ -225,76 +140,12 @@ static int parse_key(const char *s, uint8_t *out, size_t max, uint8_t *len,
 			return fail(err, errlen, s, "invalid hex key (expected 0x followed by an even number of hex digits)");
 	} else {
 		size_t l = strlen(s);
-		if (l == 0)
-			return fail(err, errlen, s, "empty key");
 		if (l > max)
 			return fail(err, errlen, s, "key too long (at most %zu bytes)", max);
 		memcpy(out, s, l);
 		n = (int)l;
 	}
 	*len = (uint8_t)n;
-	return 0;
-}
-
-/* ------------------------------------------------------------ validation */
-
-int sa_config_validate(const struct xs_sa_config *c, char *err, size_t errlen)
-{
-	unsigned k;
-
-	if (c->src.family && c->dst.family && c->src.family != c->dst.family)
-		return fail(err, errlen, NULL, "src and dst are of different address families");
-	if (c->dst.family != AF_INET && c->dst.family != AF_INET6)
-		return fail(err, errlen, NULL, "dst is required");
-	if (c->proto != IPPROTO_ESP)
-		return fail(err, errlen, NULL, "only proto esp is supported");
-	if (c->spi == 0)
-		return fail(err, errlen, NULL, "spi is required (and must not be 0)");
-	if (c->mode != XS_MODE_TRANSPORT && c->mode != XS_MODE_TUNNEL)
-		return fail(err, errlen, NULL, "mode must be transport or tunnel");
-	switch (c->alg) {
-	case XS_ALG_AES_GCM:
-		k = c->enc_key_len;
-		if (k != 20 && k != 28 && k != 36)
-			return fail(err, errlen, NULL,
-				    "rfc4106(gcm(aes)) key must be 20, 28 or 36 bytes (AES-128/192/256 key + 4-byte salt), got %u", k);
-		if (c->icv_bits != 64 && c->icv_bits != 96 && c->icv_bits != 128)
-			return fail(err, errlen, NULL, "rfc4106(gcm(aes)) ICV must be 64, 96 or 128 bits, got %u", c->icv_bits);
-		if (c->auth != XS_AUTH_NONE)
-			return fail(err, errlen, NULL, "aead cannot be combined with auth");
-		break;
-	case XS_ALG_CHACHA20_POLY1305:
-		if (c->enc_key_len != 36)
-			return fail(err, errlen, NULL,
-				    "rfc7539esp(chacha20,poly1305) key must be 36 bytes (32-byte key + 4-byte salt), got %u", c->enc_key_len);
-		if (c->icv_bits != 128)
-			return fail(err, errlen, NULL, "rfc7539esp(chacha20,poly1305) ICV must be 128 bits, got %u", c->icv_bits);
-		if (c->auth != XS_AUTH_NONE)
-			return fail(err, errlen, NULL, "aead cannot be combined with auth");
-		break;
-	case XS_ALG_AES_CBC:
-		k = c->enc_key_len;
-		if (k != 16 && k != 24 && k != 32)
-			return fail(err, errlen, NULL, "cbc(aes) key must be 16, 24 or 32 bytes, got %u", k);
-		if (c->auth == XS_AUTH_NONE)
-			return fail(err, errlen, NULL, "enc cbc(aes) needs auth-trunc (encryption-only ESP is not supported)");
-		if (auth_digest_bits(c->auth) == 0)
-			return fail(err, errlen, NULL, "unknown auth algorithm");
-		if (c->icv_bits < 96 || c->icv_bits > auth_digest_bits(c->auth) || c->icv_bits % 8)
-			return fail(err, errlen, NULL, "%s truncation must be a multiple of 8 from 96 to %u bits, got %u",
-				    sa_auth_name(c->auth), auth_digest_bits(c->auth), c->icv_bits);
-		if (c->auth_key_len == 0 || c->auth_key_len > XS_MAX_AUTH_KEY)
-			return fail(err, errlen, NULL, "auth key must be 1 to %d bytes", XS_MAX_AUTH_KEY);
-		break;
-	case XS_ALG_NONE:
-		if (c->auth != XS_AUTH_NONE)
-			return fail(err, errlen, NULL, "auth without enc (NULL encryption) is not supported");
-		return fail(err, errlen, NULL, "an algorithm is required (aead, or enc with auth-trunc)");
-	default:
-		return fail(err, errlen, NULL, "unknown algorithm");
-	}
-	if (c->encap && (c->encap_sport == 0 || c->encap_dport == 0))
-		return fail(err, errlen, NULL, "encap ports must not be 0");
 	return 0;
 }
 
@@ -317,34 +168,85 @@ static const char *need(struct cursor *c, const char *kw, const char *what)
 	return c->argv[++c->i];
 }
 
-static int is_flag_word(const char *s)
+/* ---------------------------------------------- words that do not decide
+ * `ip xfrm state add` takes more words than decide how a packet is
+ * received.  Each is either accepted because, for an inbound SA, the
+ * kernel then does exactly what xdpsec does (the comment says why), or
+ * refused with the reason.  Never accepted and ignored: an operator who
+ * sets a lifetime of one packet must not see three delivered. */
+
+/* flag NAME... (XFRM_STATE_* in the kernel's uapi xfrm.h) */
+static const struct { const char *name, *refused; } flag_words[] = {
+	{ "esn", NULL },                /* RFC 4304: cfg->esn */
+	/* Decapsulation without copying the outer ECN bits into the inner
+	 * header: what xdpsec always does (check_inner in esp.c delivers the
+	 * inner packet as it was sent). */
+	{ "noecn", NULL },
+	/* Output only: whether this host sets DF on the outer header, and
+	 * how it pads what it sends.  Nothing changes for an inbound SA. */
+	{ "nopmtudisc", NULL },
+	{ "align4", NULL },
+	/* Only lets the selector's family differ from the SA's; xdpsec takes
+	 * only the match-all selector (parse_sel). */
+	{ "af-unspec", NULL },
+	{ "decap-dscp", "not supported: xdpsec does not copy the outer DSCP into the decapsulated packet" },
+	{ "icmp", "not supported: it relaxes the kernel's inbound policy check for ICMP errors, and xdpsec makes no policy check" },
+	{ "wildrecv", "not supported: it relaxes the kernel's inbound policy check on the destination, and xdpsec makes no policy check" },
+};
+
+static int flag_index(const char *s)
 {
-	static const char *const f[] = { "noecn", "decap-dscp", "nopmtudisc",
-		"wildrecv", "icmp", "af-unspec", "align4", "esn", NULL };
-	for (int i = 0; f[i]; i++)
-		if (!strcmp(s, f[i]))
-			return 1;
-	return 0;
+	for (size_t i = 0; i < sizeof(flag_words) / sizeof(flag_words[0]); i++)
+		if (!strcmp(s, flag_words[i].name))
+			return (int)i;
+	return -1;
 }
 
-/* Words of a selector (`sel ...`): accepted and ignored. */
-static int skip_selector(struct cursor *c)
+/* "any", "default", "all" or ADDR/0: a prefix that matches every address. */
+static int match_all_prefix(const char *s)
+{
+	struct xs_addr a;
+	char buf[64];
+	const char *slash = strchr(s, '/');
+
+	if (!strcmp(s, "any") || !strcmp(s, "default") || !strcmp(s, "all"))
+		return 1;
+	if (!slash || strcmp(slash, "/0") || (size_t)(slash - s) >= sizeof(buf))
+		return 0;
+	memcpy(buf, s, (size_t)(slash - s));
+	buf[slash - s] = 0;
+	return sa_addr_parse(buf, &a) == 0;
+}
+
+/* sel SELECTOR.  The kernel drops a decrypted packet whose inner addresses
+ * and ports fall outside the SA's selector; xdpsec does not check them yet
+ * (the IKE work will), so only the selector that matches everything, as
+ * `ip xfrm state` prints it for an SA added without one, is accepted. */
+static int parse_sel(struct cursor *c)
 {
 	static const char *const kw[] = { "src", "dst", "dev", "proto", "sport",
 		"dport", "type", "code", "key", NULL };
+	static const char why[] = "sel: selectors are not enforced yet (xdpsec delivers every "
+		"authentic packet of the SA, whatever its inner addresses and ports); only the "
+		"match-all selector is accepted (src 0.0.0.0/0 dst 0.0.0.0/0, or ::/0)";
 	int any = 0;
 
 	while (c->i + 1 < c->argc) {
-		const char *w = c->argv[c->i + 1];
+		const char *w = c->argv[c->i + 1], *v;
 		int k = -1;
+
 		for (int j = 0; kw[j]; j++)
 			if (!strcmp(w, kw[j]))
 				k = j;
 		if (k < 0)
 			break;
 		c->i++;
-		if (!need(c, w, "value"))
+		if (!(v = need(c, w, "value")))
 			return -1;
+		if (k > 1)                      /* dev, proto, ports, ...: narrower */
+			return fail(c->err, c->errlen, w, "%s", why);
+		if (!match_all_prefix(v))
+			return fail(c->err, c->errlen, v, "%s", why);
 		any = 1;
 	}
 	if (!any)
@@ -352,14 +254,17 @@ static int skip_selector(struct cursor *c)
 	return 0;
 }
 
-static int skip_limit(struct cursor *c)
+/* limit NAME VALUE.  Lifetimes are not enforced yet: only the values that
+ * mean "no limit" to the kernel (iproute2's defaults) are accepted. */
+static int parse_limit(struct cursor *c)
 {
 	static const char *const kw[] = { "time-soft", "time-hard", "time-use-soft",
 		"time-use-hard", "byte-soft", "byte-hard", "packet-soft",
 		"packet-hard", NULL };
 	const char *w = need(c, "limit", "limit name");
 	const char *v;
-	uint32_t x;
+	char *end, word[96];
+	unsigned long long x;
 
 	if (!w)
 		return -1;
@@ -368,25 +273,60 @@ static int skip_limit(struct cursor *c)
 			continue;
 		if (!(v = need(c, w, "value")))
 			return -1;
-		/* byte/packet limits may be 64-bit or "inf"; only check shape */
-		if (strcmp(v, "inf") && parse_u32(v, &x) &&
-		    strspn(v, "0123456789") != strlen(v))
+		errno = 0;
+		x = strtoull(v, &end, 0);
+		if (strcmp(v, "inf") && (errno || *end || !*v || *v == '-'))
 			return fail(c->err, c->errlen, v, "invalid %s value", w);
-		return 0;
+		/* time-*: 0 = never; byte-*, packet-*: inf (~0) = never */
+		if (w[0] == 't' ? !strcmp(v, "inf") || x == 0
+				: !strcmp(v, "inf") || x == ~0ull)
+			return 0;
+		snprintf(word, sizeof(word), "limit %s %s", w, v);
+		return fail(c->err, c->errlen, word, "not supported yet: lifetimes are not enforced "
+			    "(xdpsec never expires an SA); only the defaults are accepted "
+			    "(time-* 0, byte-* and packet-* inf)");
 	}
 	return fail(c->err, c->errlen, w, "unknown limit (expected time-soft, time-hard, time-use-soft, time-use-hard, byte-soft, byte-hard, packet-soft or packet-hard)");
 }
 
-/* Keywords of `ip xfrm state add` that take one number and do not change
- * how we decrypt (marks, interface ids, sequence numbers, TFC padding). */
-static int is_ignored_u32_kw(const char *s)
+/* Keywords that take one number (mark and output-mark: VALUE[/MASK]). */
+static const struct { const char *name, *refused; } num_words[] = {
+	/* The ACQUIRE this SA answers: control plane only. */
+	{ "seq", NULL },
+	/* Output only: the outbound counter and TFC padding of what this host
+	 * sends with the SA.  Nothing changes for an inbound SA. */
+	{ "replay-oseq", NULL },
+	{ "replay-oseq-hi", NULL },
+	{ "tfcpad", NULL },
+	{ "mark", "not supported: SAs are found by destination, SPI and protocol only (packets taken at XDP carry no mark)" },
+	{ "mask", "not supported: SAs are found by destination, SPI and protocol only (packets taken at XDP carry no mark)" },
+	{ "output-mark", "not supported: xdpsec does not mark the packets it decrypts" },
+	{ "if_id", "not supported: xfrm interfaces are not supported" },
+	{ "replay-seq", "not supported yet: the replay window of a new SA starts at 0" },
+	{ "replay-seq-hi", "not supported yet: the replay window of a new SA starts at 0" },
+};
+
+static int num_index(const char *s)
 {
-	static const char *const kw[] = { "mark", "mask", "if_id", "seq",
-		"replay-seq", "replay-oseq", "replay-seq-hi", "replay-oseq-hi",
-		"tfcpad", "output-mark", NULL };
-	for (int i = 0; kw[i]; i++)
-		if (!strcmp(s, kw[i]))
-			return 1;
+	for (size_t i = 0; i < sizeof(num_words) / sizeof(num_words[0]); i++)
+		if (!strcmp(s, num_words[i].name))
+			return (int)i;
+	return -1;
+}
+
+/* extra-flag NAME|NUMBER (XFRM_SA_XFLAG_*): both flags act on output only
+ * (DSCP of the outer header, outbound sequence wrap). */
+static int parse_extra_flag(struct cursor *c)
+{
+	const char *v = need(c, "extra-flag", "flag");
+	uint32_t x;
+
+	if (!v)
+		return -1;
+	if (!strcmp(v, "dont-encap-dscp") || !strcmp(v, "oseq-may-wrap"))
+		return 0;
+	if (parse_u32(v, &x) || x & ~3u)
+		return fail(c->err, c->errlen, v, "unknown extra-flag (expected dont-encap-dscp or oseq-may-wrap)");
 	return 0;
 }
 
@@ -504,9 +444,12 @@ int sa_parse_add(int argc, char *const *argv, struct sa_parse_result *r,
 				return fail(err, errlen, v, "invalid replay-window (expected a number of packets)");
 			r->has_replay_window = true;
 		} else if (!strcmp(w, "flag")) {
-			int n = 0;
-			while (c.i + 1 < argc && is_flag_word(argv[c.i + 1])) {
-				if (!strcmp(argv[++c.i], "esn"))
+			int n = 0, f;
+			while (c.i + 1 < argc && (f = flag_index(argv[c.i + 1])) >= 0) {
+				c.i++;
+				if (flag_words[f].refused)
+					return fail(err, errlen, argv[c.i], "flag %s", flag_words[f].refused);
+				if (!strcmp(argv[c.i], "esn"))
 					cfg->esn = true;
 				n++;
 			}
@@ -523,8 +466,8 @@ int sa_parse_add(int argc, char *const *argv, struct sa_parse_result *r,
 			    !(len = need(&c, key, "ICV length in bits")))
 				return -1;
 			k = sa_alg_from_name(name);
-			if (k != XS_ALG_AES_GCM && k != XS_ALG_CHACHA20_POLY1305)
-				return fail(err, errlen, name, "unsupported aead algorithm (expected rfc4106(gcm(aes)) or rfc7539esp(chacha20,poly1305))");
+			if (k < 0 || !sa_alg_is_aead((unsigned)k))
+				return fail(err, errlen, name, "unsupported aead algorithm (expected rfc4106(gcm(aes)), rfc4543(gcm(aes)) or rfc7539esp(chacha20,poly1305))");
 			cfg->alg = (uint8_t)k;
 			if (parse_key(key, cfg->enc_key, XS_MAX_ENC_KEY, &cfg->enc_key_len, err, errlen))
 				return -1;
@@ -538,9 +481,10 @@ int sa_parse_add(int argc, char *const *argv, struct sa_parse_result *r,
 			if (!(name = need(&c, w, "algorithm name")) ||
 			    !(key = need(&c, name, "key")))
 				return -1;
-			if (sa_alg_from_name(name) != XS_ALG_AES_CBC)
-				return fail(err, errlen, name, "unsupported enc algorithm (expected cbc(aes))");
-			cfg->alg = XS_ALG_AES_CBC;
+			k = sa_alg_from_name(name);
+			if (k != XS_ALG_AES_CBC && k != XS_ALG_NULL)
+				return fail(err, errlen, name, "unsupported enc algorithm (expected cbc(aes) or ecb(cipher_null))");
+			cfg->alg = (uint8_t)k;
 			if (parse_key(key, cfg->enc_key, XS_MAX_ENC_KEY, &cfg->enc_key_len, err, errlen))
 				return -1;
 			have_enc = 1;
@@ -563,7 +507,7 @@ int sa_parse_add(int argc, char *const *argv, struct sa_parse_result *r,
 					return fail(err, errlen, len, "invalid truncation length (expected bits, e.g. 128)");
 				cfg->icv_bits = (uint16_t)x;
 			} else {
-				cfg->icv_bits = (uint16_t)auth_default_trunc(cfg->auth);
+				cfg->icv_bits = (uint16_t)sa_auth_default_trunc(cfg->auth);
 			}
 			have_auth = 1;
 		} else if (!strcmp(w, "comp")) {
@@ -592,23 +536,21 @@ int sa_parse_add(int argc, char *const *argv, struct sa_parse_result *r,
 				return fail(err, errlen, oa, "invalid encap original address");
 			cfg->encap = true;
 		} else if (!strcmp(w, "sel")) {
-			if (skip_selector(&c))
+			if (parse_sel(&c))
 				return -1;
 		} else if (!strcmp(w, "limit")) {
-			if (skip_limit(&c))
+			if (parse_limit(&c))
 				return -1;
 		} else if (!strcmp(w, "extra-flag")) {
-			if (!(v = need(&c, w, "flag")))
+			if (parse_extra_flag(&c))
 				return -1;
-			if (strcmp(v, "dont-encap-dscp") && strcmp(v, "oseq-may-wrap") && parse_u32(v, &x))
-				return fail(err, errlen, v, "unknown extra-flag");
-		} else if (is_ignored_u32_kw(w)) {
+		} else if ((k = num_index(w)) >= 0) {
+			char tmp[32], *slash;
 			if (!(v = need(&c, w, "value")))
 				return -1;
 			/* mark and output-mark also take VALUE/MASK */
-			char tmp[32];
 			snprintf(tmp, sizeof(tmp), "%s", v);
-			char *slash = strchr(tmp, '/');
+			slash = strchr(tmp, '/');
 			if (slash && (!strcmp(w, "mark") || !strcmp(w, "output-mark"))) {
 				*slash = 0;
 				if (parse_u32(slash + 1, &x))
@@ -616,6 +558,8 @@ int sa_parse_add(int argc, char *const *argv, struct sa_parse_result *r,
 			}
 			if (parse_u32(tmp, &x))
 				return fail(err, errlen, v, "invalid %s (expected a 32-bit number)", w);
+			if (num_words[k].refused)
+				return fail(err, errlen, w, "%s", num_words[k].refused);
 		} else if (!strcmp(w, "offload") || !strcmp(w, "coa") || !strcmp(w, "ctx")) {
 			return fail(err, errlen, w, "not supported by xdpsec");
 		} else {
@@ -629,12 +573,7 @@ int sa_parse_add(int argc, char *const *argv, struct sa_parse_result *r,
 		return fail(err, errlen, NULL, "missing proto esp");
 	if (check_id(&c, r, seen))
 		return -1;
-	if (have_enc && !have_auth)
-		return fail(err, errlen, "enc", "needs auth-trunc (encryption-only ESP is not supported)");
-	if (have_auth && !have_enc)
-		return fail(err, errlen, "auth", "needs enc (NULL encryption is not supported)");
-	if (!have_aead && !have_enc)
-		return fail(err, errlen, NULL, "missing algorithm (aead NAME KEY ICV, or enc NAME KEY auth-trunc NAME KEY BITS)");
+	/* which algorithms go together: sa_config_validate, the one place */
 	return sa_config_validate(cfg, err, errlen);
 }
 

@@ -34,22 +34,14 @@ int sa_parse_add(int argc, char *const *argv, struct sa_parse_result *out,
 int sa_parse_id(int argc, char *const *argv, struct sa_parse_result *out,
 		char *err, size_t errlen);
 
-/* Checks the algorithm/key/ICV combination (used after parsing and after
- * decoding an SA from JSON or the state file). */
-int sa_config_validate(const struct xs_sa_config *c, char *err, size_t errlen);
-
-/* Names as `ip xfrm state` prints them. */
-const char *sa_alg_name(unsigned alg);     /* "rfc4106(gcm(aes))", ...      */
-const char *sa_auth_name(unsigned auth);   /* "hmac(sha256)", ...           */
-const char *sa_mode_name(unsigned mode);   /* "transport" / "tunnel"        */
-int sa_alg_from_name(const char *s);       /* -1 when unknown               */
-int sa_auth_from_name(const char *s);      /* -1 when unknown               */
+/* sa_config_validate and the algorithm names: sa_config.h. */
 
 /* "198.18.0.1" / "2001:db8::1" */
 int sa_addr_parse(const char *s, struct xs_addr *a);
 const char *sa_addr_str(const struct xs_addr *a, char *buf, size_t len);
 
-/* Hex "0x..." key -> bytes; returns length or -1. */
+/* Hex "0x..." key -> bytes; returns length, -1 (not hex, or no digits) or
+ * -2 (longer than max). */
 int sa_hex_decode(const char *s, uint8_t *out, size_t max);
 /* bytes -> "0x..." (buf needs 2*len+3). */
 void sa_hex_encode(const uint8_t *in, size_t len, char *buf);

@@ -108,34 +108,6 @@ void sa_table_free(struct sa_table *t)
 	free(t);
 }
 
-static int bad(char *err, size_t errlen, const char *msg)
-{
-	if (err && errlen)
-		snprintf(err, errlen, "%s", msg);
-	return -EINVAL;
-}
-
-static int check_cfg(const struct xs_sa_config *c, uint32_t *window, char *err, size_t errlen)
-{
-	if (c->dst.family != AF_INET && c->dst.family != AF_INET6)
-		return bad(err, errlen, "dst: address family must be inet or inet6");
-	if (c->src.family && c->src.family != c->dst.family)
-		return bad(err, errlen, "src: address family differs from dst");
-	if (c->proto != IPPROTO_ESP)
-		return bad(err, errlen, "proto: only esp (50) is supported");
-	if (c->spi == 0)
-		return bad(err, errlen, "spi: 0 is reserved (RFC 4303 2.1)");
-	if (c->mode != XS_MODE_TRANSPORT && c->mode != XS_MODE_TUNNEL)
-		return bad(err, errlen, "mode: must be transport or tunnel");
-	if (c->replay_window > REPLAY_MAX_WINDOW)
-		return bad(err, errlen, "replay-window: at most 4096 packets");
-	if (c->encap && (c->encap_dport == 0))
-		return bad(err, errlen, "encap: destination port must not be 0");
-	*window = c->replay_window && c->replay_window < REPLAY_MIN_WINDOW ? REPLAY_MIN_WINDOW
-									   : c->replay_window;
-	return 0;
-}
-
 int sa_table_add(struct sa_table *t, const struct xs_sa_config *cfg, uint32_t *index_out,
 		 char *err, size_t errlen)
 {
@@ -147,11 +119,11 @@ int sa_table_add(struct sa_table *t, const struct xs_sa_config *cfg, uint32_t *i
 
 	if (err && errlen)
 		err[0] = 0;
-	rc = check_cfg(cfg, &window, err, errlen);
-	if (!rc)
-		rc = crypto_check_config(cfg, &cp, err, errlen);
+	rc = crypto_check_config(cfg, &cp, err, errlen);   /* sa_config_validate */
 	if (rc)
 		return rc;
+	window = cfg->replay_window && cfg->replay_window < REPLAY_MIN_WINDOW ? REPLAY_MIN_WINDOW
+									      : cfg->replay_window;
 	sa_key_make(&k, &cfg->dst, cfg->spi, cfg->proto);
 
 	pthread_mutex_lock(&t->mu);
@@ -233,8 +205,17 @@ static void snapshot(struct sa *s, struct sa_stats *st)
 	sa_unlock(&s->lock);
 }
 
+/* Does src (NULL: not given) name s's own src? */
+static int src_matches(const struct sa *s, const struct xs_addr *src)
+{
+	if (!src)
+		return 1;
+	return s->cfg.src.family == src->family &&
+	       !memcmp(s->cfg.src.bytes, src->bytes, src->family == AF_INET ? 4 : 16);
+}
+
 int sa_table_del(struct sa_table *t, const struct xs_addr *dst, uint32_t spi, uint8_t proto,
-		 struct xs_sa_config *removed, uint32_t *index_out)
+		 const struct xs_addr *src, struct xs_sa_config *removed, uint32_t *index_out)
 {
 	struct sa_key k;
 	struct sa *s;
@@ -242,9 +223,9 @@ int sa_table_del(struct sa_table *t, const struct xs_addr *dst, uint32_t spi, ui
 	sa_key_make(&k, dst, spi, proto);
 	pthread_mutex_lock(&t->mu);
 	s = sa_table_lookup(t, &k);
-	if (!s) {
+	if (!s || !src_matches(s, src)) {
 		pthread_mutex_unlock(&t->mu);
-		return -ENOENT;
+		return s ? -EADDRNOTAVAIL : -ENOENT;
 	}
 	unlink_sa(t, s);
 	synchronize(t);
@@ -258,15 +239,18 @@ int sa_table_del(struct sa_table *t, const struct xs_addr *dst, uint32_t spi, ui
 }
 
 int sa_table_get(struct sa_table *t, const struct xs_addr *dst, uint32_t spi, uint8_t proto,
-		 struct xs_sa_config *cfg_out, struct sa_stats *st_out, uint32_t *index_out)
+		 const struct xs_addr *src, struct xs_sa_config *cfg_out, struct sa_stats *st_out,
+		 uint32_t *index_out)
 {
 	struct sa_key k;
 	struct sa *s;
+	int rc;
 
 	sa_key_make(&k, dst, spi, proto);
 	pthread_mutex_lock(&t->mu);
 	s = sa_table_lookup(t, &k);
-	if (s) {
+	rc = !s ? -ENOENT : !src_matches(s, src) ? -EADDRNOTAVAIL : 0;
+	if (!rc) {
 		if (cfg_out)
 			*cfg_out = s->cfg;
 		if (st_out)
@@ -275,7 +259,7 @@ int sa_table_get(struct sa_table *t, const struct xs_addr *dst, uint32_t spi, ui
 			*index_out = s->index;
 	}
 	pthread_mutex_unlock(&t->mu);
-	return s ? 0 : -ENOENT;
+	return rc;
 }
 
 int sa_table_sa_backend(struct sa_table *t, const struct xs_addr *dst, uint32_t spi,

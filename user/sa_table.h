@@ -43,12 +43,18 @@ void sa_table_free(struct sa_table *t);
  * replay_window 1..31 is rounded up to 32; above 4096 is -EINVAL. */
 int sa_table_add(struct sa_table *t, const struct xs_sa_config *cfg, uint32_t *index_out,
 		 char *err, size_t errlen);
-/* 0 or -ENOENT.  removed (keys included) and index_out may be NULL. */
+/* An SA is named by (dst, spi, proto), as the kernel keys SAs; src, when
+ * not NULL, must be the SA's own src as well (the kernel does not check it
+ * for ESP, but a wrong src must not delete someone else's SA).
+ * 0, -ENOENT (no SA with dst, spi, proto) or -EADDRNOTAVAIL (there is
+ * one, with another src).  removed (keys included) and index_out may be
+ * NULL. */
 int sa_table_del(struct sa_table *t, const struct xs_addr *dst, uint32_t spi, uint8_t proto,
-		 struct xs_sa_config *removed, uint32_t *index_out);
-/* 0 or -ENOENT; NULL outs ok. */
+		 const struct xs_addr *src, struct xs_sa_config *removed, uint32_t *index_out);
+/* Same naming and return values; NULL outs ok. */
 int sa_table_get(struct sa_table *t, const struct xs_addr *dst, uint32_t spi, uint8_t proto,
-		 struct xs_sa_config *cfg_out, struct sa_stats *st_out, uint32_t *index_out);
+		 const struct xs_addr *src, struct xs_sa_config *cfg_out, struct sa_stats *st_out,
+		 uint32_t *index_out);
 /* cb returns non-zero to stop.  Called with the table mutex held: cb must
  * not call back into the table. */
 void sa_table_walk(struct sa_table *t,

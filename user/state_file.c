@@ -131,14 +131,25 @@ out:
 	return rc;
 }
 
-void state_file_changed(struct xdpsecd *d)
+int state_file_commit(struct xdpsecd *d, char *err, size_t errlen)
 {
-	char err[512];
+	char msg[512];
+	int rc;
 
 	if (d->loading || !d->state_path)
-		return;
-	if (state_file_save(d, err, sizeof(err)))
-		pr_warn("state file not saved: %s\n", err);
+		return 0;
+	rc = state_file_save(d, msg, sizeof(msg));
+	if (rc)
+		snprintf(err, errlen, "state file not written: %s", msg);
+	return rc;
+}
+
+void state_file_changed(struct xdpsecd *d)
+{
+	char err[600];
+
+	if (state_file_commit(d, err, sizeof(err)))
+		pr_warn("%s\n", err);
 }
 
 static int sum_cb(uint32_t index, const struct xs_sa_config *cfg,

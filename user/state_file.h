@@ -22,6 +22,10 @@ int state_file_save(struct xdpsecd *d, char *err, size_t errlen);
 int state_file_load(struct xdpsecd *d, char *err, size_t errlen);
 /* After a run-time change: saves unless d->loading; logs failures. */
 void state_file_changed(struct xdpsecd *d);
+/* The same, for a change that must not be acknowledged unless it is saved
+ * (sa add): 0 (also when d->loading or no state file), or -errno with the
+ * reason in err. */
+int state_file_commit(struct xdpsecd *d, char *err, size_t errlen);
 /* Periodic: saves when a replay window moved since the last save. */
 void state_file_tick(struct xdpsecd *d);
 

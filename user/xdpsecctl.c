@@ -33,7 +33,7 @@ static const char usage_text[] =
 "  sa add src ADDR dst ADDR proto esp spi SPI [reqid N] [mode transport|tunnel]\n"
 "         ALGO [encap espinudp SPORT DPORT OADDR] [replay-window N] [flag esn]\n"
 "                          add an inbound SA; the words of `ip xfrm state add`\n"
-"  sa del [src ADDR] dst ADDR [proto esp] spi SPI\n"
+"  sa del [src ADDR] dst ADDR [proto esp] spi SPI   (a src given must be the SA's)\n"
 "  sa get [src ADDR] dst ADDR [proto esp] spi SPI [--keys]\n"
 "  sa list [--keys]        every SA with its counters (keys hidden by default)\n"
 "  sa stats [ID]           per-SA counters in columns\n"
@@ -48,12 +48,15 @@ static const char usage_text[] =
 "  limits set NAME VALUE...  NAME: timeout, mem-cap, max-frags, max-datagrams,\n"
 "                          src-share, replay-window\n"
 "  monitor                 print events (SA changes, auth failures, replays,\n"
-"                          reassembly timeouts, limits hit) until interrupted\n"
+"                          reassembly drops, limits hit, XDP drops) until\n"
+"                          interrupted\n"
 "\n"
 "ALGO (as ip xfrm state):\n"
 "  aead 'rfc4106(gcm(aes))' 0xKEY+SALT 64|96|128\n"
 "  aead 'rfc7539esp(chacha20,poly1305)' 0xKEY+SALT 128\n"
+"  aead 'rfc4543(gcm(aes))' 0xKEY+SALT 128          (GMAC: authentication only)\n"
 "  enc 'cbc(aes)' 0xKEY auth-trunc 'hmac(sha1|sha256|sha384|sha512)' 0xKEY BITS\n"
+"  enc 'ecb(cipher_null)' '' auth-trunc ...        (NULL encryption, RFC 2410)\n"
 "\n"
 "Options:\n"
 "  -S, --socket PATH   control socket\n"
@@ -73,14 +76,23 @@ static const struct { const char *cmd, *text; } help_cmds[] = {
 "  ID   := src ADDR dst ADDR proto esp spi SPI      (SPI: 0x hex or decimal)\n"
 "  ALGO := aead 'rfc4106(gcm(aes))' 0xKEY 64|96|128  (key 20, 28 or 36 bytes incl. salt)\n"
 "        | aead 'rfc7539esp(chacha20,poly1305)' 0xKEY 128   (36 bytes incl. salt)\n"
-"        | enc 'cbc(aes)' 0xKEY auth-trunc 'hmac(sha256)' 0xKEY 128\n"
-"          (hmac(sha1) 96, hmac(sha384) 192, hmac(sha512) 256; `auth` = kernel default)\n"
+"        | aead 'rfc4543(gcm(aes))' 0xKEY 128    (GMAC, RFC 4543: not encrypted)\n"
+"        | enc 'cbc(aes)' 0xKEY AUTH\n"
+"        | enc 'ecb(cipher_null)' '' AUTH         (NULL encryption, RFC 2410)\n"
+"  AUTH := auth-trunc 'hmac(sha1|sha256|sha384|sha512)' KEY BITS\n"
+"          (KEY of any length; BITS a multiple of 8 up to the digest)\n"
+"        | auth 'hmac(...)' KEY   (the kernel's truncation: sha1 96, sha256 96,\n"
+"                                  sha384 192, sha512 256)\n"
 "  A line accepted by `ip xfrm state add` for these algorithms is accepted as is\n"
-"  with `ip xfrm state` replaced by `xdpsecctl sa`; options that do not change\n"
-"  decryption (mark, if_id, sel, limit, seq, flag noecn, ...) are ignored.\n"
+"  with `ip xfrm state` replaced by `xdpsecctl sa`, or refused with the reason:\n"
+"  lifetimes (limit), marks, if_id and selectors other than match-all are not\n"
+"  supported; words that act only on output (flag nopmtudisc, tfcpad, ...)\n"
+"  are accepted.\n"
 "  Without replay-window the daemon's default applies (limits get).\n"
 "sa del [src ADDR] dst ADDR [proto esp] spi SPI\n"
 "sa get [src ADDR] dst ADDR [proto esp] spi SPI [--keys]\n"
+"  An SA is named by dst, proto and spi, as the kernel names it; a src given\n"
+"  must be the SA's src, or nothing is deleted.\n"
 "sa list [--keys]\n"
 "sa stats [ID]\n"
 "sa flush\n" },
@@ -148,8 +160,9 @@ static void print_sa(json_object *sa)
 	if (json_object_object_get_ex(sa, "auth", &a))
 		printf("\tauth-trunc %s %s %" PRId64 "\n", jstr(a, "name"),
 		       *jstr(a, "key") ? jstr(a, "key") : "(key hidden)", jint(a, "trunc_bits"));
-	if (json_object_object_get_ex(sa, "enc", &a))
-		printf("\tenc %s %s\n", jstr(a, "name"), *jstr(a, "key") ? jstr(a, "key") : "(key hidden)");
+	if (json_object_object_get_ex(sa, "enc", &a))   /* ecb(cipher_null): no key */
+		printf("\tenc %s %s\n", jstr(a, "name"), !jint(a, "key_bits") ? "''" :
+		       *jstr(a, "key") ? jstr(a, "key") : "(key hidden)");
 	if (json_object_object_get_ex(sa, "encap", &a))
 		printf("\tencap type espinudp sport %" PRId64 " dport %" PRId64 " addr 0.0.0.0\n",
 		       jint(a, "sport"), jint(a, "dport"));
@@ -370,7 +383,10 @@ static void print_event(json_object *ev)
 
 	localtime_r(&s, &tm);
 	strftime(tb, sizeof(tb), "%H:%M:%S", &tm);
-	printf("%s.%03d %-15s %s", tb, (int)((t - (double)s) * 1000), jstr(ev, "type"), jstr(ev, "message"));
+	printf("%s.%03d %-15s ", tb, (int)((t - (double)s) * 1000), jstr(ev, "type"));
+	if (json_object_object_get(ev, "src") || json_object_object_get(ev, "dst"))
+		printf("%s > %s: ", jstr(ev, "src"), jstr(ev, "dst"));
+	printf("%s", jstr(ev, "message"));
 	if (jint(ev, "suppressed"))
 		printf(" (suppressed %" PRId64 " before this)", jint(ev, "suppressed"));
 	printf("\n");

@@ -29,12 +29,14 @@
 #include "ctl_server.h"
 #include "daemon.h"
 #include "dataplane.h"
+#include "drop_watch.h"
 #include "events.h"
 #include "kernel_features.h"
 #include "log.h"
 #include "reasm.h"
 #include "sa_table.h"
 #include "state_file.h"
+#include "xdpsec_common.h"
 
 #ifndef XDPSEC_VERSION
 #define XDPSEC_VERSION "0.1"
@@ -70,7 +72,8 @@ static const char usage_text[] =
 "                          commands (status, stats, sa list, monitor, ...).\n"
 "      --admin-group NAME  members of NAME may also change state (sa add/del/flush,\n"
 "                          limits set, stats --reset, --keys); root always may.\n"
-"      --max-sas N         size of the SA table (default 4096).\n"
+"      --max-sas N         size of the SA table, at most (and by default) 4096:\n"
+"                          what the kernel's SA map holds.\n"
 "  -w, --workers N         worker threads, one per feedback queue, worker q\n"
 "                          pinned to CPU q (default: one per online CPU, at\n"
 "                          most 8).\n"
@@ -104,6 +107,7 @@ static struct xdpsecd daemon_state;
 static struct kernel_features kfeatures;
 static struct ctl_server *server;
 static uint64_t last_state_tick;
+static struct drop_watch drop_watch;
 
 static int lookup_group(const char *name, gid_t *gid)
 {
@@ -191,6 +195,7 @@ static void tick(void *arg)
 	if (n)
 		events_post(d->events, "reasm_timeout", "%u datagrams expired after %u ms", n,
 			    d->limits.reasm_timeout_ms);
+	drop_watch_tick(&drop_watch, d, now);
 	if (now - last_state_tick >= STATE_TICK_MS) {
 		last_state_tick = now;
 		state_file_tick(d);
@@ -255,7 +260,7 @@ int main(int argc, char **argv)
 
 	d->sock_path = CTL_DEFAULT_SOCKET;
 	d->state_path = CTL_DEFAULT_STATE;
-	d->max_sas = 4096;
+	d->max_sas = XDPSEC_SA_MAX;
 	memset(&dpo, 0, sizeof(dpo));
 	while ((opt = getopt_long(argc, argv, "i:S:c:w:fvVh", opts, NULL)) != -1) {
 		switch (opt) {
@@ -290,8 +295,12 @@ int main(int argc, char **argv)
 		case 4: {
 			char *end;
 			unsigned long v = strtoul(optarg, &end, 0);
-			if (*end || v == 0 || v > (1u << 20)) {
-				fprintf(stderr, "xdpsecd: --max-sas %s: expected 1..1048576\n", optarg);
+			/* every SA must fit in the kernel's SA map (XDPSEC_SA_MAX
+			 * entries, headers/xdpsec_maps.bpf.h): a larger table
+			 * would acknowledge SAs whose traffic XDP drops */
+			if (*end || v == 0 || v > XDPSEC_SA_MAX) {
+				fprintf(stderr, "xdpsecd: --max-sas %s: expected 1..%d (the kernel's SA map "
+					"holds %d SAs)\n", optarg, XDPSEC_SA_MAX, XDPSEC_SA_MAX);
 				return 2;
 			}
 			d->max_sas = (uint32_t)v;

@@ -40,18 +40,31 @@ from scapy.layers.ipsec import SecurityAssociation, ESP
 from scapy.layers.l2 import Ether
 from scapy.packet import Raw, raw
 
+import scapy_esp_ext
+
 A4, B4 = "198.18.0.1", "198.18.0.2"
 A6, B6 = "2001:db8::1", "2001:db8::2"
 MTU = 1500
 NATT_PORT = 4500
 
-# xdpsec/ip-xfrm algorithm name, scapy's name, key bytes (without salt)
+# AEAD: xdpsec/ip-xfrm algorithm name, scapy's name, key bytes (without salt)
 ALGS = {
     "gcm": ("rfc4106(gcm(aes))", "AES-GCM", 16),
     "chacha": ("rfc7539esp(chacha20,poly1305)", "CHACHA20-POLY1305", 32),
+    # RFC 4543, authentication only (scapy_esp_ext adds it to scapy)
+    "gmac": ("rfc4543(gcm(aes))", scapy_esp_ext.GMAC, 16),
 }
 SALT_LEN = 4
 ICV_BITS = 128
+# enc + HMAC: ip-xfrm enc name, scapy's, enc key bytes, hash, HMAC key
+# bytes, truncation bits (None: `auth`, the kernel's default truncation)
+ENC_AUTH = {
+    "null_sha256": ("ecb(cipher_null)", "NULL", 0, "sha256", 32, None),    # 96 bits
+    "cbc_sha256_96": ("cbc(aes)", "AES-CBC", 16, "sha256", 32, 96),
+    "cbc_sha1_longkey": ("cbc(aes)", "AES-CBC", 32, "sha1", 100, 160),     # key > block
+    "null_sha512_shortkey": ("ecb(cipher_null)", "NULL", 0, "sha512", 7, 384),
+}
+DEFAULT_TRUNC = {"sha1": 96, "sha256": 96, "sha384": 192, "sha512": 256}
 
 BRANCHES = ("plain", "plain_frag", "esp", "frag_before", "frag_after",
             "frag_between")
@@ -76,13 +89,14 @@ class SA:
     told about it with line()."""
     spi: int
     mode: str                  # "tunnel" | "transport"
-    alg: str                   # key of ALGS
-    key: bytes                 # key + 4-byte salt
+    alg: str                   # key of ALGS or ENC_AUTH
+    key: bytes                 # key + 4-byte salt (AEAD), enc key (ENC_AUTH)
     family: int                # 4 | 6 (outer header)
     encap: bool = False        # ESP-in-UDP, RFC 3948
     replay_window: int = 64
     reqid: int = 1
     encap_port: int = NATT_PORT  # the SA's own NAT-T port (both ends)
+    akey: bytes = b""          # ENC_AUTH: the HMAC key
 
     @property
     def src(self):
@@ -98,16 +112,32 @@ class SA:
             tunnel = (IP(src=self.src, dst=self.dst) if self.family == 4
                       else IPv6(src=self.src, dst=self.dst))
         natt = UDP(sport=self.encap_port, dport=self.encap_port) if self.encap else None
+        if self.alg in ENC_AUTH:
+            _, enc, _, h, _, bits = ENC_AUTH[self.alg]
+            return SecurityAssociation(
+                ESP, spi=self.spi, crypt_algo=enc, crypt_key=self.key or None,
+                auth_algo=scapy_esp_ext.hmac_algo(h, bits or DEFAULT_TRUNC[h]),
+                auth_key=self.akey, tunnel_header=tunnel, nat_t_header=natt)
         return SecurityAssociation(ESP, spi=self.spi, crypt_algo=ALGS[self.alg][1],
                                    crypt_key=self.key, tunnel_header=tunnel,
                                    nat_t_header=natt)
 
+    def algo_words(self):
+        """ALGO in ip xfrm state grammar."""
+        if self.alg in ENC_AUTH:
+            enc, _, _, h, _, bits = ENC_AUTH[self.alg]
+            auth = ("auth 'hmac(%s)' 0x%s" % (h, self.akey.hex()) if bits is None else
+                    "auth-trunc 'hmac(%s)' 0x%s %d" % (h, self.akey.hex(), bits))
+            return "enc '%s' %s %s" % (enc, "0x" + self.key.hex() if self.key else "''", auth)
+        return "aead '%s' 0x%s %d" % (ALGS[self.alg][0], self.key.hex(), ICV_BITS)
+
     def line(self, key=None):
         """`xdpsecctl sa add` arguments (ip xfrm state grammar), one string."""
-        k = self.key if key is None else key
-        s = ("sa add src %s dst %s proto esp spi 0x%08x reqid %d mode %s "
-             "aead '%s' 0x%s %d" % (self.src, self.dst, self.spi, self.reqid,
-                                    self.mode, ALGS[self.alg][0], k.hex(), ICV_BITS))
+        sa = self if key is None else SA(self.spi, self.mode, self.alg, key, self.family,
+                                         self.encap, self.replay_window, self.reqid,
+                                         encap_port=self.encap_port, akey=self.akey)
+        s = ("sa add src %s dst %s proto esp spi 0x%08x reqid %d mode %s %s"
+             % (self.src, self.dst, self.spi, self.reqid, self.mode, sa.algo_words()))
         if self.encap:
             s += " encap espinudp %d %d 0.0.0.0" % (self.encap_port, self.encap_port)
         if self.replay_window:
@@ -267,7 +297,11 @@ class Gen:
 
     def sa(self, case_rng, mode, alg, family, encap=False, **kw):
         self.next_spi += 1
-        key = case_rng.randbytes(ALGS[alg][2] + SALT_LEN)
+        if alg in ENC_AUTH:
+            key = case_rng.randbytes(ENC_AUTH[alg][2])
+            kw["akey"] = case_rng.randbytes(ENC_AUTH[alg][4])
+        else:
+            key = case_rng.randbytes(ALGS[alg][2] + SALT_LEN)
         kw.setdefault("encap_port", self.natt_port)
         return SA(self.next_spi, mode, alg, key, family, encap, **kw)
 
@@ -498,10 +532,16 @@ class Gen:
         rng = self.rng("%s/%d/bad" % (c.id, c.dport))
         bad = []
         for sa in c.sas + c2.sas:
-            k = bytearray(sa.key)
-            k[rng.randrange(len(k) - SALT_LEN)] ^= 1 << rng.randrange(8)
-            bad.append(SA(sa.spi, sa.mode, sa.alg, bytes(k), sa.family,
-                          sa.encap, sa.replay_window))
+            # a bit of the key that authenticates: the HMAC key of an
+            # enc+auth SA (NULL encryption has no other), else the AEAD key
+            k = bytearray(sa.akey if sa.alg in ENC_AUTH else sa.key)
+            k[rng.randrange(len(k) - (0 if sa.alg in ENC_AUTH else SALT_LEN))] ^= 1 << rng.randrange(8)
+            if sa.alg in ENC_AUTH:
+                bad.append(SA(sa.spi, sa.mode, sa.alg, sa.key, sa.family, sa.encap,
+                              sa.replay_window, encap_port=sa.encap_port, akey=bytes(k)))
+            else:
+                bad.append(SA(sa.spi, sa.mode, sa.alg, bytes(k), sa.family, sa.encap,
+                              sa.replay_window, encap_port=sa.encap_port))
         c.sender_sas = c.sas + c2.sas
         c.sas = bad
         c.payloads = []

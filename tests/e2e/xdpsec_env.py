@@ -109,12 +109,13 @@ class Result:
 
 
 class XdpsecEnv:
-    def __init__(self, tag="pl", daemon=True, rp_filter=2, daemon_args=()):
+    def __init__(self, tag="pl", daemon=True, rp_filter=2, daemon_args=(), daemon_env=None):
         self.tag = tag
         self.build = build_dir()
         self.want_daemon = daemon
         self.rp_filter = rp_filter
         self.daemon_args = list(daemon_args)
+        self.daemon_env = dict(daemon_env or {})   # e.g. XDPSEC_DISABLE
         self.tmp = tempfile.mkdtemp(prefix="xdpsec-e2e-")
         self.sock = os.path.join(self.tmp, "xdpsecd.sock")
         self.state = os.path.join(self.tmp, "state.json")
@@ -176,7 +177,8 @@ class XdpsecEnv:
         log = open(self.daemon_log, "a")
         self.daemon = self.pair.b.popen(
             [exe, "-i", "veth1", "-S", self.sock, "--state", self.state, "-f"]
-            + self.daemon_args, stdout=log, stderr=subprocess.STDOUT)
+            + self.daemon_args, stdout=log, stderr=subprocess.STDOUT,
+            env=dict(os.environ, **self.daemon_env))
         log.close()
         deadline = time.time() + timeout
         while time.time() < deadline:

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
  * fuzz_esp.c - arbitrary bytes into esp_input with fixed SAs (GCM tunnel,
- * ChaCha20 transport + ESN, CBC-HMAC over UDP, all to 198.18.0.2 / 2001:db8::2).
+ * ChaCha20 transport + ESN, CBC-HMAC over UDP, GMAC tunnel + ESN, NULL
+ * encryption + HMAC-SHA1 with a key longer than the block, all to
+ * 198.18.0.2 / 2001:db8::2).
  * Nothing may crash (ASan/UBSan), a delivery must lie inside the input,
  * and -- the oracle for "nothing delivered without a valid ICV" -- every
  * input goes through both crypto backends (ipsec-mb, OpenSSL), which must
@@ -45,9 +47,10 @@ static void add(struct sa_table *t, uint8_t fam, uint32_t spi, uint8_t alg, uint
 	c.auth = auth;
 	memset(c.enc_key, 0x5a, sizeof(c.enc_key));
 	memset(c.auth_key, 0xa5, sizeof(c.auth_key));
-	c.enc_key_len = alg == XS_ALG_AES_CBC ? 16 : alg == XS_ALG_AES_GCM ? 20 : 36;
-	c.auth_key_len = 32;
-	c.icv_bits = alg == XS_ALG_AES_GCM ? 96 : 128;
+	c.enc_key_len = alg == XS_ALG_AES_CBC ? 16 : alg == XS_ALG_NULL ? 0 :
+			alg == XS_ALG_AES_GCM || alg == XS_ALG_AES_GMAC ? 20 : 36;
+	c.auth_key_len = alg == XS_ALG_NULL ? 100 : 32;    /* longer than the block */
+	c.icv_bits = alg == XS_ALG_AES_GCM || alg == XS_ALG_NULL ? 96 : 128;
 	c.replay_window = 64;
 	c.esn = esn;
 	c.encap = encap;
@@ -67,6 +70,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 		add(tabs[i], AF_INET, 0x200, XS_ALG_CHACHA20_POLY1305, XS_AUTH_NONE, XS_MODE_TRANSPORT, 1, 0);
 		add(tabs[i], AF_INET, 0x300, XS_ALG_AES_CBC, XS_AUTH_HMAC_SHA256, XS_MODE_TUNNEL, 0, 1);
 		add(tabs[i], AF_INET6, 0x100, XS_ALG_AES_GCM, XS_AUTH_NONE, XS_MODE_TRANSPORT, 1, 0);
+		add(tabs[i], AF_INET, 0x400, XS_ALG_AES_GMAC, XS_AUTH_NONE, XS_MODE_TUNNEL, 1, 0);
+		add(tabs[i], AF_INET, 0x500, XS_ALG_NULL, XS_AUTH_HMAC_SHA1, XS_MODE_TRANSPORT, 0, 0);
 		ctxs[i] = esp_ctx_new(tabs[i]);
 	}
 	/* seeds: write one authentic packet per SA when asked */
@@ -75,15 +80,15 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 		uint8_t inner[100], pkt[300];
 		struct xs_sa_config c;
 		size_t il = espb_inner_v4(inner, 24, 0x11), n;
-		uint32_t spis[] = { 0x100, 0x200, 0x300 };
+		uint32_t spis[] = { 0x100, 0x200, 0x300, 0x400, 0x500 };
 		char path[512];
 		FILE *f;
 
-		for (i = 0; i < 3; i++) {
+		for (i = 0; i < (int)(sizeof(spis) / sizeof(spis[0])); i++) {
 			struct xs_addr d = { .family = AF_INET };
 
 			inet_pton(AF_INET, "198.18.0.2", &d.v4);
-			sa_table_get(tabs[0], &d, spis[i], IPPROTO_ESP, &c, NULL, NULL);
+			sa_table_get(tabs[0], &d, spis[i], IPPROTO_ESP, NULL, &c, NULL, NULL);
 			n = espb_build(pkt + 1, sizeof(pkt) - 1, &c, 7, inner, il,
 				       c.mode == XS_MODE_TUNNEL ? 4 : 17, 0);
 			snprintf(path, sizeof(path), "%s/sa%x", dir, spis[i]);

@@ -68,13 +68,16 @@ static inline size_t espb_inner_v4(uint8_t *out, size_t plen, uint8_t fill)
 /* Build IPv4 (family AF_INET, 198.18.0.1 -> cfg->dst) or IPv6 outer header,
  * optional UDP (cfg->encap), ESP with seq (64-bit: high half used for ESN
  * authentication), payload + trailer (next header nh), ICV.
- * Returns the packet length, 0 on error. */
+ * Returns the packet length, 0 on error.  Every algorithm of sa_config.h:
+ * AEAD (GCM, ChaCha20-Poly1305, GMAC), CBC or NULL encryption + HMAC. */
 static inline size_t espb_build(uint8_t *out, size_t cap, const struct xs_sa_config *cfg,
 				uint64_t seq, const uint8_t *payload, size_t plen, uint8_t nh,
 				unsigned flags)
 {
 	int v4 = cfg->dst.family == AF_INET, cbc = cfg->alg == XS_ALG_AES_CBC, outl;
-	size_t l3 = v4 ? 20 : 40, udp = cfg->encap ? 8 : 0, iv_len = cbc ? 16 : 8;
+	int hmac = cbc || cfg->alg == XS_ALG_NULL, gmac = cfg->alg == XS_ALG_AES_GMAC;
+	size_t l3 = v4 ? 20 : 40, udp = cfg->encap ? 8 : 0;
+	size_t iv_len = cbc ? 16 : cfg->alg == XS_ALG_NULL ? 0 : 8;
 	size_t icv = cfg->icv_bits / 8, blk = cbc ? 16 : 4, padlen, ctl, esp_off, i, tot;
 	uint32_t hi = (uint32_t)(seq >> 32) - ((flags & ESPB_WRONG_HI) ? 1 : 0);
 	uint8_t *esp, *ct;
@@ -125,7 +128,7 @@ static inline size_t espb_build(uint8_t *out, size_t cap, const struct xs_sa_con
 	cx = EVP_CIPHER_CTX_new();
 	if (!cx)
 		return 0;
-	if (cbc) {
+	if (hmac) {
 		const EVP_CIPHER *c = cfg->enc_key_len == 16 ? EVP_aes_128_cbc() :
 				      cfg->enc_key_len == 24 ? EVP_aes_192_cbc() : EVP_aes_256_cbc();
 		const EVP_MD *md = cfg->auth == XS_AUTH_HMAC_SHA1 ? EVP_sha1() :
@@ -134,9 +137,10 @@ static inline size_t espb_build(uint8_t *out, size_t cap, const struct xs_sa_con
 		uint8_t mac[EVP_MAX_MD_SIZE];
 		unsigned ml = 0;
 
-		if (!EVP_EncryptInit_ex(cx, c, NULL, cfg->enc_key, esp + 8) ||
-		    !EVP_CIPHER_CTX_set_padding(cx, 0) ||
-		    !EVP_EncryptUpdate(cx, ct, &outl, ct, (int)ctl))
+		/* NULL encryption (RFC 2410): the payload goes as it is */
+		if (cbc && (!EVP_EncryptInit_ex(cx, c, NULL, cfg->enc_key, esp + 8) ||
+			    !EVP_CIPHER_CTX_set_padding(cx, 0) ||
+			    !EVP_EncryptUpdate(cx, ct, &outl, ct, (int)ctl)))
 			goto fail;
 		/* RFC 4303 2.2.1: with ESN the high half is hashed after the
 		 * ciphertext, where the ICV will go; it is not sent */
@@ -164,9 +168,13 @@ static inline size_t espb_build(uint8_t *out, size_t cap, const struct xs_sa_con
 			memcpy(aad + 4, esp + 4, 4);
 		}
 		if (!EVP_EncryptInit_ex(cx, c, NULL, cfg->enc_key, nonce) ||
-		    !EVP_EncryptUpdate(cx, NULL, &outl, aad, al) ||
-		    !EVP_EncryptUpdate(cx, ct, &outl, ct, (int)ctl) ||
-		    !EVP_EncryptFinal_ex(cx, ct + ctl, &outl) ||
+		    !EVP_EncryptUpdate(cx, NULL, &outl, aad, al))
+			goto fail;
+		/* GMAC (RFC 4543 5): IV and payload are AAD too, nothing is encrypted */
+		if (gmac ? !EVP_EncryptUpdate(cx, NULL, &outl, esp + 8, (int)(iv_len + ctl))
+			 : !EVP_EncryptUpdate(cx, ct, &outl, ct, (int)ctl))
+			goto fail;
+		if (!EVP_EncryptFinal_ex(cx, ct + ctl, &outl) ||
 		    !EVP_CIPHER_CTX_ctrl(cx, EVP_CTRL_AEAD_GET_TAG, (int)icv, ct + ctl))
 			goto fail;
 	}

@@ -2,9 +2,12 @@
 """esp_gen_vectors.py - ESP test vectors from an independent implementation,
 scapy's scapy.layers.ipsec.SecurityAssociation (crypto from python3-cryptography),
 generated fresh on every run of test_esp (random keys, IVs, payloads).
+What scapy 2.5 lacks (GMAC, HMAC truncations other than its one per hash)
+comes from tests/e2e/scapy_esp_ext.py, added to scapy's own tables.
 
-One vector per line, space-separated key=value fields (hex for bytes):
-  V name=.. fam=4|6 mode=transport|tunnel alg=gcm|chacha|cbc auth=none|sha1|sha256|sha384|sha512
+One vector per line, space-separated key=value fields (hex for bytes, - for none):
+  V name=.. fam=4|6 mode=transport|tunnel alg=gcm|chacha|gmac|cbc|null
+    auth=none|sha1|sha256|sha384|sha512
     key=.. akey=.. icv=<bits> esn=0|1 encap=0|1 sport=.. dport=.. spi=.. dst=<hex addr>
     win=.. top=<replay top to install> seq=<64-bit> in=<ESP packet> out=<expected plaintext IP packet>
 The C side installs the SA, sets the window's right edge to `top`, runs
@@ -18,10 +21,19 @@ import sys
 from scapy.all import IP, IPv6, UDP, ICMP, TCP, Raw, raw, IPv6ExtHdrHopByHop, IPv6ExtHdrDestOpt
 from scapy.layers.ipsec import ESP, SecurityAssociation
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "e2e"))
+import scapy_esp_ext  # noqa: E402
+
 GCM_KEYS = (16, 24, 32)
 GCM_ICVS = (8, 12, 16)
 CBC_AUTHS = (("sha1", "HMAC-SHA1-96", 20, 96), ("sha256", "SHA2-256-128", 32, 128),
              ("sha384", "SHA2-384-192", 48, 192), ("sha512", "SHA2-512-256", 64, 256))
+# (hash, key bytes, truncation bits) as ip xfrm takes them: sha256's kernel
+# default 96, whole digests, keys shorter than the digest and longer than
+# the hash's block (hashed first, RFC 2104 3), an ICV of 3 bytes
+NULL_AUTHS = (("sha1", 20, 96), ("sha256", 32, 96), ("sha256", 5, 128), ("sha384", 150, 192),
+              ("sha512", 64, 512), ("sha1", 100, 160), ("sha256", 200, 24))
+CBC_MORE_AUTHS = (("sha256", 32, 96), ("sha1", 80, 160), ("sha512", 200, 384))
 OUTER4 = ("198.18.0.1", "198.18.0.2")
 OUTER6 = ("2001:db8::1", "2001:db8::2")
 
@@ -37,6 +49,15 @@ def transforms():
         for name, sname, akl, bits in CBC_AUTHS:
             yield dict(alg="cbc", scapy="AES-CBC", kl=kl, icv=bits, auth=name, sauth=sname,
                        akl=akl, icvb=None)
+    for kl in GCM_KEYS:
+        yield dict(alg="gmac", scapy=scapy_esp_ext.GMAC, kl=kl + 4, icv=128, auth="none",
+                   sauth=None, akl=0, icvb=None)
+    for name, akl, bits in NULL_AUTHS:
+        yield dict(alg="null", scapy="NULL", kl=0, icv=bits, auth=name,
+                   sauth=scapy_esp_ext.hmac_algo(name, bits), akl=akl, icvb=None)
+    for (name, akl, bits), kl in zip(CBC_MORE_AUTHS, GCM_KEYS):
+        yield dict(alg="cbc", scapy="AES-CBC", kl=kl, icv=bits, auth=name,
+                   sauth=scapy_esp_ext.hmac_algo(name, bits), akl=akl, icvb=None)
 
 
 def inner_packet(rng, fam, inner_fam):
@@ -86,7 +107,7 @@ def main():
                         seq_hi = rng.choice((0, 1, 0xabcd)) if esn else 0
                         sport, dport = (rng.randrange(1024, 65535), 4500) if encap else (0, 0)
                         src, dst = OUTER4 if fam == 4 else OUTER6
-                        kw = dict(crypt_algo=tf["scapy"], crypt_key=key)
+                        kw = dict(crypt_algo=tf["scapy"], crypt_key=key or None)
                         if tf["icvb"]:
                             kw["crypt_icv_size"] = tf["icvb"]
                         if tf["sauth"]:
@@ -114,7 +135,7 @@ def main():
                             # always appends 16 tag bytes; a truncated GCM tag is
                             # the leading bytes of the full one (SP 800-38D 5.2.1.2)
                             esp.data = esp.data[:len(esp.data) - (16 - tf["icvb"])]
-                        if tf["alg"] == "cbc" and esn:
+                        if tf["sauth"] and esn:
                             # scapy 2.5 signs ESP without the ESN high half
                             # (RFC 4303 2.2.1); redo the ICV with scapy's own MAC
                             icvl = tf["icv"] // 8
@@ -140,13 +161,14 @@ def main():
                         seq = (seq_hi << 32) | seq_lo
                         addr = IP(dst=dst).dst if fam == 4 else dst
                         dbytes = socket.inet_pton(socket.AF_INET if fam == 4 else socket.AF_INET6, addr)
-                        name = "%s%d-%s-%s%s%s" % (tf["alg"], (tf["kl"] - (4 if tf["alg"] != "cbc" else 0)) * 8,
-                                                   tf["auth"] if tf["alg"] == "cbc" else "icv%d" % tf["icv"],
+                        name = "%s%d-%s-%s%s%s" % (tf["alg"], (tf["kl"] - (0 if tf["sauth"] else 4)) * 8,
+                                                   "%s-%d-k%d" % (tf["auth"], tf["icv"], tf["akl"])
+                                                   if tf["sauth"] else "icv%d" % tf["icv"],
                                                    "v%d-%s" % (fam, mode), "-esn" if esn else "",
                                                    "-udp" if encap else "")
                         print("V name=%s fam=%d mode=%s alg=%s auth=%s key=%s akey=%s icv=%d esn=%d "
                               "encap=%d sport=%d dport=%d spi=%d dst=%s win=%d top=%d seq=%d in=%s out=%s"
-                              % (name, fam, mode, tf["alg"], tf["auth"], key.hex(), akey.hex() or "-",
+                              % (name, fam, mode, tf["alg"], tf["auth"], key.hex() or "-", akey.hex() or "-",
                                  tf["icv"], esn, encap, sport, dport, spi, dbytes.hex(),
                                  rng.choice((32, 64, 128, 1024, 4096)), seq - 1, seq,
                                  raw(enc).hex(), expect.hex()))

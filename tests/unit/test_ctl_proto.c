@@ -95,6 +95,30 @@ TEST(sa_json_roundtrip)
 	CHECK(!strcmp(err, "\"enc.key\": missing or not a string"));
 	json_object_put(o);
 
+	/* NULL encryption (empty key, "0x" in JSON) and GMAC round-trip too */
+	{
+		static const char *const lines[] = {
+			"enc ecb(cipher_null) '' auth hmac(sha256) " K20,
+			"aead 'rfc4543(gcm(aes))' " K20 " 128",
+		};
+		for (size_t i = 0; i < 2; i++) {
+			char line[256], *w[32];
+			int n;
+
+			snprintf(line, sizeof(line), "src 198.18.0.1 dst 198.18.0.2 proto esp spi 7 %s", lines[i]);
+			n = sa_tokenize(line, w, 32, err, sizeof(err));
+			CHECK_EQ(sa_parse_add(n, w, &a, err, sizeof(err)), 0);
+			o = ctl_sa_to_json(&a.cfg, true);
+			CHECK_EQ(ctl_sa_from_json(o, &b, err, sizeof(err)), 0);
+			CHECK_EQ(b.cfg.alg, a.cfg.alg);
+			CHECK_EQ(b.cfg.enc_key_len, a.cfg.enc_key_len);
+			CHECK_EQ(b.cfg.icv_bits, a.cfg.icv_bits);
+			CHECK_EQ(b.cfg.auth_key_len, a.cfg.auth_key_len);
+			json_object_put(o);
+		}
+		CHECK_EQ(b.cfg.alg, XS_ALG_AES_GMAC);
+	}
+
 	/* wrong types are named */
 	o = json_tokener_parse("{\"src\":\"198.18.0.1\",\"dst\":\"198.18.0.2\",\"spi\":\"16\"}");
 	CHECK_EQ(ctl_sa_from_json(o, &b, err, sizeof(err)), -1);

@@ -16,6 +16,8 @@
 #define H16 "000102030405060708090a0b0c0d0e0f"
 #define K48 K32 H16
 #define K64 K32 H16 H16
+#define H64 H16 H16 H16 H16
+#define K200 "0x" H64 H64 H64 "0001020304050607"
 #define ID  "src 198.18.0.1 dst 198.18.0.2 proto esp spi 0x1000 "
 
 static int parse_line(const char *line, struct sa_parse_result *r, char *err, size_t errlen)
@@ -47,8 +49,31 @@ static const struct valid valid[] = {
 	  XS_ALG_AES_CBC, XS_AUTH_HMAC_SHA512, 256, 16, 64, 0, 1, 0, 0, 0x1000 },
 	{ ID "enc cbc(aes) " K16 " auth 'hmac(sha256)' " K32,   /* kernel default: 96 */
 	  XS_ALG_AES_CBC, XS_AUTH_HMAC_SHA256, 96, 16, 32, 0, 0, 0, 0, 0x1000 },
-	{ ID "enc cbc(aes) " K16 " auth-trunc hmac(sha384) " K48 " 192 mark 7/0xff if_id 3 sel src 198.18.0.1/32 dst 198.18.0.2/32 limit time-hard 3600",
+	/* words that change nothing for an inbound SA (sa_parse.c says why
+	 * for each), the match-all selector and the "no limit" lifetimes */
+	{ ID "enc cbc(aes) " K16 " auth-trunc hmac(sha384) " K48 " 192 flag noecn nopmtudisc align4 af-unspec "
+	  "seq 7 replay-oseq 9 replay-oseq-hi 0 tfcpad 100 extra-flag dont-encap-dscp extra-flag 2 "
+	  "sel src 0.0.0.0/0 dst 0.0.0.0/0 sel src ::/0 dst any limit time-hard 0 limit time-use-soft 0 "
+	  "limit packet-hard inf limit byte-soft 18446744073709551615",
 	  XS_ALG_AES_CBC, XS_AUTH_HMAC_SHA384, 192, 16, 48, 0, 0, 0, 0, 0x1000 },
+	/* every truncation the kernel takes, in whole bytes: 8 bits up to the
+	 * digest; HMAC keys of any length (RFC 2104) */
+	{ ID "enc cbc(aes) " K16 " auth-trunc 'hmac(sha256)' " K32 " 96",
+	  XS_ALG_AES_CBC, XS_AUTH_HMAC_SHA256, 96, 16, 32, 0, 0, 0, 0, 0x1000 },
+	{ ID "enc cbc(aes) " K16 " auth-trunc hmac(sha1) 0x01 160",
+	  XS_ALG_AES_CBC, XS_AUTH_HMAC_SHA1, 160, 16, 1, 0, 0, 0, 0, 0x1000 },
+	{ ID "enc cbc(aes) " K16 " auth-trunc hmac(sha512) " K200 " 512",
+	  XS_ALG_AES_CBC, XS_AUTH_HMAC_SHA512, 512, 16, 200, 0, 0, 0, 0, 0x1000 },
+	{ ID "enc cbc(aes) " K16 " auth-trunc sha384 " K16 " 8",
+	  XS_ALG_AES_CBC, XS_AUTH_HMAC_SHA384, 8, 16, 16, 0, 0, 0, 0, 0x1000 },
+	/* NULL encryption with an HMAC (RFC 2410), key '' as in ip xfrm */
+	{ ID "enc 'ecb(cipher_null)' '' auth-trunc 'hmac(sha256)' " K32 " 128",
+	  XS_ALG_NULL, XS_AUTH_HMAC_SHA256, 128, 0, 32, 0, 0, 0, 0, 0x1000 },
+	{ ID "mode tunnel enc cipher_null \"\" auth hmac(sha1) " K20 " flag esn",
+	  XS_ALG_NULL, XS_AUTH_HMAC_SHA1, 96, 0, 20, 1, 1, 0, 0, 0x1000 },
+	/* GMAC: authentication only (RFC 4543) */
+	{ ID "aead 'rfc4543(gcm(aes))' " K36 " 128",
+	  XS_ALG_AES_GMAC, 0, 128, 36, 0, 0, 0, 0, 0, 0x1000 },
 	/* string keys, as ip xfrm allows */
 	{ ID "enc cbc(aes) 0123456789abcdef auth-trunc hmac(sha1) abcdefghijklmnopqrst 96",
 	  XS_ALG_AES_CBC, XS_AUTH_HMAC_SHA1, 96, 16, 20, 0, 0, 0, 0, 0x1000 },
@@ -65,7 +90,7 @@ static const struct invalid invalid[] = {
 	{ ID "aead rfc4106(gcm(aes)) " K16 " 128",
 	  "rfc4106(gcm(aes)) key must be 20, 28 or 36 bytes (AES-128/192/256 key + 4-byte salt), got 16" },
 	{ ID "aead 'gcm(aes)' " K20 " 128",
-	  "\"gcm(aes)\": unsupported aead algorithm (expected rfc4106(gcm(aes)) or rfc7539esp(chacha20,poly1305))" },
+	  "\"gcm(aes)\": unsupported aead algorithm (expected rfc4106(gcm(aes)), rfc4543(gcm(aes)) or rfc7539esp(chacha20,poly1305))" },
 	{ "src 198.18.0.1 dst 198.18.0.2 proto esp spi 0xzz aead rfc4106(gcm(aes)) " K20 " 128",
 	  "\"0xzz\": invalid SPI (expected a 32-bit number, hex 0x... or decimal)" },
 	{ "src 198.18.0.1 dst 198.18.0.2 proto esp spi 0x100000000 aead rfc4106(gcm(aes)) " K20 " 128",
@@ -91,13 +116,72 @@ static const struct invalid invalid[] = {
 	{ ID "mode tunel aead rfc4106(gcm(aes)) " K20 " 128",
 	  "\"tunel\": unknown mode (expected transport or tunnel)" },
 	{ ID "enc cbc(aes) " K16,
-	  "\"enc\": needs auth-trunc (encryption-only ESP is not supported)" },
+	  "enc cbc(aes) needs auth-trunc (encryption-only ESP is not supported)" },
 	{ ID "auth-trunc hmac(sha256) " K32 " 128",
-	  "\"auth\": needs enc (NULL encryption is not supported)" },
+	  "auth without enc: for authentication only, use enc 'ecb(cipher_null)' ''" },
 	{ ID "enc cbc(aes) " K20 " auth-trunc hmac(sha256) " K32 " 128",
 	  "cbc(aes) key must be 16, 24 or 32 bytes, got 20" },
 	{ ID "enc cbc(aes) " K16 " auth-trunc hmac(sha1) " K20 " 192",
-	  "hmac(sha1) truncation must be a multiple of 8 from 96 to 160 bits, got 192" },
+	  "hmac(sha1) truncation must be a multiple of 8 from 8 to 160 bits, got 192" },
+	{ ID "enc cbc(aes) " K16 " auth-trunc hmac(sha256) " K32 " 100",
+	  "hmac(sha256) truncation must be a multiple of 8 from 8 to 256 bits, got 100" },
+	{ ID "enc cbc(aes) " K16 " auth-trunc hmac(sha256) " K32 " 0",
+	  "hmac(sha256) truncation must be a multiple of 8 from 8 to 256 bits, got 0" },
+	{ ID "enc cbc(aes) " K16 " auth-trunc hmac(sha256) '' 128",
+	  "hmac(sha256) key must not be empty" },
+	{ ID "enc ecb(cipher_null) 0x00 auth-trunc hmac(sha256) " K32 " 128",
+	  "ecb(cipher_null) takes no key (write '' as the key), got 1 bytes" },
+	{ ID "enc ecb(cipher_null) ''",
+	  "enc ecb(cipher_null) needs auth-trunc (ESP with neither encryption nor authentication protects nothing)" },
+	{ ID "enc 'cbc(des)' " K16 " auth-trunc hmac(sha256) " K32 " 128",
+	  "\"cbc(des)\": unsupported enc algorithm (expected cbc(aes) or ecb(cipher_null))" },
+	{ ID "aead 'rfc4543(gcm(aes))' " K20 " 96",
+	  "rfc4543(gcm(aes)) ICV must be 128 bits, got 96" },
+	{ ID "aead 'rfc4543(gcm(aes))' " K16 " 128",
+	  "rfc4543(gcm(aes)) key must be 20, 28 or 36 bytes (AES-128/192/256 key + 4-byte salt), got 16" },
+	/* never accepted and ignored (issue 12 item 10) */
+	{ ID "aead rfc4106(gcm(aes)) " K20 " 128 mark 7/0xff",
+	  "\"mark\": not supported: SAs are found by destination, SPI and protocol only (packets taken at XDP carry no mark)" },
+	{ ID "aead rfc4106(gcm(aes)) " K20 " 128 mark 7 mask 0xff",
+	  "\"mark\": not supported: SAs are found by destination, SPI and protocol only (packets taken at XDP carry no mark)" },
+	{ ID "aead rfc4106(gcm(aes)) " K20 " 128 output-mark 1",
+	  "\"output-mark\": not supported: xdpsec does not mark the packets it decrypts" },
+	{ ID "aead rfc4106(gcm(aes)) " K20 " 128 if_id 3",
+	  "\"if_id\": not supported: xfrm interfaces are not supported" },
+	{ ID "aead rfc4106(gcm(aes)) " K20 " 128 replay-seq 5",
+	  "\"replay-seq\": not supported yet: the replay window of a new SA starts at 0" },
+	{ ID "aead rfc4106(gcm(aes)) " K20 " 128 mark x",
+	  "\"x\": invalid mark (expected a 32-bit number)" },
+	{ ID "aead rfc4106(gcm(aes)) " K20 " 128 limit time-hard 3600",
+	  "\"limit time-hard 3600\": not supported yet: lifetimes are not enforced (xdpsec never expires an SA); "
+	  "only the defaults are accepted (time-* 0, byte-* and packet-* inf)" },
+	{ ID "aead rfc4106(gcm(aes)) " K20 " 128 limit packet-hard 1",
+	  "\"limit packet-hard 1\": not supported yet: lifetimes are not enforced (xdpsec never expires an SA); "
+	  "only the defaults are accepted (time-* 0, byte-* and packet-* inf)" },
+	{ ID "aead rfc4106(gcm(aes)) " K20 " 128 limit byte-soft 0",
+	  "\"limit byte-soft 0\": not supported yet: lifetimes are not enforced (xdpsec never expires an SA); "
+	  "only the defaults are accepted (time-* 0, byte-* and packet-* inf)" },
+	{ ID "aead rfc4106(gcm(aes)) " K20 " 128 limit time-hard x",
+	  "\"x\": invalid time-hard value" },
+	{ ID "aead rfc4106(gcm(aes)) " K20 " 128 limit lifetime 3",
+	  "\"lifetime\": unknown limit (expected time-soft, time-hard, time-use-soft, time-use-hard, byte-soft, byte-hard, packet-soft or packet-hard)" },
+	{ ID "aead rfc4106(gcm(aes)) " K20 " 128 sel src 198.18.0.1/32 dst 198.18.0.2/32",
+	  "\"198.18.0.1/32\": sel: selectors are not enforced yet (xdpsec delivers every authentic packet of the SA, "
+	  "whatever its inner addresses and ports); only the match-all selector is accepted (src 0.0.0.0/0 dst 0.0.0.0/0, or ::/0)" },
+	{ ID "aead rfc4106(gcm(aes)) " K20 " 128 sel src 0.0.0.0/0 dst 0.0.0.0/0 proto udp",
+	  "\"proto\": sel: selectors are not enforced yet (xdpsec delivers every authentic packet of the SA, "
+	  "whatever its inner addresses and ports); only the match-all selector is accepted (src 0.0.0.0/0 dst 0.0.0.0/0, or ::/0)" },
+	{ ID "aead rfc4106(gcm(aes)) " K20 " 128 sel dst 198.18.0.0",
+	  "\"198.18.0.0\": sel: selectors are not enforced yet (xdpsec delivers every authentic packet of the SA, "
+	  "whatever its inner addresses and ports); only the match-all selector is accepted (src 0.0.0.0/0 dst 0.0.0.0/0, or ::/0)" },
+	{ ID "aead rfc4106(gcm(aes)) " K20 " 128 flag icmp",
+	  "\"icmp\": flag not supported: it relaxes the kernel's inbound policy check for ICMP errors, and xdpsec makes no policy check" },
+	{ ID "aead rfc4106(gcm(aes)) " K20 " 128 flag esn decap-dscp",
+	  "\"decap-dscp\": flag not supported: xdpsec does not copy the outer DSCP into the decapsulated packet" },
+	{ ID "aead rfc4106(gcm(aes)) " K20 " 128 flag wildrecv",
+	  "\"wildrecv\": flag not supported: it relaxes the kernel's inbound policy check on the destination, and xdpsec makes no policy check" },
+	{ ID "aead rfc4106(gcm(aes)) " K20 " 128 extra-flag 4",
+	  "\"4\": unknown extra-flag (expected dont-encap-dscp or oseq-may-wrap)" },
 	{ ID "enc cbc(aes) " K16 " auth-trunc hmac(md5) " K16 " 96",
 	  "\"hmac(md5)\": unsupported auth algorithm (expected hmac(sha1), hmac(sha256), hmac(sha384) or hmac(sha512))" },
 	{ ID "aead rfc4106(gcm(aes)) 0x0011 128 enc cbc(aes) " K16,

@@ -64,11 +64,11 @@ TEST(add_get_del)
 	inet_pton(AF_INET6, "2001:db8::2", &c.dst.v6);
 	CHECK_EQ(sa_table_add(t, &c, &idx, err, sizeof(err)), 0);
 	CHECK_EQ(sa_table_count(t), 3);
-	CHECK_EQ(sa_table_get(t, &c.dst, 0x100, IPPROTO_ESP, &got, &st, &idx), 0);
+	CHECK_EQ(sa_table_get(t, &c.dst, 0x100, IPPROTO_ESP, NULL, &got, &st, &idx), 0);
 	CHECK_EQ(idx, 2);
 	CHECK(!memcmp(&got.dst, &c.dst, sizeof(c.dst)));
 	CHECK_EQ(st.packets, 0);
-	CHECK_EQ(sa_table_get(t, &c.dst, 0x101, IPPROTO_ESP, NULL, NULL, NULL), -ENOENT);
+	CHECK_EQ(sa_table_get(t, &c.dst, 0x101, IPPROTO_ESP, NULL, NULL, NULL, NULL), -ENOENT);
 	cfg4(&c, "198.18.0.9", 0x1);
 	CHECK_EQ(sa_table_add(t, &c, NULL, err, sizeof(err)), 0);
 	cfg4(&c, "198.18.0.9", 0x2);
@@ -80,10 +80,10 @@ TEST(add_get_del)
 	CHECK_EQ(n, 2);
 	/* delete returns the config; the index is reused */
 	cfg4(&c, "198.18.0.3", 0x100);
-	CHECK_EQ(sa_table_del(t, &c.dst, 0x100, IPPROTO_ESP, &got, &idx), 0);
+	CHECK_EQ(sa_table_del(t, &c.dst, 0x100, IPPROTO_ESP, NULL, &got, &idx), 0);
 	CHECK_EQ(idx, 1);
 	CHECK(got.enc_key[0] == 0x42 && got.spi == 0x100);
-	CHECK_EQ(sa_table_del(t, &c.dst, 0x100, IPPROTO_ESP, NULL, NULL), -ENOENT);
+	CHECK_EQ(sa_table_del(t, &c.dst, 0x100, IPPROTO_ESP, NULL, NULL, NULL), -ENOENT);
 	cfg4(&c, "198.18.0.9", 0x2);
 	CHECK_EQ(sa_table_add(t, &c, &idx, err, sizeof(err)), 0);
 	CHECK_EQ(idx, 1);
@@ -107,24 +107,113 @@ TEST(validation_errors)
 	BAD(c.spi = 0, "spi");
 	BAD(c.proto = 51, "proto");
 	BAD(c.dst.family = 0, "dst");
-	BAD(c.icv_bits = 32, "icv");
+	BAD(c.icv_bits = 32, "ICV");
 	BAD(c.enc_key_len = 16, "key");
 	BAD(c.replay_window = 5000, "replay");
 	BAD(c.mode = 7, "mode");
 	BAD(c.alg = 99, "alg");
-	BAD((c.alg = XS_ALG_CHACHA20_POLY1305, c.enc_key_len = 36, c.icv_bits = 96), "icv");
+	BAD((c.alg = XS_ALG_CHACHA20_POLY1305, c.enc_key_len = 36, c.icv_bits = 96), "ICV");
+	BAD((c.alg = XS_ALG_AES_GMAC, c.icv_bits = 96), "ICV");
 	BAD((c.alg = XS_ALG_AES_CBC, c.enc_key_len = 16, c.auth = XS_AUTH_NONE), "auth");
+	BAD((c.alg = XS_ALG_NULL, c.enc_key_len = 0, c.auth = XS_AUTH_NONE), "auth");
+	BAD((c.alg = XS_ALG_NULL, c.enc_key_len = 16, c.auth = XS_AUTH_HMAC_SHA1,
+	     c.auth_key_len = 20, c.icv_bits = 96), "no key");
 	BAD((c.alg = XS_ALG_AES_CBC, c.enc_key_len = 16, c.auth = XS_AUTH_HMAC_SHA1,
-	     c.auth_key_len = 20, c.icv_bits = 128), "trunc");
+	     c.auth_key_len = 20, c.icv_bits = 168), "trunc");
+	BAD((c.alg = XS_ALG_AES_CBC, c.enc_key_len = 16, c.auth = XS_AUTH_HMAC_SHA256,
+	     c.auth_key_len = 32, c.icv_bits = 100), "trunc");
+	BAD((c.alg = XS_ALG_AES_CBC, c.enc_key_len = 16, c.auth = XS_AUTH_HMAC_SHA256,
+	     c.auth_key_len = 0, c.icv_bits = 128), "key");
 	BAD((c.encap = 1, c.encap_dport = 0), "encap");
 	CHECK_EQ(sa_table_count(t), 0);
 	/* a small window is rounded up to 32 */
 	cfg4(&c, "198.18.0.2", 5);
 	c.replay_window = 4;
 	CHECK_EQ(sa_table_add(t, &c, NULL, err, sizeof(err)), 0);
-	CHECK_EQ(sa_table_get(t, &c.dst, 5, IPPROTO_ESP, &c, NULL, NULL), 0);
+	CHECK_EQ(sa_table_get(t, &c.dst, 5, IPPROTO_ESP, NULL, &c, NULL, NULL), 0);
 	CHECK_EQ(c.replay_window, 32);
 	CHECK(!strcmp(crypto_backend_name(CRYPTO_BACKEND_IPSECMB), "ipsecmb"));
+	sa_table_free(t);
+}
+
+/* What `ip xfrm state add` takes for these algorithms is taken, on both
+ * backends: the kernel's truncations (8 bits to the digest, sha256's
+ * default 96), HMAC keys of any length, GMAC, NULL encryption. */
+TEST(kernel_transforms_accepted)
+{
+	static const struct { uint8_t alg, auth; uint8_t klen, aklen; uint16_t icv; } ok[] = {
+		{ XS_ALG_AES_CBC, XS_AUTH_HMAC_SHA256, 16, 32, 96 },
+		{ XS_ALG_AES_CBC, XS_AUTH_HMAC_SHA1, 32, 20, 160 },
+		{ XS_ALG_AES_CBC, XS_AUTH_HMAC_SHA512, 24, 200, 512 },
+		{ XS_ALG_AES_CBC, XS_AUTH_HMAC_SHA384, 16, 1, 8 },
+		{ XS_ALG_NULL, XS_AUTH_HMAC_SHA256, 0, 32, 128 },
+		{ XS_ALG_NULL, XS_AUTH_HMAC_SHA1, 0, 65, 96 },
+		{ XS_ALG_AES_GMAC, XS_AUTH_NONE, 20, 0, 128 },
+		{ XS_ALG_AES_GMAC, XS_AUTH_NONE, 36, 0, 128 },
+	};
+	static const enum crypto_backend be[] = { CRYPTO_BACKEND_IPSECMB, CRYPTO_BACKEND_OPENSSL };
+
+	for (size_t b = 0; b < 2; b++) {
+		struct sa_table *t = sa_table_new(16, be[b]);
+		char err[160];
+
+		for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+			struct xs_sa_config c;
+			int rc;
+
+			cfg4(&c, "198.18.0.2", (uint32_t)(0x10 + i));
+			c.alg = ok[i].alg;
+			c.auth = ok[i].auth;
+			c.enc_key_len = ok[i].klen;
+			c.auth_key_len = ok[i].aklen;
+			memset(c.auth_key, 0x24, sizeof(c.auth_key));
+			c.icv_bits = ok[i].icv;
+			err[0] = 0;
+			rc = sa_table_add(t, &c, NULL, err, sizeof(err));
+			if (rc)
+				fprintf(stderr, "  transform %zu on %s: %d %s\n", i,
+					crypto_backend_name(be[b]), rc, err);
+			CHECK_EQ(rc, 0);
+		}
+		CHECK_EQ(sa_table_count(t), sizeof(ok) / sizeof(ok[0]));
+		sa_table_free(t);
+	}
+}
+
+/* An SA is named by (dst, spi, proto); a src given with the name must be
+ * the SA's own (issue 12 item 9: a wrong src deleted the SA). */
+TEST(src_must_match_when_given)
+{
+	struct sa_table *t = sa_table_new(4, CRYPTO_BACKEND_AUTO);
+	struct xs_sa_config c, got;
+	struct xs_addr right = { .family = AF_INET }, wrong = { .family = AF_INET },
+		       v6 = { .family = AF_INET6 };
+	char err[128];
+
+	inet_pton(AF_INET, "198.18.0.1", &right.v4);
+	inet_pton(AF_INET, "198.18.0.9", &wrong.v4);
+	inet_pton(AF_INET6, "2001:db8::1", &v6.v6);
+	cfg4(&c, "198.18.0.2", 0x100);
+	c.src = right;
+	CHECK_EQ(sa_table_add(t, &c, NULL, err, sizeof(err)), 0);
+	/* same dst and spi, another src: the same SA to the kernel */
+	c.src = wrong;
+	CHECK_EQ(sa_table_add(t, &c, NULL, err, sizeof(err)), -EEXIST);
+
+	CHECK_EQ(sa_table_get(t, &c.dst, 0x100, IPPROTO_ESP, &wrong, &got, NULL, NULL), -EADDRNOTAVAIL);
+	CHECK_EQ(sa_table_get(t, &c.dst, 0x100, IPPROTO_ESP, &v6, NULL, NULL, NULL), -EADDRNOTAVAIL);
+	CHECK_EQ(sa_table_get(t, &c.dst, 0x101, IPPROTO_ESP, &right, NULL, NULL, NULL), -ENOENT);
+	CHECK_EQ(sa_table_del(t, &c.dst, 0x100, IPPROTO_ESP, &wrong, NULL, NULL), -EADDRNOTAVAIL);
+	CHECK_EQ(sa_table_count(t), 1);          /* still there */
+	CHECK_EQ(sa_table_get(t, &c.dst, 0x100, IPPROTO_ESP, &right, &got, NULL, NULL), 0);
+	CHECK(!memcmp(&got.src, &right, sizeof(right)));
+	CHECK_EQ(sa_table_get(t, &c.dst, 0x100, IPPROTO_ESP, NULL, NULL, NULL, NULL), 0);
+	CHECK_EQ(sa_table_del(t, &c.dst, 0x100, IPPROTO_ESP, &right, NULL, NULL), 0);
+	CHECK_EQ(sa_table_count(t), 0);
+	/* without a src, the (dst, spi, proto) alone names it */
+	c.src = right;
+	CHECK_EQ(sa_table_add(t, &c, NULL, err, sizeof(err)), 0);
+	CHECK_EQ(sa_table_del(t, &c.dst, 0x100, IPPROTO_ESP, NULL, NULL, NULL), 0);
 	sa_table_free(t);
 }
 
@@ -180,7 +269,7 @@ TEST(concurrent_add_del)
 		CHECK_EQ(sa_table_add(ct, &c, NULL, err, sizeof(err)), 0);
 		cfg4(&other, "198.18.0.5", 0x1000 + (uint32_t)i % 50);
 		sa_table_add(ct, &other, NULL, err, sizeof(err));
-		CHECK_EQ(sa_table_del(ct, &c.dst, 0x77, IPPROTO_ESP, NULL, NULL), 0);
+		CHECK_EQ(sa_table_del(ct, &c.dst, 0x77, IPPROTO_ESP, NULL, NULL, NULL), 0);
 		if (i % 100 == 99)
 			sa_table_flush(ct, NULL, NULL);
 	}
@@ -198,6 +287,8 @@ int main(void)
 {
 	RUN(add_get_del);
 	RUN(validation_errors);
+	RUN(kernel_transforms_accepted);
+	RUN(src_must_match_when_given);
 	RUN(concurrent_add_del);
 	return testlib_report();
 }
