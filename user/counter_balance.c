@@ -73,7 +73,10 @@ static const struct stage stages[] = {
 			 TM("xsk", "rx_bad_chain") } } },
 	{ "dispatch", "the daemon's workers: each frame to reassembly or to the ESP engine",
 	  { [T_IN] = { TM("pipeline", "rx") },
-	    [T_OUT] = { TM("pipeline", "to_reasm"), TM("pipeline", "to_esp") },
+	    /* to_esp also counts ciphertext too long for a single-buffer pair,
+	     * decrypted straight after reassembly (send_back's out below) */
+	    [T_OUT] = { TM("pipeline", "to_reasm"), TM("pipeline", "to_esp"),
+			TMINUS("pipeline", "oversize_decrypted") },
 	    [T_DROP] = { TM("pipeline", "bad_tag"), TM("pipeline", "unexpected") } } },
 	{ "reasm", "reassembly, in packets: out in a reassembled datagram or as they came",
 	  { [T_IN] = { TM("reasm", "reasm_frag_in") },
@@ -84,10 +87,14 @@ static const struct stage stages[] = {
 	  { [T_IN] = { TM("pipeline", "to_esp") },
 	    [T_OUT] = { TM("esp", "delivered") },
 	    [T_DROP] = { TM("esp", NULL) } } },
-	{ "send_back", "what the engines produce goes back through the feedback pair",
+	{ "send_back", "what the engines produce goes back through the feedback pair "
+		       "(datagrams; on a single-buffer pair an oversized one is decrypted "
+		       "on the spot or sent back in fragments)",
 	  { [T_IN] = { TM("pipeline", "esp_ok"), TM("pipeline", "reasm_complete") },
-	    [T_OUT] = { TM("pipeline", "sent_back") },
-	    [T_DROP] = { TM("pipeline", "too_deep"), TM("pipeline", "tx_fail") } } },
+	    [T_OUT] = { TM("pipeline", "sent_back"), TMINUS("pipeline", "oversize_frags"),
+			TM("pipeline", "oversize_decrypted"), TM("pipeline", "oversize_fragmented") },
+	    [T_DROP] = { TM("pipeline", "too_deep"), TM("pipeline", "tx_fail"),
+			 TM("pipeline", "oversize_dropped") } } },
 };
 
 #define NSTAGES (sizeof(stages) / sizeof(stages[0]))

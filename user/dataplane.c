@@ -1181,6 +1181,8 @@ size_t dataplane_counters(struct xdpsecd *d, struct xs_counter *out, size_t max)
 	  "pair, sent back in IP fragments the stack reassembles", 0);
 	P(oversize_dropped, "frames too long for a single-buffer feedback pair that could "
 	  "neither be decrypted here nor handed to the stack", 1);
+	P(oversize_frags, "fragments sent back for those plaintext datagrams (counted in "
+	  "sent_back too)", 0);
 #undef P
 	return xsk_counters(dp, out, n, max);
 }
