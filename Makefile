@@ -215,16 +215,21 @@ VALGRIND   ?= valgrind
 MEMCHECK_FLAGS := --tool=memcheck --error-exitcode=99 --leak-check=full \
 	--errors-for-leak-kinds=definite,indirect --track-origins=yes --quiet
 
+# A memcheck error (exit 99 or a report in TEST.memcheck.log) fails; a test
+# that fails only because valgrind makes it 20-50x slower (timing
+# assumptions) is listed, not counted as a memory error.
 memcheck: $(UNIT_TESTS)
-	@failed=""; for t in $(UNIT_TESTS); do \
+	@failed=""; slow=""; for t in $(UNIT_TESTS); do \
 		echo "=== valgrind $$t"; \
 		$(VALGRIND) $(MEMCHECK_FLAGS) --log-file=$$t.memcheck.log $$t > $$t.memcheck.out 2>&1; \
 		rc=$$?; tail -1 $$t.memcheck.out; \
-		if [ $$rc -ne 0 ] || [ -s $$t.memcheck.log ]; then \
-			failed="$$failed $$t"; cat $$t.memcheck.log; fi; \
+		if [ $$rc -eq 99 ] || [ -s $$t.memcheck.log ]; then \
+			failed="$$failed $$t"; cat $$t.memcheck.log; \
+		elif [ $$rc -ne 0 ]; then slow="$$slow $$t"; grep FAIL $$t.memcheck.out; fi; \
 	done; \
+	if [ -n "$$slow" ]; then echo "memcheck: tests failing under valgrind, no memory error:$$slow"; fi; \
 	if [ -n "$$failed" ]; then echo "memcheck FAILED:$$failed"; exit 1; fi; \
-	echo "memcheck: no error, no leak in $(words $(UNIT_TESTS)) unit tests"
+	echo "memcheck: no memory error, no leak in $(words $(UNIT_TESTS)) unit tests"
 
 fuzz-long: fuzz
 	BUILD=$(BUILD) tests/fuzz/campaign.sh $(FUZZ_TARGETS)
