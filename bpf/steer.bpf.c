@@ -44,4 +44,36 @@ int xdpsec_steer(struct xdp_md *ctx)
 	return XDP_PASS;
 }
 
+/*
+ * Frames the kernel drops when a CPU's CPUMAP queue is full never reach the
+ * program above, and the kernel tells only its xdp_cpumap_enqueue
+ * tracepoint.  This raw tracepoint program counts them for the CPUMAPs
+ * of our classify programs (ids set by the daemon before load;
+ * user/cpu_steer.c), so that the conservation law's CPUMAP stage sees them
+ * (docs/counters.md).  TP_PROTO(int map_id, unsigned int processed,
+ * unsigned int drops, int to_cpu).
+ */
+#define XDPSEC_CPUMAP_IDS 8
+const volatile __u32 xdpsec_cpumap_ids[XDPSEC_CPUMAP_IDS];
+
+SEC("raw_tp/xdp_cpumap_enqueue")
+int xdpsec_cpumap_drops(struct bpf_raw_tracepoint_args *ctx)
+{
+	__u32 map_id = (__u32)ctx->args[0], drops = (__u32)ctx->args[2];
+	__u32 k = XDPSEC_CNT_CPUMAP_DROPPED;
+	__u64 *v;
+	int ours = 0;
+
+	if (!drops || !map_id)
+		return 0;
+	for (int i = 0; i < XDPSEC_CPUMAP_IDS; i++)
+		ours |= xdpsec_cpumap_ids[i] == map_id;
+	if (!ours)
+		return 0;
+	v = bpf_map_lookup_elem(&xdpsec_cnt, &k);
+	if (v)
+		*v += drops;        /* per-CPU: this CPU's slot only */
+	return 0;
+}
+
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

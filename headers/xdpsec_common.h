@@ -130,6 +130,9 @@ enum xdpsec_counter {
 					    under its reason)                    */
 	XDPSEC_CNT_STEER_FWD,            /* steer program: into the feedback pair */
 	XDPSEC_CNT_STEER_DROPPED,        /* steer program: slot gone, tag stuck   */
+	XDPSEC_CNT_CPUMAP_DROPPED,       /* CPUMAP queue full: frames the kernel
+					    dropped before the steer program
+					    (bpf/steer.bpf.c, raw tracepoint)    */
 	XDPSEC_CNT__MAX
 };
 

@@ -48,7 +48,9 @@ static const struct stage stages[] = {
 	{ "cpumap", "per-peer steering: the CPUMAP queue and the steer program",
 	  { [T_IN] = { TM("classify", "steered") },
 	    [T_OUT] = { TM("classify", "steer_forwarded"), TM("classify", "steer_passed_untagged") },
-	    [T_DROP] = { TM("classify", "steer_dropped") } } },
+	    /* cpumap_dropped: the queue was full (counted from the kernel's
+	     * xdp_cpumap_enqueue tracepoint, bpf/steer.bpf.c) */
+	    [T_DROP] = { TM("classify", "steer_dropped"), TM("classify", "cpumap_dropped") } } },
 	{ "feedback", "the feedback veth pair: redirected frames and the daemon's AF_XDP TX in, "
 		      "the far end's XDP program out",
 	  { [T_IN] = { TM("classify", "redirected"), TMINUS("classify", "steered"),

@@ -949,6 +949,7 @@ static const char *const cnt_names[XDPSEC_CNT__MAX] = {
 	[XDPSEC_CNT_DEC_DROPPED] = "dropped",
 	[XDPSEC_CNT_STEER_FWD] = "steer_forwarded",
 	[XDPSEC_CNT_STEER_DROPPED] = "steer_dropped",
+	[XDPSEC_CNT_CPUMAP_DROPPED] = "cpumap_dropped",
 };
 
 static bool is_decrypt_counter(int i)

@@ -71,7 +71,7 @@ static void make_dirs(const char *path)
 
 int state_file_save(struct xdpsecd *d, char *err, size_t errlen)
 {
-	struct save_arg s = { json_object_new_array(), 0 };
+	struct save_arg s = { NULL, 0 };
 	json_object *root;
 	char tmp[4096], *dir;
 	const char *txt;
@@ -80,6 +80,7 @@ int state_file_save(struct xdpsecd *d, char *err, size_t errlen)
 
 	if (!d->state_path)
 		return 0;
+	s.arr = json_object_new_array();     /* after the check: it leaked (ASan) */
 	root = json_object_new_object();
 	json_object_object_add(root, "v", json_object_new_int(STATE_FILE_VERSION));
 	json_object_object_add(root, "saved", json_object_new_int64(time(NULL)));

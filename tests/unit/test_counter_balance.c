@@ -29,7 +29,7 @@ static const char *const bpf_classify[] = {
 	"class_malformed", "class_plaintext", "redirected", "redirect_fail", "not_configured",
 	"malformed_passed", "malformed_dropped", "atomic_frag", "plain_frag_datagrams",
 	"steered", "steer_fail", "tag_no_room", "steer_passed_untagged", "early_dropped",
-	"steer_forwarded", "steer_dropped",
+	"steer_forwarded", "steer_dropped", "cpumap_dropped",
 };
 static const char *const bpf_drops[] = {
 	"drop_trunc_ipv4", "drop_frag_zero_len", "drop_unknown_spi", "drop_replay_early",
