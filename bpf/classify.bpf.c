@@ -199,6 +199,7 @@ int xdpsec_classify(struct xdp_md *ctx)
 			r = early_drop(&p);
 			if (r) {
 				xdpsec_count(XDPSEC_CNT_DROP_BASE + r);
+				xdpsec_count(XDPSEC_CNT_EARLY_DROPPED);
 				return XDP_DROP;
 			}
 		}

@@ -50,9 +50,12 @@
  * knows: the call is dead code it never checks). */
 const volatile bool xdpsec_multibuf = true;
 
+/* Every frame ends in exactly one of DEC_UNTAGGED, DEC_PASSED,
+ * DEC_TO_REASM, DEC_TO_ESP or DEC_DROPPED (DEC_RX = their sum). */
 static __always_inline int drop(enum xdpsec_drop_reason r)
 {
 	xdpsec_count(XDPSEC_CNT_DROP_BASE + r);
+	xdpsec_count(XDPSEC_CNT_DEC_DROPPED);
 	return XDP_DROP;
 }
 
@@ -61,15 +64,18 @@ static __always_inline int pass(struct xdp_md *ctx)
 {
 	if (xdpsec_tag_pop(ctx))
 		return drop(XDPSEC_DROP_BAD_TAG);
+	xdpsec_count(XDPSEC_CNT_DEC_PASSED);
 	return XDP_PASS;
 }
 
 /* Update the frame's tag in place and redirect to this queue's AF_XDP
- * socket: the daemon reads the tag in front of the IP header. */
-static __always_inline int to_daemon(struct xdp_md *ctx, const struct xdpsec_tag *m)
+ * socket: the daemon reads the tag in front of the IP header.  `cnt`
+ * (DEC_TO_REASM / DEC_TO_ESP) counts only a frame that is on its way. */
+static __always_inline int to_daemon(struct xdp_md *ctx, const struct xdpsec_tag *m, __u32 cnt)
 {
 	__u32 q = ctx->rx_queue_index;
 	struct xdpsec_tag *t;
+	long ret;
 
 	if (!bpf_map_lookup_elem(&xdpsec_xsks, &q))
 		return drop(XDPSEC_DROP_NO_XSK);
@@ -77,7 +83,11 @@ static __always_inline int to_daemon(struct xdp_md *ctx, const struct xdpsec_tag
 	if (!t)
 		return drop(XDPSEC_DROP_BAD_TAG);
 	__builtin_memcpy(t, m, sizeof(*m));
-	return bpf_redirect_map(&xdpsec_xsks, q, XDP_DROP);
+	ret = bpf_redirect_map(&xdpsec_xsks, q, XDP_DROP);
+	if (ret != XDP_REDIRECT)      /* the socket went since the lookup */
+		return drop(XDPSEC_DROP_NO_XSK);
+	xdpsec_count(cnt);
+	return ret;
 }
 
 /* Non-ESN only: a sequence number at or left of (top - window) can never
@@ -108,6 +118,7 @@ int xdpsec_decrypt(struct xdp_md *ctx)
 	__u16 natt = XDPSEC_NATT_PORT;
 	enum xdpsec_class cls;
 
+	xdpsec_count(XDPSEC_CNT_DEC_RX);
 	if ((void *)(eth + 1) > data_end)
 		return drop(XDPSEC_DROP_TRUNC_ETH);
 	if (eth->h_proto != bpf_htons(XDPSEC_TAG_ETHERTYPE)) {
@@ -156,15 +167,13 @@ int xdpsec_decrypt(struct xdp_md *ctx)
 	case XDPSEC_CLASS_ESP_FRAG_MIDDLE:
 	case XDPSEC_CLASS_ESP_FRAG_LAST:
 		m.class = cls;
-		xdpsec_count(XDPSEC_CNT_DEC_TO_REASM);
-		return to_daemon(ctx, &m);
+		return to_daemon(ctx, &m, XDPSEC_CNT_DEC_TO_REASM);
 	case XDPSEC_CLASS_PLAIN_FRAG:
 		if (m.origin != XDPSEC_ORIGIN_DAEMON)
 			return pass(ctx);
 		/* an inner fragment the daemon decrypted: reassemble it */
 		m.class = cls;
-		xdpsec_count(XDPSEC_CNT_DEC_TO_REASM);
-		return to_daemon(ctx, &m);
+		return to_daemon(ctx, &m, XDPSEC_CNT_DEC_TO_REASM);
 	case XDPSEC_CLASS_ESP: {
 		struct xdpsec_sa_key key = {
 			.spi = pkt.spi,
@@ -182,8 +191,7 @@ int xdpsec_decrypt(struct xdp_md *ctx)
 			return drop(XDPSEC_DROP_REPLAY_EARLY);
 		m.class = cls;
 		m.sa_index = sa->sa_index;
-		xdpsec_count(XDPSEC_CNT_DEC_TO_ESP);
-		return to_daemon(ctx, &m);
+		return to_daemon(ctx, &m, XDPSEC_CNT_DEC_TO_ESP);
 	}
 	case XDPSEC_CLASS_IKE:
 	case XDPSEC_CLASS_NATT_KEEPALIVE:

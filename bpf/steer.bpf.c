@@ -27,16 +27,53 @@ int xdpsec_steer(struct xdp_md *ctx)
 	long ret;
 
 	ret = bpf_redirect_map(&xdpsec_devmap, XDPSEC_DEVMAP_FEEDBACK, XDP_PASS);
-	if (ret == XDP_REDIRECT)
+	if (ret == XDP_REDIRECT) {
+		xdpsec_count(XDPSEC_CNT_STEER_FWD);
 		return XDP_REDIRECT;
+	}
 	/* The slot was cleared meanwhile (daemon stopping): the frame goes
 	 * to the stack as if there were no daemon, without the tag the stack
-	 * would not understand (its VLAN tags are gone with it). */
-	xdpsec_count(XDPSEC_CNT_REDIRECT_FAIL);
-	if (xdpsec_tag_pop(ctx))
-		return XDP_DROP;        /* counted as a redirect failure */
+	 * would not understand (its VLAN tags are gone with it).  Counted
+	 * apart from the classify program's REDIRECT_FAIL: each program's
+	 * frames must balance on their own (docs/counters.md). */
+	if (xdpsec_tag_pop(ctx)) {
+		xdpsec_count(XDPSEC_CNT_STEER_DROPPED);
+		return XDP_DROP;
+	}
 	xdpsec_count(XDPSEC_CNT_STEER_UNTAGGED);
 	return XDP_PASS;
+}
+
+/*
+ * Frames the kernel drops when a CPU's CPUMAP queue is full never reach the
+ * program above, and the kernel tells only its xdp_cpumap_enqueue
+ * tracepoint.  This raw tracepoint program counts them for the CPUMAPs
+ * of our classify programs (ids set by the daemon before load;
+ * user/cpu_steer.c), so that the conservation law's CPUMAP stage sees them
+ * (docs/counters.md).  TP_PROTO(int map_id, unsigned int processed,
+ * unsigned int drops, int to_cpu).
+ */
+#define XDPSEC_CPUMAP_IDS 8
+const volatile __u32 xdpsec_cpumap_ids[XDPSEC_CPUMAP_IDS];
+
+SEC("raw_tp/xdp_cpumap_enqueue")
+int xdpsec_cpumap_drops(struct bpf_raw_tracepoint_args *ctx)
+{
+	__u32 map_id = (__u32)ctx->args[0], drops = (__u32)ctx->args[2];
+	__u32 k = XDPSEC_CNT_CPUMAP_DROPPED;
+	__u64 *v;
+	int ours = 0;
+
+	if (!drops || !map_id)
+		return 0;
+	for (int i = 0; i < XDPSEC_CPUMAP_IDS; i++)
+		ours |= xdpsec_cpumap_ids[i] == map_id;
+	if (!ours)
+		return 0;
+	v = bpf_map_lookup_elem(&xdpsec_cnt, &k);
+	if (v)
+		*v += drops;        /* per-CPU: this CPU's slot only */
+	return 0;
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -94,6 +94,8 @@ enum xdpsec_drop_reason {
 	XDPSEC_DROP_BAD_TAG,             /* decrypt stage: frame tag cut short,
 					    bad magic/origin, or not removable    */
 	XDPSEC_DROP_NO_XSK,              /* decrypt stage: no daemon socket        */
+	XDPSEC_DROP_IPV6_HBH_NOT_FIRST,  /* hop-by-hop header anywhere but right
+					    after the IPv6 header (RFC 8200 4.1) */
 	XDPSEC_DROP__MAX
 };
 
@@ -125,6 +127,20 @@ enum xdpsec_counter {
 					    IPsec frame was passed to the stack  */
 	XDPSEC_CNT_STEER_UNTAGGED,       /* steer program: feedback slot gone, tag
 					    removed, frame passed to the stack   */
+	/* Stage totals: each program's frames in = out + dropped
+	 * (docs/counters.md, user/counter_balance.c) */
+	XDPSEC_CNT_EARLY_DROPPED,        /* classify: whole ESP dropped early
+					    (UNKNOWN_SPI / REPLAY_EARLY)         */
+	XDPSEC_CNT_DEC_RX,               /* decrypt program: every frame          */
+	XDPSEC_CNT_DEC_PASSED,           /* decrypt program: passed to the stack,
+					    tag removed                          */
+	XDPSEC_CNT_DEC_DROPPED,          /* decrypt program: dropped (and counted
+					    under its reason)                    */
+	XDPSEC_CNT_STEER_FWD,            /* steer program: into the feedback pair */
+	XDPSEC_CNT_STEER_DROPPED,        /* steer program: slot gone, tag stuck   */
+	XDPSEC_CNT_CPUMAP_DROPPED,       /* CPUMAP queue full: frames the kernel
+					    dropped before the steer program
+					    (bpf/steer.bpf.c, raw tracepoint)    */
 	XDPSEC_CNT__MAX
 };
 

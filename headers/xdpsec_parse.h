@@ -38,6 +38,11 @@
  *    with offset 0 and MF clear is simply not a fragment.
  *  - For a non-first fragment the protocol is the fragment's (IPv4 protocol
  *    field / fragment header's next header); nothing after it is read.
+ *  - Strict where Linux is strict: a hop-by-hop header anywhere but first
+ *    is IPV6_HBH_NOT_FIRST; a fragment without data is FRAG_ZERO_LEN,
+ *    unless it belongs to an IPsec datagram (ESP, or UDP between a NAT-T
+ *    peer pair): that one goes to the daemon, whose reassembly discards
+ *    the whole datagram.
  */
 #ifndef XDPSEC_PARSE_H
 #define XDPSEC_PARSE_H
@@ -117,7 +122,8 @@ struct xdpsec_pkt {
 	__u16 encap_off;     /* offset of the UDP header of ESP-in-UDP, else 0  */
 	__u16 encap_port;    /* its destination port (host order), else 0       */
 	__u16 esp_off;       /* offset of the ESP header, 0 if none             */
-	__u16 pad;
+	__u8  zero_len;      /* a fragment carrying no data (see parse_l4)      */
+	__u8  pad;
 	__u32 spi;           /* network order                                   */
 	__u32 seq;           /* host order                                      */
 	__u8  saddr[16];     /* IPv4 in the first 4 bytes, rest zero            */
@@ -196,10 +202,8 @@ xdpsec_frag_check(struct xdpsec_pkt *p, __u32 frag_payload, __u32 limit_extra)
 {
 	if (!p->is_fragment)
 		return 0;
-	if (frag_payload == 0) {
-		p->reason = XDPSEC_DROP_FRAG_ZERO_LEN;
-		return -1;
-	}
+	/* no data: judged by xdpsec_parse_l4, which knows the protocol */
+	p->zero_len = frag_payload == 0;
 	if ((__u32)p->frag_off + frag_payload + limit_extra > 65535) {
 		p->reason = XDPSEC_DROP_FRAG_TOO_BIG;
 		return -1;
@@ -310,6 +314,12 @@ XDPSEC_UNROLL
 
 		if (!xdpsec_ipv6_is_ext(nh))
 			break;
+		/* RFC 8200 4.1: hop-by-hop only right after the IPv6 header;
+		 * Linux has no handler for next header 0 anywhere else */
+		if (nh == XDPSEC_IPPROTO_HOPOPTS && i) {
+			p->reason = XDPSEC_DROP_IPV6_HBH_NOT_FIRST;
+			return -1;
+		}
 		if (i == XDPSEC_IPV6_EXT_MAX) {
 			p->reason = XDPSEC_DROP_IPV6_EXTHDR_DEPTH;
 			return -1;
@@ -485,8 +495,8 @@ xdpsec_parse_l3(void *data, void *data_end, __u32 frame_len, __u32 flags,
 
 	__builtin_memset(p, 0, sizeof(*p));
 	proto = xdpsec_parse_l2(data, data_end, p, flags & XDPSEC_PARSE_TAGGED);
-	if (!proto)
-		return XDPSEC_CLASS_MALFORMED;
+	if (!proto)     /* EtherType 0 (an 802.3 length) is not an error */
+		return p->reason ? XDPSEC_CLASS_MALFORMED : XDPSEC_CLASS_PLAIN;
 	if (proto == XDPSEC_ETH_P_IP)
 		err = xdpsec_parse_ipv4(data, data_end, frame_len, p);
 	else if (proto == XDPSEC_ETH_P_IPV6)
@@ -544,11 +554,17 @@ xdpsec_parse_l4(void *data, void *data_end, struct xdpsec_pkt *p, __u16 natt_por
 	 */
 	asm volatile("" ::: "memory");
 
-	if (p->is_fragment && !p->is_first) {
-		/* no upper header here: only the protocol number speaks */
+	if (p->is_fragment && (!p->is_first || p->zero_len)) {
+		/* no upper header here: only the protocol number speaks.
+		 * A fragment without data is malformed, but one of an IPsec
+		 * datagram still goes to the daemon: its reassembly discards
+		 * the whole datagram, as Linux does (user/reasm.c); dropped
+		 * here the rest could still complete. */
 		if (p->l4_proto == XDPSEC_IPPROTO_ESP ||
 		    (p->l4_proto == XDPSEC_IPPROTO_UDP && peer))
 			return xdpsec_esp_class(p);
+		if (p->zero_len)
+			return xdpsec_malformed(p, XDPSEC_DROP_FRAG_ZERO_LEN);
 		return XDPSEC_CLASS_PLAIN_FRAG;
 	}
 

@@ -2,14 +2,24 @@
 # Runs every test: C unit tests and BPF program tests (build/tests/test_*),
 # libFuzzer smoke runs (build/fuzz/fuzz_*), then the netns end-to-end tests
 # (pytest, tests/e2e).  Prints a summary; exits non-zero if anything failed.
-# Needs root (BPF, namespaces).  FUZZ_SECONDS overrides the smoke duration.
+# Needs root (BPF, namespaces).  FUZZ_SECONDS overrides the smoke duration
+# per target (0: no fuzzing).  SANITIZE=1 (make test SANITIZE=1, BUILD=
+# build-san): every sanitizer report of any test, daemon or CLI process
+# goes to $BUILD/sanitizer/ and fails the run.
 set -u
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
 PYTHON=${PYTHON:-/usr/bin/python3}
-FUZZ_SECONDS=${FUZZ_SECONDS:-30}
+FUZZ_SECONDS=${FUZZ_SECONDS:-20}
 failed=()
 start=$(date +%s)
+
+if [ "${SANITIZE:-0}" = 1 ]; then
+	san="$(realpath -m "$BUILD/sanitizer")"
+	rm -rf "$san"; mkdir -p "$san"
+	export ASAN_OPTIONS="log_path=$san/asan:detect_leaks=1:abort_on_error=0"
+	export UBSAN_OPTIONS="log_path=$san/ubsan:print_stacktrace=1:halt_on_error=1"
+fi
 
 if [ "$(id -u)" != 0 ]; then
 	echo "run.sh: the BPF and netns tests need root: sudo make test" >&2
@@ -27,6 +37,7 @@ done
 # Fuzz smoke runs, two at a time (the machine has two cores).
 pids=(); names=()
 for f in "$BUILD"/fuzz/fuzz_*; do
+	[ "$FUZZ_SECONDS" -gt 0 ] 2>/dev/null || break
 	[ -x "$f" ] || continue
 	[[ "$f" == *.d ]] && continue
 	name=$(basename "$f")
@@ -59,6 +70,12 @@ if ls tests/e2e/test_*.py >/dev/null 2>&1; then
 		END { printf "e2e delivery: %d cases, %d datagrams sent, %d expected, %d delivered byte-exact, %d duplicates\n", n, s, e, d, u;
 		      for (k in b) printf "  %-14s sent %6d  expected %6d  delivered %6d\n", k, bs[k], be[k], bd[k] }' "$report"
 	echo "  (per case: $report)"
+fi
+
+if [ "${SANITIZE:-0}" = 1 ] && ls "$san"/* >/dev/null 2>&1; then
+	echo "=== sanitizer reports ($san)"
+	for r in "$san"/*; do echo "--- $r"; head -60 "$r"; done
+	failed+=("sanitizer reports: $(ls "$san" | wc -l)")
 fi
 
 echo

@@ -48,6 +48,15 @@ int cpu_steer_start(struct cpu_steer *s, int cnt_fd, int devmap_fd,
 	bpf_map__set_autocreate(s->skel->maps.xdpsec_sa, false);
 	bpf_map__set_autocreate(s->skel->maps.xdpsec_sastate, false);
 	bpf_map__set_autocreate(s->skel->maps.xdpsec_cpumap, false);
+	/* whose CPUMAP queue drops to count (xdpsec_cpumap_drops) */
+	for (int i = 0; i < n_in && i < (int)(sizeof(s->skel->rodata->xdpsec_cpumap_ids) /
+					     sizeof(s->skel->rodata->xdpsec_cpumap_ids[0])); i++) {
+		struct bpf_map_info mi = { 0 };
+		__u32 len = sizeof(mi);
+
+		if (!bpf_obj_get_info_by_fd(in[i].cpumap_fd, &mi, &len))
+			s->skel->rodata->xdpsec_cpumap_ids[i] = mi.id;
+	}
 	ret = xdpsec_steer__load(s->skel);
 	if (ret) {
 		snprintf(err, errlen, "steering: loading the CPUMAP program failed: %s (run with -v)",
@@ -66,6 +75,15 @@ int cpu_steer_start(struct cpu_steer *s, int cnt_fd, int devmap_fd,
 				goto fail;
 			}
 		}
+	}
+	/* Frames a full CPUMAP queue drops are counted (the conservation law's
+	 * CPUMAP stage); without the tracepoint they would go unseen: warn. */
+	s->drops_link = bpf_program__attach_raw_tracepoint(s->skel->progs.xdpsec_cpumap_drops,
+							   "xdp_cpumap_enqueue");
+	if (!s->drops_link) {
+		pr_warn("steering: CPUMAP queue drops will not be counted (xdp_cpumap_enqueue: %s)\n",
+			strerror(errno));
+		s->drops_link = NULL;
 	}
 	/* every slot is ready: now the classify programs may use them */
 	for (int i = 0; i < n_in; i++) {
@@ -90,6 +108,9 @@ void cpu_steer_stop(struct cpu_steer *s)
 	for (int i = 0; i < s->n_in; i++)
 		for (__u32 cpu = 0; cpu < (__u32)s->n_cpus; cpu++)
 			bpf_map_delete_elem(s->in[i].cpumap_fd, &cpu);
+	/* after the slots: their queues' last drops are counted */
+	if (s->drops_link)
+		bpf_link__destroy(s->drops_link);
 	if (s->skel)
 		xdpsec_steer__destroy(s->skel);
 	memset(s, 0, sizeof(*s));

@@ -16,8 +16,11 @@
 
 struct xdpsec_steer;
 
+struct bpf_link;
+
 struct cpu_steer {
 	struct xdpsec_steer *skel;
+	struct bpf_link *drops_link;   /* CPUMAP queue drops counted, or NULL */
 	int n_cpus;                    /* CPUMAP slots 0..n_cpus-1 in use */
 	int n_in;
 	struct { int cpumap_fd, cfg_fd; } in[CPU_STEER_MAX_IN];

@@ -21,6 +21,7 @@
 #include "ctl_cmds.h"
 #include "ctl_proto.h"
 #include "counters.h"
+#include "counter_balance.h"
 #include "dataplane.h"
 #include "esp.h"
 #include "events.h"
@@ -391,6 +392,7 @@ static char *prometheus_text(struct xdpsecd *d, const struct xs_counter *c, size
 			c[i].is_drop ? " (drop reason)" : "", name, sfx,
 			gauge ? "gauge" : "counter", name, sfx, c[i].value);
 	}
+	counter_balance_prometheus(f, c, n);
 	prom_gauge(f, "sa_count", "Security associations installed", sa_table_count(d->sat));
 	prom_gauge(f, "uptime_seconds", "Seconds since xdpsecd started", (double)(time(NULL) - d->started));
 	fclose(f);
@@ -445,6 +447,8 @@ static json_object *cmd_stats(struct xdpsecd *d, json_object *args, const struct
 		json_object_object_add(res, "counters", list);
 		json_object_object_add(res, "groups", groups);
 		json_object_object_add(res, "drops", drops);
+		/* the conservation law over this same snapshot */
+		json_object_object_add(res, "balance", counter_balance_json(c, n));
 	}
 	free(c);
 	if (reset) {

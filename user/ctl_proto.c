@@ -428,9 +428,11 @@ int ctl_build_request(int argc, char *const *argv, const struct ctl_req_opts *o,
 				json_object_object_add(args, "reset", json_object_new_boolean(1));
 			else if (!strcmp(w[i], "--prometheus") || !strcmp(w[i], "prometheus"))
 				json_object_object_add(args, "prometheus", json_object_new_boolean(1));
+			else if (!strcmp(w[i], "--check") || !strcmp(w[i], "check"))
+				json_object_object_add(args, "check", json_object_new_boolean(1));
 			else {
 				json_object_put(args);
-				return usage(err, errlen, "\"%s\": unknown stats option (expected --reset or --prometheus)", w[i]);
+				return usage(err, errlen, "\"%s\": unknown stats option (expected --reset, --prometheus or --check)", w[i]);
 			}
 		}
 		*req = new_req("stats", args);

@@ -748,6 +748,8 @@ static int set_natt_config(struct dataplane *dp, char *err, size_t errlen)
 	return 0;
 }
 
+static void read_bpf_counters(struct dataplane *dp, uint64_t out[XDPSEC_CNT__MAX]);
+
 int dataplane_start(struct xdpsecd *d, const struct dataplane_opts *o, char *err, size_t errlen)
 {
 	struct dataplane *dp;
@@ -833,6 +835,11 @@ int dataplane_start(struct xdpsecd *d, const struct dataplane_opts *o, char *err
 	 * nothing else. */
 	sa_maps_reset(dp);
 	sa_table_walk(d->sat, mirror_one, d);
+
+	/* The counters of an adopted program's map count from here, like
+	 * the workers' and the sockets': the conservation law compares them
+	 * (docs/counters.md), and a daemon before us may have died mid-way. */
+	read_bpf_counters(dp, dp->cnt_base);
 
 	/* Last: open the door.  Until now IPsec frames went to the stack. */
 	for (int i = 0; i < dp->n_in; i++) {
@@ -931,6 +938,7 @@ static const char *const cnt_names[XDPSEC_CNT__MAX] = {
 	[XDPSEC_CNT_DROP_BASE + XDPSEC_DROP_REPLAY_EARLY] = "drop_replay_early",
 	[XDPSEC_CNT_DROP_BASE + XDPSEC_DROP_BAD_TAG] = "drop_bad_tag",
 	[XDPSEC_CNT_DROP_BASE + XDPSEC_DROP_NO_XSK] = "drop_no_xsk",
+	[XDPSEC_CNT_DROP_BASE + XDPSEC_DROP_IPV6_HBH_NOT_FIRST] = "drop_ipv6_hbh_not_first",
 	[XDPSEC_CNT_REDIRECTED] = "redirected",
 	[XDPSEC_CNT_REDIRECT_FAIL] = "redirect_fail",
 	[XDPSEC_CNT_NOT_CONFIGURED] = "not_configured",
@@ -949,11 +957,19 @@ static const char *const cnt_names[XDPSEC_CNT__MAX] = {
 	[XDPSEC_CNT_STEER_FAIL] = "steer_fail",
 	[XDPSEC_CNT_TAG_NO_ROOM] = "tag_no_room",
 	[XDPSEC_CNT_STEER_UNTAGGED] = "steer_passed_untagged",
+	[XDPSEC_CNT_EARLY_DROPPED] = "early_dropped",
+	[XDPSEC_CNT_DEC_RX] = "rx",
+	[XDPSEC_CNT_DEC_PASSED] = "passed",
+	[XDPSEC_CNT_DEC_DROPPED] = "dropped",
+	[XDPSEC_CNT_STEER_FWD] = "steer_forwarded",
+	[XDPSEC_CNT_STEER_DROPPED] = "steer_dropped",
+	[XDPSEC_CNT_CPUMAP_DROPPED] = "cpumap_dropped",
 };
 
 static bool is_decrypt_counter(int i)
 {
-	return i >= XDPSEC_CNT_DEC_FRESH && i <= XDPSEC_CNT_DEC_UNTAGGED ? true : i == XDPSEC_CNT_DEC_IKE;
+	return i >= XDPSEC_CNT_DEC_FRESH && i <= XDPSEC_CNT_DEC_UNTAGGED ? true :
+	       i == XDPSEC_CNT_DEC_IKE || (i >= XDPSEC_CNT_DEC_RX && i <= XDPSEC_CNT_DEC_DROPPED);
 }
 
 /* Sum the per-CPU counters of every distinct counter map. */
@@ -1181,6 +1197,8 @@ size_t dataplane_counters(struct xdpsecd *d, struct xs_counter *out, size_t max)
 	  "pair, sent back in IP fragments the stack reassembles", 0);
 	P(oversize_dropped, "frames too long for a single-buffer feedback pair that could "
 	  "neither be decrypted here nor handed to the stack", 1);
+	P(oversize_frags, "fragments sent back for those plaintext datagrams (counted in "
+	  "sent_back too)", 0);
 #undef P
 	return xsk_counters(dp, out, n, max);
 }

@@ -57,6 +57,7 @@ static const char *const drop_names[ESP_DROP__MAX] = {
 	[ESP_DROP_BAD_IP] = "bad_ip",
 	[ESP_DROP_ENCAP] = "encap_mismatch",
 	[ESP_DROP_UNSAVED] = "replay_unsaved",
+	[ESP_DROP_BAD_CSUM] = "bad_csum",
 };
 
 static const char *const drop_help[ESP_DROP__MAX] = {
@@ -74,6 +75,7 @@ static const char *const drop_help[ESP_DROP__MAX] = {
 	[ESP_DROP_BAD_IP] = "ESP dropped: outer IP header malformed",
 	[ESP_DROP_ENCAP] = "ESP dropped: UDP encapsulation does not match the SA",
 	[ESP_DROP_UNSAVED] = "ESP dropped: beyond the replay mark saved so far (state file)",
+	[ESP_DROP_BAD_CSUM] = "ESP dropped: outer IPv4 header checksum wrong",
 };
 
 const char *esp_drop_name(enum esp_drop d)
@@ -326,6 +328,12 @@ static enum esp_drop esp_parse(struct esp_ctx *c, uint8_t *pkt, size_t len,
 			return ESP_DROP_BAD_IP;
 		if (tot > len)
 			return ESP_DROP_TRUNC;
+		/* as the kernel's ip_rcv_core: a whole packet is checked here
+		 * as a fragment is in user/reasm.c (the BPF parser does not
+		 * sum headers); every datagram the daemon rebuilds carries a
+		 * recomputed checksum */
+		if (ip4_csum(pkt, ihl) != 0)
+			return ESP_DROP_BAD_CSUM;
 		len = tot;                      /* ignore link-layer padding */
 		is_v4 = 1;
 		is_frag = (rd16(pkt + 6) & 0x3fff) != 0;

@@ -61,6 +61,9 @@ struct pipeline_stats {
 	uint64_t oversize_dropped;   /* neither possible (an oversized fragment,
 					IPv6 with per-fragment headers, no TX
 					room): dropped                        */
+	uint64_t oversize_frags;     /* fragments of oversize_fragmented (and of
+					a datagram dropped half-way), also in
+					sent_back (docs/counters.md)          */
 	uint64_t branch[BRANCH__MAX];
 };
 

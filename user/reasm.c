@@ -137,9 +137,14 @@ struct rpools {
 	uint32_t srcfree;             /* free source list through hnext */
 };
 
+/* C_FRAG_*: every packet fed is counted once in, then once out (in a
+ * completed datagram, or as it came) or dropped (refused, or discarded
+ * with its datagram) -- or it is still held (frags_held).  The balance
+ * is part of reasm_selfcheck(); docs/counters.md. */
 enum {
 	C_REQDS, C_OKS, C_FAILS, C_TIMEOUT, C_EVICT_MEM, C_EVICT_COUNT,
-	C_SRC_EVICT, C_PASS, C_ATOMIC, C_FLUSHED, C_GATHERED, C__MAX
+	C_SRC_EVICT, C_PASS, C_ATOMIC, C_FLUSHED, C_GATHERED,
+	C_FRAG_IN, C_FRAG_OUT, C_FRAG_DROPPED, C__MAX
 };
 
 struct reasm {
@@ -154,6 +159,8 @@ struct reasm {
 	uint32_t src_dg_cap;
 	uint64_t cnt[C__MAX];
 	uint64_t drop[REASM_R__MAX];
+	uint64_t frags_held;          /* fragments held: sum of nfrags */
+	bool no_fast;                 /* reasm_set_fast_path(r, false) */
 };
 
 /* ------------------------------------------------------------ helpers */
@@ -755,6 +762,7 @@ static void slot_release(struct reasm *r, uint32_t s)
 	}
 	r->mem_used -= (uint64_t)d->npages * PG;
 	e->bytes -= (uint64_t)d->npages * PG;
+	r->frags_held -= d->nfrags;
 	src_put(r, d->src);
 	r->p.sfree[r->p.nsfree++] = s;
 	r->in_use--;
@@ -768,6 +776,7 @@ static void slot_kill(struct reasm *r, uint32_t s, int why)
 	else
 		r->drop[-1 - why]++;
 	r->cnt[C_FAILS]++;
+	r->cnt[C_FRAG_DROPPED] += r->p.slot[s].nfrags;
 	slot_release(r, s);
 }
 
@@ -961,6 +970,10 @@ static int parse(const uint8_t *pkt, size_t len, uint64_t ctx, struct rfrag *f, 
 		while (nh == 0 || nh == 43 || nh == 60) {
 			uint32_t hl;
 
+			/* RFC 8200 4.1: Linux drops the packet (no handler
+			 * for next header 0 past the first header) */
+			if (nh == 0 && off != 40)
+				return -REASM_R_HBH_NOT_FIRST;
 			if (off + 2 > tot)
 				return -REASM_R_MALFORMED;
 			hl = (pkt[off + 1] + 1u) * 8u;
@@ -1005,17 +1018,29 @@ static int parse(const uint8_t *pkt, size_t len, uint64_t ctx, struct rfrag *f, 
 
 /* ------------------------------------------------------------ feed */
 
+/* The current packet is refused (its datagram, if any, is kept). */
 static int dropped(struct reasm *r, struct reasm_out *out, int reason)
 {
 	r->drop[reason]++;
 	if (reason != REASM_R_DUPLICATE)
 		r->cnt[C_FAILS]++;
+	r->cnt[C_FRAG_DROPPED]++;
 	out->reason = reason;
 	return REASM_DROPPED;
 }
 
-/* Datagram `s` is discarded because of the current fragment. */
+/* Datagram `s` is discarded because of the current fragment, which is
+ * dropped with it (not held yet: committed fragments are in nfrags). */
 static int kill_drop(struct reasm *r, uint32_t s, struct reasm_out *out, int reason)
+{
+	slot_kill(r, s, -1 - reason);
+	r->cnt[C_FRAG_DROPPED]++;
+	out->reason = reason;
+	return REASM_DROPPED;
+}
+
+/* The same when the current fragment is already held by `s`. */
+static int kill_drop_held(struct reasm *r, uint32_t s, struct reasm_out *out, int reason)
 {
 	slot_kill(r, s, -1 - reason);
 	out->reason = reason;
@@ -1125,9 +1150,9 @@ static __attribute__((noinline)) int complete(struct reasm *r, uint32_t s, struc
 	uint32_t hl = d->hdr_len, total = d->total, head = d->head;
 
 	if ((key_family(&d->key) == 4 ? hl : hl - 40) + total > REASM_MAX_LEN)
-		return kill_drop(r, s, out, REASM_R_TOO_BIG);
+		return kill_drop_held(r, s, out, REASM_R_TOO_BIG);
 	if (!out->buf || hl + total > out->cap)
-		return kill_drop(r, s, out, REASM_R_OUT_TOO_SMALL);
+		return kill_drop_held(r, s, out, REASM_R_OUT_TOO_SMALL);
 	if (!(d->flags & (F_SCATTER | F_HDRBUF))) {
 		/* In place: header and data already where they belong. */
 		uint8_t *o = pagemem(r, d->base) + head - hl;
@@ -1151,6 +1176,7 @@ static __attribute__((noinline)) int complete(struct reasm *r, uint32_t s, struc
 	out->len = hl + total;
 	out->tag = d->tag;
 	r->cnt[C_OKS]++;
+	r->cnt[C_FRAG_OUT] += d->nfrags;
 	slot_release(r, s);
 	return REASM_COMPLETE;
 }
@@ -1187,6 +1213,7 @@ int commit(struct reasm *r, uint32_t s, const struct rfrag *f, uint32_t pos,
 	rg[pos].start = (uint16_t)f->start;
 	rg[pos].end = (uint16_t)f->end;
 	d->nfrags++;
+	r->frags_held++;
 	d->received = (uint16_t)(d->received + f->end - f->start);
 	if (f->end > d->max_end)
 		d->max_end = (uint16_t)f->end;
@@ -1454,6 +1481,7 @@ static __attribute__((noinline)) int feed_slow(struct reasm *r, const uint8_t *p
 		out->len = wlen;
 		out->data = out->buf;
 		r->cnt[C_PASS]++;
+		r->cnt[C_FRAG_OUT]++;
 		return REASM_COMPLETE;
 	}
 	if (rc == P_ATOMIC) {
@@ -1469,9 +1497,11 @@ static __attribute__((noinline)) int feed_slow(struct reasm *r, const uint8_t *p
 		out->len = f.hdr_len + dl;
 		out->data = out->buf;
 		r->cnt[C_ATOMIC]++;
+		r->cnt[C_FRAG_OUT]++;
 		return REASM_COMPLETE;
 	}
-	if (rc < 0 && (rc == -REASM_R_MALFORMED || rc == -REASM_R_BAD_CSUM || rc == -REASM_R_JUMBO))
+	if (rc < 0 && (rc == -REASM_R_MALFORMED || rc == -REASM_R_BAD_CSUM || rc == -REASM_R_JUMBO ||
+		       rc == -REASM_R_HBH_NOT_FIRST))
 		return dropped(r, out, -rc);
 	r->cnt[C_REQDS]++;
 	if (rc < 0) {
@@ -1494,10 +1524,18 @@ int reasm_feed(struct reasm *r, const uint8_t *pkt, size_t len, uint64_t now_ms,
 	out->tag = tag;
 	out->reason = REASM_R_NONE;
 	out->data = NULL;
-	rc = feed_fast(r, pkt, len, now_ms, ctx, tag, out);
-	if (rc >= 0)
-		return rc;
+	r->cnt[C_FRAG_IN]++;
+	if (!r->no_fast) {
+		rc = feed_fast(r, pkt, len, now_ms, ctx, tag, out);
+		if (rc >= 0)
+			return rc;
+	}
 	return feed_slow(r, pkt, len, now_ms, ctx, tag, out);
+}
+
+void reasm_set_fast_path(struct reasm *r, bool on)
+{
+	r->no_fast = !on;
 }
 
 /* ------------------------------------------------------------ timer, walk */
@@ -1599,6 +1637,7 @@ static const char *const reason_names[REASM_R__MAX] = {
 	[REASM_R_HDR_TOO_LONG] = "hdr_too_long",
 	[REASM_R_OUT_TOO_SMALL] = "out_too_small",
 	[REASM_R_JUMBO] = "jumbo",
+	[REASM_R_HBH_NOT_FIRST] = "hbh_not_first",
 };
 
 const char *reasm_reason_name(int reason)
@@ -1632,6 +1671,9 @@ size_t reasm_counters(const struct reasm *r, struct xs_counter *out, size_t n, s
 		{ C_PASS, "reasm_passthrough", "non-fragments returned as is", 0 },
 		{ C_ATOMIC, "reasm_atomic", "IPv6 atomic fragments (RFC 6946) returned without fragment header", 0 },
 		{ C_GATHERED, "reasm_gathered", "datagrams completed from scattered pages (copied out, not in place)", 0 },
+		{ C_FRAG_IN, "reasm_frag_in", "packets fed to reassembly (fragments and whole packets)", 0 },
+		{ C_FRAG_OUT, "reasm_frag_out", "packets that left it: in a reassembled datagram, or as they came", 0 },
+		{ C_FRAG_DROPPED, "reasm_frag_dropped", "packets dropped: refused, or discarded with their datagram", 0 },
 	};
 	static const struct { int reason; const char *name, *help; } d[] = {
 		{ REASM_R_OVERLAP, "reasm_overlaps", "datagrams dropped for overlapping fragments (ReasmOverlaps, RFC 5722)" },
@@ -1647,6 +1689,7 @@ size_t reasm_counters(const struct reasm *r, struct xs_counter *out, size_t n, s
 		{ REASM_R_HDR_TOO_LONG, "reasm_hdr_too_long", "first fragments whose header exceeds 512 bytes" },
 		{ REASM_R_OUT_TOO_SMALL, "reasm_out_too_small", "datagrams larger than the caller's buffer" },
 		{ REASM_R_JUMBO, "reasm_jumbo", "IPv6 jumbograms (not supported)" },
+		{ REASM_R_HBH_NOT_FIRST, "reasm_hbh_not_first", "IPv6 packets with a hop-by-hop header not right after the IPv6 header (RFC 8200)" },
 	};
 
 	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++)
@@ -1659,6 +1702,9 @@ size_t reasm_counters(const struct reasm *r, struct xs_counter *out, size_t n, s
 			   "datagrams being reassembled now (gauge)", r->in_use, 0);
 	n = xs_counter_add(out, n, max, "reasm", "reasm_mem_bytes",
 			   "bytes of fragment data held now (gauge)", r->mem_used, 0);
+	n = xs_counter_add(out, n, max, "reasm", "reasm_frag_held",
+			   "packets held now, waiting for the rest of their datagram (gauge)",
+			   r->frags_held, 0);
 	return n;
 }
 
@@ -1666,6 +1712,9 @@ void reasm_reset_counters(struct reasm *r)
 {
 	memset(r->cnt, 0, sizeof(r->cnt));
 	memset(r->drop, 0, sizeof(r->drop));
+	/* what is held now entered before the reset: count it in again, so
+	 * that in = out + dropped + held holds across a reset */
+	r->cnt[C_FRAG_IN] = r->frags_held;
 }
 
 size_t reasm_mem_used(const struct reasm *r) { return (size_t)r->mem_used; }
@@ -1694,7 +1743,7 @@ static int hbm_check(const struct hbm *b)
 int reasm_selfcheck(const struct reasm *r)
 {
 	uint32_t n = 0, prev = NIL, pages = 0, srcs = 0, bases = 0, nres = 0, nfree = 0;
-	uint64_t mem = 0;
+	uint64_t mem = 0, frags = 0;
 	uint64_t *own = calloc((r->p.npg + 63) / 64 + 1, sizeof(*own));
 	bool last_seen = r->last == NIL;
 	int rc = 0;
@@ -1710,6 +1759,7 @@ int reasm_selfcheck(const struct reasm *r)
 		uint32_t recv = 0, np = 0;
 
 		SC(++n <= r->in_use);
+		frags += d->nfrags;
 		last_seen |= s == r->last;
 		SC(d->lru_prev == prev);
 		SC(slot_find(r, &d->key, d->hash) == s);
@@ -1757,6 +1807,8 @@ int reasm_selfcheck(const struct reasm *r)
 		SC(r->p.src[d->src].refs >= 1);
 	}
 	SC(n == r->in_use);
+	SC(frags == r->frags_held);
+	SC(r->cnt[C_FRAG_IN] == r->cnt[C_FRAG_OUT] + r->cnt[C_FRAG_DROPPED] + r->frags_held);
 	SC(prev == r->lru_tail);
 	SC(last_seen);
 	SC(mem == r->mem_used);

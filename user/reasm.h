@@ -10,9 +10,12 @@
  *    IPv6; ctx is the caller's opaque context (ingress ifindex, SA...).
  *  - any order; exact duplicates (same range, same bytes) are ignored; any
  *    other overlap drops the whole datagram (RFC 5722; Linux for IPv4);
- *  - non-last fragments must be a multiple of 8 bytes; zero-length
- *    fragments are rejected; the result may not exceed 65535 bytes (IPv4
- *    total length, IPv6 payload length);
+ *  - non-last fragments must be a multiple of 8 bytes; a zero-length
+ *    fragment, like any other well-formed but unacceptable fragment,
+ *    discards its whole datagram (as Linux does); the result may not
+ *    exceed 65535 bytes (IPv4 total length, IPv6 payload length);
+ *  - IPv6: a hop-by-hop header anywhere but first drops the packet
+ *    (RFC 8200 4.1, as Linux does);
  *  - a second last fragment with another end, or data beyond the last,
  *    drops the datagram;
  *  - the header (IPv4 incl. options, IPv6 unfragmentable part) comes from
@@ -105,6 +108,7 @@ enum reasm_reason {
 	REASM_R_HDR_TOO_LONG,    /* header longer than REASM_HDR_MAX            */
 	REASM_R_OUT_TOO_SMALL,   /* caller's buffer too small for the datagram */
 	REASM_R_JUMBO,           /* IPv6 jumbogram (payload length 0)           */
+	REASM_R_HBH_NOT_FIRST,   /* IPv6 hop-by-hop header not first (RFC 8200) */
 	REASM_R__MAX
 };
 
@@ -120,6 +124,13 @@ enum reasm_reason {
  */
 int reasm_feed(struct reasm *r, const uint8_t *pkt, size_t len, uint64_t now_ms,
 	       uint64_t ctx, uint32_t tag, struct reasm_out *out);
+
+/*
+ * The in-order fast path (feed_fast in reasm.c) on (default) or off.  Off,
+ * every packet takes the general path; results are identical either way
+ * (tests/fuzz/fuzz_reasm_diff.c holds the two to that).
+ */
+void reasm_set_fast_path(struct reasm *r, bool on);
 
 /* Discards datagrams older than timeout_ms; returns how many. */
 unsigned reasm_expire(struct reasm *r, uint64_t now_ms);

@@ -41,8 +41,9 @@ static const char usage_text[] =
 "  sa list [--keys]        every SA with its counters (keys hidden by default)\n"
 "  sa stats [ID]           per-SA counters in columns\n"
 "  sa flush                delete every SA\n"
-"  stats [--reset] [--prometheus]\n"
-"                          counters: global, per branch, per drop reason\n"
+"  stats [--reset] [--prometheus] [--check]\n"
+"                          counters: global, per branch, per drop reason, and\n"
+"                          each stage's balance (--check: exit 1 if one is off)\n"
 "  reasm                   datagrams being reassembled\n"
 "  status                  interfaces, workers, uptime, versions, SA count,\n"
 "                          kernel features\n"
@@ -100,12 +101,17 @@ static const struct { const char *cmd, *text; } help_cmds[] = {
 "sa stats [ID]\n"
 "sa flush\n" },
 	{ "stats",
-"stats [--reset] [--prometheus]\n"
+"stats [--reset] [--prometheus] [--check]\n"
 "  Every counter of the classify and decrypt programs, the pipeline, the\n"
 "  reassembly engine and the ESP engine, grouped, then the non-zero drop\n"
-"  reasons.  --prometheus prints the Prometheus text exposition format\n"
-"  (xdpsec_GROUP_NAME_total counters), e.g. for node_exporter's textfile\n"
-"  collector.  --reset zeroes the counters after reading them (admin).\n" },
+"  reasons, then the balance of every stage: frames in = out + dropped\n"
+"  (with a reason) + held (docs/counters.md).  --check prints only the\n"
+"  balance and exits 1, naming the stage, when a frame is unaccounted for\n"
+"  (read it once traffic has settled: frames in flight count as missing).\n"
+"  --prometheus prints the Prometheus text exposition format\n"
+"  (xdpsec_GROUP_NAME_total counters, xdpsec_balance_unaccounted per\n"
+"  stage), e.g. for node_exporter's textfile collector.  --reset zeroes\n"
+"  the counters after reading them (admin).\n" },
 	{ "reasm", "reasm\n  Datagrams being reassembled: key, fragments held, bytes, age.\n" },
 	{ "status", "status\n  Interfaces, attach mode, feedback pair, workers, queues, uptime,\n  versions, SA count, crypto backend, and the kernel features the daemon\n  probed at start (yes, or no with what it does instead; xdpsecd --check).\n" },
 	{ "limits",
@@ -123,6 +129,7 @@ static const struct { const char *cmd, *text; } help_cmds[] = {
 
 static int json_out;
 static int keys_opt;
+static int check_opt;          /* stats --check: only the balance, exit 1 if off */
 
 /* ------------------------------------------------------------ printing */
 
@@ -197,6 +204,58 @@ static void print_sa_stats(json_object *sas)
 	}
 }
 
+/* The conservation law as the daemon computed it (docs/counters.md). */
+static void print_balance(json_object *res)
+{
+	json_object *bal, *stages;
+
+	if (!json_object_object_get_ex(res, "balance", &bal) ||
+	    !json_object_object_get_ex(bal, "stages", &stages))
+		return;
+	printf("balance: in = out + dropped + held, per stage (docs/counters.md)\n");
+	printf("  %-13s %14s %14s %14s %10s %12s\n", "stage", "in", "out", "dropped", "held",
+	       "unaccounted");
+	for (size_t i = 0; i < json_object_array_length(stages); i++) {
+		json_object *s = json_object_array_get_idx(stages, i), *p;
+
+		if (json_object_object_get_ex(s, "present", &p) && !json_object_get_boolean(p)) {
+			printf("  %-13s %14s\n", jstr(s, "stage"), "-");
+			continue;
+		}
+		printf("  %-13s %14" PRId64 " %14" PRId64 " %14" PRId64 " %10" PRId64 " %12" PRId64 "%s\n",
+		       jstr(s, "stage"), jint(s, "in"), jint(s, "out"), jint(s, "dropped"),
+		       jint(s, "held"), jint(s, "unaccounted"), jint(s, "unaccounted") ? "  UNBALANCED" : "");
+	}
+}
+
+/* stats --check: 0 when every present stage balances, else 1 with the
+ * unbalanced stages and their terms in err. */
+static int check_balance(json_object *res, char *err, size_t errlen)
+{
+	json_object *bal, *stages;
+	size_t o = 0;
+
+	if (!json_object_object_get_ex(res, "balance", &bal) ||
+	    !json_object_object_get_ex(bal, "stages", &stages)) {
+		snprintf(err, errlen, "the daemon reports no balance (too old?)");
+		return 1;
+	}
+	err[0] = 0;
+	for (size_t i = 0; i < json_object_array_length(stages); i++) {
+		json_object *s = json_object_array_get_idx(stages, i);
+
+		if (!jint(s, "unaccounted") || o >= errlen)
+			continue;
+		o += (size_t)snprintf(err + o, errlen - o,
+				      "%sunbalanced stage %s: in %" PRId64 " != out %" PRId64
+				      " + dropped %" PRId64 " + held %" PRId64 " (%" PRId64
+				      " unaccounted; %s)", o ? "\n" : "", jstr(s, "stage"),
+				      jint(s, "in"), jint(s, "out"), jint(s, "dropped"), jint(s, "held"),
+				      jint(s, "unaccounted"), jstr(s, "terms"));
+	}
+	return err[0] ? 1 : 0;
+}
+
 static void print_stats(json_object *res)
 {
 	json_object *list, *prom;
@@ -206,6 +265,10 @@ static void print_stats(json_object *res)
 
 	if (json_object_object_get_ex(res, "prometheus", &prom)) {
 		fputs(json_object_get_string(prom), stdout);
+		return;
+	}
+	if (check_opt) {
+		print_balance(res);
 		return;
 	}
 	if (!json_object_object_get_ex(res, "counters", &list))
@@ -234,6 +297,8 @@ static void print_stats(json_object *res)
 	}
 	if (!any_drop)
 		printf("\ndrop reasons: none\n");
+	printf("\n");
+	print_balance(res);
 }
 
 static void print_reasm(json_object *res)
@@ -381,6 +446,9 @@ static int run_one(int fd, struct ctl_reader *rd, int argc, char **argv, unsigne
 	if (ctl_build_request(argc, argv, &o, &req, err, errlen))
 		return 2;
 	snprintf(cmd, sizeof(cmd), "%s", jstr(req, "cmd"));
+	check_opt = !strcmp(cmd, "stats") &&
+		    json_object_get_boolean(json_object_object_get(json_object_object_get(req, "args"),
+								   "check"));
 	json_object_object_add(req, "id", json_object_new_int64(++*id));
 	rc = ctl_send(fd, req);
 	json_object_put(req);
@@ -403,6 +471,10 @@ static int run_one(int fd, struct ctl_reader *rd, int argc, char **argv, unsigne
 	 * then exactly one event object per line */
 	if (strcmp(cmd, "monitor"))
 		print_result(cmd, json_object_object_get(reply, "result"));
+	if (check_opt && check_balance(json_object_object_get(reply, "result"), err, errlen)) {
+		json_object_put(reply);
+		return 1;
+	}
 	json_object_put(reply);
 	if (!strcmp(cmd, "monitor")) {
 		/* stream until the daemon goes away or we are interrupted */

@@ -84,6 +84,8 @@ def eth6(p):
 emit("plain_udp4", eth4(IP(src=A4, dst=B4) / UDP(sport=1, dport=53) / Raw(b"q" * 20)))
 emit("plain_tcp6", eth6(IPv6(src=A6, dst=B6) / TCP(sport=1, dport=80)))
 emit("arp", Ether(**ETH) / ARP(psrc=A4, pdst=B4))
+# EtherType 0 (an 802.3 length field): not IP, not malformed
+emit("ethertype0", Ether(type=0, **ETH) / Raw(b"l" * 46))
 emit("plain_udp4_vlan", Ether(**ETH) / Dot1Q(vlan=10) /
      IP(src=A4, dst=B4) / UDP(dport=53) / Raw(b"v" * 10))
 emit("plain_udp4_qinq", Ether(**ETH) / Dot1AD(vlan=100) / Dot1Q(vlan=10) /
@@ -148,7 +150,9 @@ kinds = [IPv6ExtHdrHopByHop] + [IPv6ExtHdrDestOpt, IPv6ExtHdrRouting] * 8
 def chain(k, payload, last_nh=50):
     p = IPv6(src=A6, dst=B6)
     for i in range(k):
-        p = p / kinds[i](nh=last_nh if i == k - 1 else None)
+        # nh only on the last: scapy chains the others itself, and an
+        # explicit nh=None would leave them 0 (hop-by-hop, then not first)
+        p = p / (kinds[i](nh=last_nh) if i == k - 1 else kinds[i]())
     return eth6(p / Raw(payload))
 
 
@@ -215,6 +219,20 @@ emit("frag6_too_big", eth6(IPv6(src=A6, dst=B6) /
 emit("frag4_zero_len", eth4(IP(src=A4, dst=B4, proto=17, flags="MF", frag=10)))
 emit("frag6_zero_len", eth6(IPv6(src=A6, dst=B6) /
                             IPv6ExtHdrFragment(id=1, offset=10, m=1, nh=17)))
+# zero-length fragments of IPsec datagrams go to the daemon, whose
+# reassembly discards the whole datagram as Linux does (xdpsec_parse.h)
+emit("esp4_frag_zero_len", eth4(IP(src=A4, dst=B4, proto=50, flags="MF", frag=10)))
+emit("esp4_frag_zero_len_first", eth4(IP(src=A4, dst=B4, proto=50, flags="MF", frag=0)))
+emit("esp6_frag_zero_len", eth6(IPv6(src=A6, dst=B6) /
+                                IPv6ExtHdrFragment(id=1, offset=10, m=1, nh=50)))
+# RFC 8200 4.1: hop-by-hop only right after the IPv6 header
+emit("hbh_not_first6", eth6(IPv6(src=A6, dst=B6) / IPv6ExtHdrDestOpt() /
+                            IPv6ExtHdrHopByHop(nh=50) / Raw(esp6_small)))
+emit("hbh_after_frag6", eth6(IPv6(src=A6, dst=B6) /
+                             IPv6ExtHdrFragment(id=12, offset=0, m=1) /
+                             IPv6ExtHdrHopByHop(nh=50) / Raw(esp6_small)))
+emit("hbh_twice6", eth6(IPv6(src=A6, dst=B6) / IPv6ExtHdrHopByHop() /
+                        IPv6ExtHdrHopByHop(nh=50) / Raw(esp6_small)))
 # routing header whose length says 64 bytes in a 48-byte payload
 emit("trunc_exthdr6", patch(raw(eth6(IPv6(src=A6, dst=B6) /
                                      IPv6ExtHdrRouting(nh=50) / Raw(esp6_small[:40]))),

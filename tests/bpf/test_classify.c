@@ -31,6 +31,7 @@
 #define MDROP XDPSEC_CNT_MALFORMED_DROPPED
 #define ATOM  XDPSEC_CNT_ATOMIC_FRAG
 #define PFF   XDPSEC_CNT_PLAIN_FRAG_FIRST
+#define EARLYD XDPSEC_CNT_EARLY_DROPPED
 
 #define POL_DROP  1           /* malformed_policy = drop */
 #define EARLY     XDPSEC_CFG_EARLY_DROP
@@ -61,6 +62,7 @@ static const struct row rows[] = {
 	{ "plain_udp4", 0, 0, 0, 1, XDP_PASS, C(PLAIN), 0, {0}, NM },
 	{ "plain_tcp6", 0, 0, 0, 1, XDP_PASS, C(PLAIN), 0, {0}, NM },
 	{ "arp", 0, 0, 0, 1, XDP_PASS, C(PLAIN), 0, {0}, NM },
+	{ "ethertype0", 0, 0, 0, 1, XDP_PASS, C(PLAIN), 0, {0}, NM },
 	{ "plain_udp4_vlan", 0, 0, 0, 1, XDP_PASS, C(PLAIN), 0, {0}, NM },
 	{ "plain_udp4_qinq", 0, 0, 0, 1, XDP_PASS, C(PLAIN), 0, {0}, NM },
 	{ "ipv4_opts_udp", 0, 0, 0, 1, XDP_PASS, C(PLAIN), 0, {0}, NM },
@@ -137,6 +139,9 @@ static const struct row rows[] = {
 	{ "frag4_zero_len", 0, 0, 0, 1, XDP_PASS, C(MALFORMED), 2, {D(FRAG_ZERO_LEN), MPASS}, NM },
 	{ "frag6_zero_len", 0, 0, 0, 1, XDP_PASS, C(MALFORMED), 2, {D(FRAG_ZERO_LEN), MPASS}, NM },
 	{ "esp6_ext_over", 0, 0, 0, 1, XDP_PASS, C(MALFORMED), 2, {D(IPV6_EXTHDR_DEPTH), MPASS}, NM },
+	{ "hbh_not_first6", 0, 0, 0, 1, XDP_PASS, C(MALFORMED), 2, {D(IPV6_HBH_NOT_FIRST), MPASS}, NM },
+	{ "hbh_after_frag6", 0, 0, 0, 1, XDP_PASS, C(MALFORMED), 2, {D(IPV6_HBH_NOT_FIRST), MPASS}, NM },
+	{ "hbh_twice6", 0, 0, 0, 1, XDP_PASS, C(MALFORMED), 2, {D(IPV6_HBH_NOT_FIRST), MPASS}, NM },
 	{ "trunc_exthdr6", 0, 0, 0, 1, XDP_PASS, C(MALFORMED), 2, {D(IPV6_TRUNC_EXTHDR), MPASS}, NM },
 	{ "trunc_udp4", 0, 0, 0, 1, XDP_PASS, C(MALFORMED), 2, {D(TRUNC_UDP), MPASS}, NM },
 	/* malformed, policy drop */
@@ -145,11 +150,20 @@ static const struct row rows[] = {
 	{ "esp6_ext_over", POL_DROP, 0, 0, 1, XDP_DROP, C(MALFORMED), 2, {D(IPV6_EXTHDR_DEPTH), MDROP}, NM },
 	{ "frag4_zero_len", POL_DROP, 0, 0, 0, XDP_DROP, C(MALFORMED), 2, {D(FRAG_ZERO_LEN), MDROP}, NM },
 	{ "trunc_esp6", POL_DROP, 0, 0, 1, XDP_DROP, C(MALFORMED), 2, {D(TRUNC_ESP), MDROP}, NM },
+	{ "hbh_not_first6", POL_DROP, 0, 0, 1, XDP_DROP, C(MALFORMED), 2, {D(IPV6_HBH_NOT_FIRST), MDROP}, NM },
+	/* a zero-length fragment of an IPsec datagram goes to the daemon
+	 * (its reassembly discards the datagram, as Linux does), whatever
+	 * the policy; a plain one stays malformed */
+	{ "esp4_frag_zero_len", POL_DROP, 0, 0, 1, XDP_REDIRECT, C(ESP_FRAG_MIDDLE), 1, {REDIR}, M4(0, 0) },
+	{ "esp4_frag_zero_len_first", 0, 0, 0, 1, XDP_REDIRECT, C(ESP_FRAG_FIRST), 1, {REDIR}, M4(0, 0) },
+	{ "esp6_frag_zero_len", 0, 0, 0, 1, XDP_REDIRECT, C(ESP_FRAG_MIDDLE), 1, {REDIR}, M4(0, 0) },
+	{ "frag4_zero_len", 0, 0, 0, 1, XDP_REDIRECT, C(ESP_FRAG_MIDDLE), 1, {REDIR}, M4(0, 0), .peer = 4500 },
+	{ "frag6_zero_len", 0, 0, 0, 1, XDP_PASS, C(MALFORMED), 2, {D(FRAG_ZERO_LEN), MPASS}, NM, .peer = 4500 },
 	/* early drop against the SA maps populated by setup_sa() */
 	{ "esp4", 0, EARLY, 0, 1, XDP_REDIRECT, C(ESP), 1, {REDIR}, M4(0x1001, 7) },
-	{ "esp4_unknown", 0, EARLY, 0, 1, XDP_DROP, C(ESP), 1, {D(UNKNOWN_SPI)}, NM },
+	{ "esp4_unknown", 0, EARLY, 0, 1, XDP_DROP, C(ESP), 2, {D(UNKNOWN_SPI), EARLYD}, NM },
 	{ "esp4_unknown", 0, 0, 0, 1, XDP_REDIRECT, C(ESP), 1, {REDIR}, M4(0x9999, 7) },
-	{ "esp4_replay", 0, EARLY, 0, 1, XDP_DROP, C(ESP), 1, {D(REPLAY_EARLY)}, NM },
+	{ "esp4_replay", 0, EARLY, 0, 1, XDP_DROP, C(ESP), 2, {D(REPLAY_EARLY), EARLYD}, NM },
 	{ "esp4_esn", 0, EARLY, 0, 1, XDP_REDIRECT, C(ESP), 1, {REDIR}, M4(0x1003, 7) },
 	{ "esp6", 0, EARLY, 0, 1, XDP_REDIRECT, C(ESP), 1, {REDIR}, M4(0x6001, 9) },
 	{ "espudp4", 0, EARLY, 0, 1, XDP_REDIRECT, C(ESP), 1, {REDIR}, M4(0x2001, 11) },
@@ -446,6 +460,7 @@ TEST(truncations_and_corruptions)
 {
 	static unsigned char buf[FX_LEN_MAX], out[FX_LEN_MAX + 256];
 	__u64 before[XDPSEC_CNT__MAX], after[XDPSEC_CNT__MAX], runs = 0, cls = 0;
+	__u64 verdicts[XDP_REDIRECT + 1] = { 0 };
 	int bad = 0;
 
 	CHECK_EQ(set_config(0, EARLY, 0, 1), 0);
@@ -473,6 +488,8 @@ TEST(truncations_and_corruptions)
 				runs++;
 				bad += o.retval != XDP_PASS && o.retval != XDP_DROP &&
 				       o.retval != XDP_REDIRECT;
+				if (o.retval <= XDP_REDIRECT)
+					verdicts[o.retval]++;
 				if (pos < 0 && len > 200)
 					break;        /* long prefixes: truncation only */
 			}
@@ -483,6 +500,16 @@ TEST(truncations_and_corruptions)
 		cls += after[XDPSEC_CNT_CLASS_BASE + c] - before[XDPSEC_CNT_CLASS_BASE + c];
 	CHECK_EQ(bad, 0);
 	CHECK_EQ(cls, runs);
+	/* the classify program's law (docs/counters.md): every frame passed,
+	 * redirected or dropped, each counted by what happened to it */
+#define DLT(k) (after[k] - before[k])
+	CHECK_EQ(DLT(REDIR), verdicts[XDP_REDIRECT]);
+	CHECK_EQ(DLT(MDROP) + DLT(EARLYD), verdicts[XDP_DROP]);
+	CHECK_EQ(DLT(XDPSEC_CNT_CLASS_BASE + C(PLAIN)) + DLT(XDPSEC_CNT_CLASS_BASE + C(PLAIN_FRAG)) +
+		 DLT(XDPSEC_CNT_CLASS_BASE + C(IKE)) + DLT(XDPSEC_CNT_CLASS_BASE + C(NATT_KEEPALIVE)) +
+		 DLT(MPASS) + DLT(NOCFG) + DLT(XDPSEC_CNT_REDIRECT_FAIL) + DLT(XDPSEC_CNT_TAG_NO_ROOM),
+		 verdicts[XDP_PASS]);
+#undef DLT
 	CHECK(runs > 10000);
 	printf("        %llu mutated frames run\n", (unsigned long long)runs);
 }

@@ -5,6 +5,11 @@
         res = env.run_case(case)              # send, collect, counter deltas
         res.payloads, res.delta[("branch", "frag_after")]
 
+After every case, run_case asserts the counter conservation law
+(docs/counters.md) with `xdpsecctl stats --check`: every frame that entered
+a stage was passed on, dropped with a reason, or is held; close() asserts it
+once more for whatever a test did besides run_case.
+
 The topology is nslib.Pair (sender 198.18.0.1 / 2001:db8::1 on veth0,
 receiver .2 / ::2 on veth1).  The daemon runs in the receiver namespace
 (nsenter, so it sees the same bpffs); xdpsecctl talks to it over its Unix
@@ -149,6 +154,14 @@ class XdpsecEnv:
         self.close()
 
     def close(self):
+        """Stops everything; the conservation law is checked first (on the
+        running daemon), and a violation raised after the cleanup."""
+        failure = None
+        if self.daemon_alive() and os.path.exists(self.sock):
+            try:
+                self.check_balance()
+            except AssertionError as ex:
+                failure = ex
         self.stop_daemon()
         if self.pair is not None:
             # a daemon killed with SIGKILL leaves its interface locks
@@ -166,6 +179,8 @@ class XdpsecEnv:
             os.rmdir(self.tmp)
         except OSError:
             pass
+        if failure is not None:
+            raise failure
 
     # ----------------------------------------------------------- daemon
     def start_daemon(self, timeout=15):
@@ -250,6 +265,30 @@ class XdpsecEnv:
         r = self.ctl("stats", json_out=True)
         return flatten_stats(json.loads(r.stdout))
 
+    def check_balance(self, timeout=3.0):
+        """The counter conservation law (docs/counters.md): `xdpsecctl -j
+        stats --check` exits 0 and every stage was judged (a stage without
+        its counters would pass unseen).  Frames still in flight count as
+        missing, so it is asked again for up to `timeout` seconds; then an
+        AssertionError names the unbalanced stages with their terms."""
+        deadline = time.time() + timeout
+        while True:
+            r = self.ctl("stats", "--check", json_out=True, check=False)
+            bal = {}
+            try:
+                bal = json.loads(r.stdout).get("balance", {})
+            except ValueError:
+                pass
+            absent = [st["stage"] for st in bal.get("stages", []) if not st.get("present")]
+            if r.returncode == 0 and bal.get("stages") and not absent:
+                return bal
+            if time.time() > deadline:
+                raise AssertionError(
+                    "counter conservation law broken (xdpsecctl stats --check exit %d): %s%s"
+                    % (r.returncode, r.stderr.strip(),
+                       "; stages without counters: %s" % absent if absent else ""))
+            time.sleep(0.2)
+
     # ------------------------------------------------------------ traffic
     def send(self, frames, gap_us=30):
         path = os.path.join(self.tmp, "frames.bin")
@@ -299,4 +338,6 @@ class XdpsecEnv:
         time.sleep(settle * TIME_SCALE)     # let the last counters land
         after = self.stats() if self.daemon_alive() else {}
         delta = {k: after[k] - before.get(k, 0) for k in after}
+        if self.daemon_alive():
+            self.check_balance()
         return Result(case, sent, udp, tcp, delta)

@@ -103,7 +103,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 }
 
 #define NCOPY CRYPTO_QUEUE_MIN
-static uint8_t buf2[65536 + 64], buf3[NCOPY][65536 + 64];
+static uint8_t buf2[65536 + 64], buf3[NCOPY][65536 + 64], fixed[65536];
 
 /* Verdicts after which the window holds the packet's sequence number. */
 static int moved_window(enum esp_drop d)
@@ -122,6 +122,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size > 65536)
 		return 0;
+	/* esp_input drops an IPv4 packet whose header checksum is wrong
+	 * (ESP_DROP_BAD_CSUM) before anything else: set it right so that
+	 * mutated headers reach the rest, except when the field is 0 (then
+	 * the drop itself is exercised) */
+	if (size >= 20 && data[0] >> 4 == 4 && (data[10] | data[11]) &&
+	    (size_t)(data[0] & 15) * 4 >= 20 && (size_t)(data[0] & 15) * 4 <= size) {
+		memcpy(fixed, data, size);
+		espb_fix_csum4(fixed);
+		data = fixed;
+	}
 	memcpy(buf, data, size);
 	memcpy(buf2, data, size);
 	for (i = 0; i < NCOPY; i++) {

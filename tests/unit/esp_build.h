@@ -38,6 +38,16 @@ static inline uint16_t espb_csum(const uint8_t *p, size_t n)
 	return (uint16_t)~s;
 }
 
+/* Recompute the header checksum of the IPv4 packet at p after a field
+ * (total length, ...) was patched: esp_input checks it. */
+static inline void espb_fix_csum4(uint8_t *p)
+{
+	size_t ihl = (size_t)(p[0] & 15) * 4;
+
+	p[10] = p[11] = 0;
+	espb_w16(p + 10, espb_csum(p, ihl));
+}
+
 /* A plain IPv4/UDP packet of plen payload bytes (the tunnel inner packet). */
 static inline size_t espb_inner_v4(uint8_t *out, size_t plen, uint8_t fill)
 {

@@ -53,7 +53,10 @@ TEST(requests)
 	CHECK(build("limits set timeout", err, sizeof(err)) == NULL);
 	CHECK(!strcmp(err, "limits set needs NAME VALUE pairs"));
 	CHECK(build("stats --bogus", err, sizeof(err)) == NULL);
-	CHECK(!strcmp(err, "\"--bogus\": unknown stats option (expected --reset or --prometheus)"));
+	CHECK(!strcmp(err, "\"--bogus\": unknown stats option (expected --reset, --prometheus or --check)"));
+	r = build("stats --check", err, sizeof(err));
+	CHECK(r && json_object_get_boolean(json_object_object_get(json_object_object_get(r, "args"), "check")));
+	json_object_put(r);
 	CHECK(build("frob", err, sizeof(err)) == NULL);
 	CHECK(!strcmp(err, "\"frob\": unknown command (try xdpsecctl --help)"));
 	CHECK(build("status extra", err, sizeof(err)) == NULL);

@@ -245,6 +245,7 @@ TEST(kat_rfc7634_esp)
 		unhex("01020304000000051011121314151617", pkt + 20, 16);
 		n = 36 + unhex(ct, pkt + 36, 200);
 		espb_w16(pkt + 2, (uint16_t)n);
+		espb_fix_csum4(pkt);
 		CHECK_EQ(esp_input(f.c, pkt, n, &res), 0);
 		CHECK_EQ(res.len, 84);
 		CHECK(res.data && !memcmp(res.data, want, 84));
@@ -732,6 +733,7 @@ TEST(truncated_every_length)
 			if (len >= 20) {
 				memcpy(pktbuf, copy, n);
 				espb_w16(pktbuf + 2, (uint16_t)len);
+				espb_fix_csum4(pktbuf);
 				if (esp_input(f.c, pktbuf, len, &res) == 0 || res.data ||
 				    (res.drop != ESP_DROP_TRUNC && res.drop != ESP_DROP_AUTH &&
 				     res.drop != ESP_DROP_NOT_ESP))
@@ -741,6 +743,33 @@ TEST(truncated_every_length)
 		CHECK(ok);
 		memcpy(pktbuf, copy, n);
 		CHECK_EQ(esp_input(f.c, pktbuf, n, &res), 0);
+		fx_close(&f);
+	}
+}
+
+/* A whole packet with a wrong outer IPv4 header checksum is dropped and
+ * counted, as a fragment with one is by reassembly (user/reasm.c) and as
+ * the kernel's ip_rcv_core drops it; nothing is decrypted. */
+TEST(outer_checksum)
+{
+	size_t b;
+
+	for (b = 0; b < 2; b++) {
+		struct esp_result res;
+		struct fx f;
+		uint8_t inner[100];
+		size_t il = espb_inner_v4(inner, 40, 0xab), n;
+
+		cfg_default(&f.cfg, XS_ALG_AES_GCM, XS_AUTH_NONE, XS_MODE_TUNNEL);
+		CHECK_EQ(fx_open(&f, backends[b]), 0);
+		n = espb_build(pktbuf, sizeof(pktbuf), &f.cfg, 1, inner, il, 4, 0);
+		pktbuf[10] ^= 0x01;
+		CHECK(esp_input(f.c, pktbuf, n, &res) < 0 && res.drop == ESP_DROP_BAD_CSUM && !res.data);
+		CHECK_EQ(fx_stats(&f).replay_top, 0);         /* the window did not move */
+		/* the same packet with its checksum right goes through */
+		pktbuf[10] ^= 0x01;
+		CHECK_EQ(esp_input(f.c, pktbuf, n, &res), 0);
+		CHECK(res.len == il && !memcmp(res.data, inner, il));
 		fx_close(&f);
 	}
 }
@@ -778,6 +807,7 @@ TEST(udp_encap)
 		pktbuf[28] = 0xff;
 		espb_w16(pktbuf + 2, 29);
 		espb_w16(pktbuf + 24, 9);
+		espb_fix_csum4(pktbuf);
 		CHECK(esp_input(f.c, pktbuf, 29, &res) < 0 && res.drop == ESP_DROP_NOT_ESP);
 		fx_close(&f);
 	}
@@ -1191,6 +1221,7 @@ int main(void)
 	RUN(tfc_dummy_and_bad_next_header);
 	RUN(bad_inner_packet);
 	RUN(truncated_every_length);
+	RUN(outer_checksum);
 	RUN(udp_encap);
 	RUN(nested_kind);
 	RUN(counters_and_names);

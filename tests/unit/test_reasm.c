@@ -503,6 +503,145 @@ TEST(last_fragment_conflicts)
 	}
 }
 
+/*
+ * Strict where Linux is strict (ip_frag_queue / ip6_frag_queue: "end ==
+ * offset" discards the queue): a fragment without data, arriving while
+ * its datagram is held, discards the whole datagram; the fragments that
+ * follow start a new one, which can never complete.  The fast path and
+ * the general path agree.
+ */
+TEST(zero_length_fragment_discards_datagram)
+{
+	for (int fast = 0; fast <= 1; fast++) {
+		for (int fam = 4; fam <= 6; fam += 2) {
+			struct reasm *r = reasm_new(NULL);
+			struct rg_frag z = { .pkt = scratch };
+			struct set s;
+
+			reasm_set_fast_path(r, fast);
+			set_make_split(&s, fam, 700 + fam, 3000, 0, 3);
+			CHECK_EQ(feed(r, &s.f[0], 0, 0, 0), REASM_HELD);
+			/* no data, non-last, right where the next one starts */
+			rg_cut(&s.d, 700 + fam, s.f[1].start, s.f[1].start, 0, &z);
+			CHECK_EQ(feed(r, &z, 0, 0, 0), REASM_DROPPED);
+			CHECK_EQ(out.reason, REASM_R_BAD_LEN);
+			CHECK_EQ(reasm_in_progress(r), 0);
+			CHECK_EQ(counter(r, "reasm_frag_dropped"), 2);
+			/* the rest cannot complete it any more */
+			CHECK_EQ(feed(r, &s.f[1], 0, 0, 0), REASM_HELD);
+			CHECK_EQ(feed(r, &s.f[2], 0, 0, 0), REASM_HELD);
+			CHECK_EQ(reasm_in_progress(r), 1);
+			CHECK_EQ(counter(r, "reasm_oks"), 0);
+			/* arriving first, it discards nothing: the datagram
+			 * completes (Linux: a queue made and killed at once) */
+			reasm_free(r);
+			r = reasm_new(NULL);
+			reasm_set_fast_path(r, fast);
+			CHECK_EQ(feed(r, &z, 0, 0, 0), REASM_DROPPED);
+			CHECK_EQ(reasm_in_progress(r), 0);
+			CHECK_EQ(feed(r, &s.f[0], 0, 0, 0), REASM_HELD);
+			CHECK_EQ(feed(r, &s.f[2], 0, 0, 0), REASM_HELD);
+			CHECK_EQ(feed(r, &s.f[1], 0, 0, 0), REASM_COMPLETE);
+			CHECK(complete_is(&s));
+			CHECK_EQ(reasm_selfcheck(r), 0);
+			set_free(&s);
+			reasm_free(r);
+		}
+	}
+}
+
+/*
+ * RFC 8200 4.1: hop-by-hop only right after the IPv6 header.  Linux drops
+ * a packet with one anywhere else (no handler for next header 0), so the
+ * fragment is dropped, counted, and its datagram is left as it was.
+ */
+TEST(ipv6_hop_by_hop_not_first)
+{
+	for (int fast = 0; fast <= 1; fast++) {
+		struct reasm *r = reasm_new(NULL);
+		struct set s;
+		uint8_t *p;
+
+		reasm_set_fast_path(r, fast);
+		/* [IPv6][hop-by-hop][routing][dest opts][fragment] */
+		set_make_split(&s, 6, 710, 3000, 2, 3);
+		CHECK_EQ(feed(r, &s.f[0], 0, 0, 0), REASM_HELD);
+		/* [IPv6][dest opts][hop-by-hop (24 bytes)][dest opts][fragment]:
+		 * the header at 40 becomes a destination options header whose
+		 * next header is hop-by-hop */
+		p = s.f[1].pkt;
+		CHECK_EQ(p[6], 0);
+		p[6] = 60;
+		p[40] = 0;
+		CHECK_EQ(feed(r, &s.f[1], 0, 0, 0), REASM_DROPPED);
+		CHECK_EQ(out.reason, REASM_R_HBH_NOT_FIRST);
+		CHECK_EQ(counter(r, "reasm_hbh_not_first"), 1);
+		CHECK_EQ(reasm_in_progress(r), 1);          /* the datagram stays */
+		/* hop-by-hop first is fine: the unchanged fragments complete */
+		p[6] = 0;
+		p[40] = 43;
+		CHECK_EQ(feed(r, &s.f[2], 0, 0, 0), REASM_HELD);
+		CHECK_EQ(feed(r, &s.f[1], 0, 0, 0), REASM_COMPLETE);
+		CHECK(complete_is(&s));
+		CHECK_EQ(reasm_selfcheck(r), 0);
+		set_free(&s);
+		reasm_free(r);
+	}
+}
+
+/*
+ * Every packet fed is accounted for: in = out (in a completed datagram or
+ * as it came) + dropped (refused, or discarded with its datagram) + held.
+ * A mix of completions, duplicates, overlaps, bad lengths, pass-through,
+ * timeouts and evictions; then a counter reset with fragments held.
+ */
+TEST(conservation_of_packets)
+{
+	struct reasm_limits l;
+	struct reasm *r;
+	struct set a, b, c;
+	uint8_t whole[64];
+	struct rg_frag w = { .pkt = whole };
+
+	reasm_limits_default(&l);
+	l.max_datagrams = 2;
+	l.src_share_pct = 100;
+	r = reasm_new(&l);
+	set_make_split(&a, 4, 720, 3000, 0, 3);
+	set_make_split(&b, 6, 721, 3000, 0, 3);
+	set_make_split(&c, 4, 722, 3000, 0, 4);
+	CHECK_EQ(feed(r, &a.f[0], 0, 0, 0), REASM_HELD);
+	CHECK_EQ(feed(r, &a.f[0], 0, 0, 0), REASM_DROPPED);      /* duplicate */
+	CHECK_EQ(feed(r, &a.f[1], 0, 0, 0), REASM_HELD);
+	CHECK_EQ(feed(r, &a.f[2], 0, 0, 0), REASM_COMPLETE);     /* 3 out */
+	CHECK_EQ(feed(r, &b.f[0], 0, 0, 0), REASM_HELD);
+	CHECK_EQ(feed(r, &c.f[0], 0, 0, 0), REASM_HELD);
+	CHECK_EQ(feed(r, &c.f[1], 0, 0, 0), REASM_HELD);
+	CHECK_EQ(feed(r, &a.f[0], 1, 0, 0), REASM_HELD);        /* evicts b */
+	memcpy(whole, a.d.buf, 20);
+	rg_put16(whole + 2, 20);
+	rg_put16(whole + 6, 0);
+	whole[10] = whole[11] = 0;
+	rg_put16(whole + 10, rg_csum(whole, 20));
+	w.len = 20;
+	CHECK_EQ(feed(r, &w, 1, 0, 0), REASM_COMPLETE);          /* as it came */
+	CHECK_EQ(counter(r, "reasm_frag_in"), 9);
+	CHECK_EQ(counter(r, "reasm_frag_out"), 4);
+	CHECK_EQ(counter(r, "reasm_frag_dropped"), 2);           /* dup + b.f[0] */
+	CHECK_EQ(counter(r, "reasm_frag_held"), 3);
+	CHECK_EQ(reasm_selfcheck(r), 0);
+	reasm_reset_counters(r);
+	CHECK_EQ(counter(r, "reasm_frag_in"), 3);                /* held, counted in */
+	CHECK_EQ(reasm_expire(r, 100000), 2);
+	CHECK_EQ(counter(r, "reasm_frag_dropped"), 3);
+	CHECK_EQ(counter(r, "reasm_frag_held"), 0);
+	CHECK_EQ(reasm_selfcheck(r), 0);
+	set_free(&a);
+	set_free(&b);
+	set_free(&c);
+	reasm_free(r);
+}
+
 /* ------------------------------------------------------------ keys */
 
 /* DPDK's IPv4 key is (src, dst, id): it would mix these two. */
@@ -923,7 +1062,9 @@ TEST(counters_exported)
 	size_t n = reasm_counters(r, c, 0, 64);
 	const char *need[] = { "reasm_reqds", "reasm_oks", "reasm_fails", "reasm_timeout",
 			       "reasm_overlaps", "reasm_duplicates", "reasm_too_many_frags",
-			       "reasm_too_big", "reasm_evict_mem", "reasm_src_cap" };
+			       "reasm_too_big", "reasm_evict_mem", "reasm_src_cap",
+			       "reasm_hbh_not_first", "reasm_frag_in", "reasm_frag_out",
+			       "reasm_frag_dropped", "reasm_frag_held" };
 
 	CHECK(n <= 64);
 	for (size_t i = 0; i < sizeof(need) / sizeof(need[0]); i++)
@@ -1179,6 +1320,9 @@ int main(void)
 	RUN(maximum_size);
 	RUN(bad_lengths);
 	RUN(last_fragment_conflicts);
+	RUN(zero_length_fragment_discards_datagram);
+	RUN(ipv6_hop_by_hop_not_first);
+	RUN(conservation_of_packets);
 	RUN(same_id_different_protocol);
 	RUN(context_separates);
 	RUN(tags_are_ored);
