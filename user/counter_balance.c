@@ -96,7 +96,7 @@ static const struct stage stages[] = {
 	    [T_OUT] = { TM("pipeline", "sent_back"), TMINUS("pipeline", "oversize_frags"),
 			TM("pipeline", "oversize_decrypted"), TM("pipeline", "oversize_fragmented") },
 	    [T_DROP] = { TM("pipeline", "too_deep"), TM("pipeline", "tx_fail"),
-			 TM("pipeline", "oversize_dropped") } } },
+			 TM("pipeline", "oversize_dropped"), TM("pipeline", "spd_dropped") } } },
 };
 
 #define NSTAGES (sizeof(stages) / sizeof(stages[0]))
