@@ -167,7 +167,7 @@ def peer_sources(family, count, ncpu=2):
         slot = steer_slot(a, B4 if family == 4 else B6, ncpu)
         if len(per[slot]) < (count + ncpu - 1) // ncpu:
             per[slot].append(a)
-        if sum(len(p) for p in per) >= count:
+        if all(len(p) >= (count + ncpu - 1) // ncpu for p in per):
             break
     out = []
     for i in range(count):           # alternate slots: 0, 1, 0, 1, ...

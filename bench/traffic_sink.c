@@ -4,7 +4,7 @@
  * UDP sockets on one port (IPv4 and IPv6), datagrams read with recvmmsg(),
  * every payload checked against the expected set by a 64-bit digest.
  *
- *   traffic_sink -p PORT -e EXPECTED [-n REPEAT] [-t IDLE_S] [-T MAX_S]
+ *   traffic_sink -p PORT -e EXPECTED [-n REPEAT] [-t IDLE_S] [-T MAX_S] [-s NAP_US]
  *
  * EXPECTED is a frame file (tests/e2e/framefile.py format) holding the
  * exact UDP payloads the sender's frames carry, each to be delivered
@@ -16,8 +16,16 @@
  *
  * Prints "READY" on stderr once bound; exits when every expected payload
  * has been delivered, after IDLE_S seconds without a datagram (default
- * 0.5; IDLE_S + 5 before the first) or MAX_S in all (default 120), and prints one JSON object: counts,
- * and the CLOCK_MONOTONIC times of the first and last datagram.
+ * 0.5; IDLE_S + 5 before the first) or MAX_S in all (default 120), and
+ * prints one JSON object: counts, the CLOCK_MONOTONIC times of the first
+ * and last datagram, and the CPU time the sink used after start-up.
+ *
+ * After draining its sockets the sink naps NAP_US microseconds (default
+ * 100) before it polls again, so it wakes about once per NAP_US whatever
+ * the arrival pattern: a sink woken per datagram (plain traffic arrives
+ * one by one, the daemon's in batches) would otherwise make the streams'
+ * CPU figures differ by the sink's wake-ups, not by their paths.  64 MiB of
+ * receive buffer hold far more than a nap's worth.
  *
  * The digest reads the payload 8 bytes at a time in two independent lanes
  * (about 0.1 ns a byte), so checking every datagram costs the sink far
@@ -45,6 +53,14 @@ static double now(void)
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static double cpu_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
@@ -166,7 +182,8 @@ static int bound(int family, int port)
 int main(int argc, char **argv)
 {
 	const char *expect = NULL;
-	double idle = 0.5, maxt = 120, start, first = 0, last = 0;
+	double idle = 0.5, maxt = 120, start, first = 0, last = 0, c0;
+	struct timespec nap = { 0, 100000 };
 	uint64_t delivered = 0, dups = 0, stray = 0, received = 0, bytes = 0, want;
 	unsigned repeat = 1;
 	int port = 0, opt;
@@ -177,16 +194,17 @@ int main(int argc, char **argv)
 	uint8_t *bufs;
 	struct pollfd pfd[2];
 
-	while ((opt = getopt(argc, argv, "p:e:n:t:T:")) != -1) {
+	while ((opt = getopt(argc, argv, "p:e:n:t:T:s:")) != -1) {
 		switch (opt) {
 		case 'p': port = atoi(optarg); break;
 		case 'e': expect = optarg; break;
 		case 'n': repeat = (unsigned)atoi(optarg); break;
 		case 't': idle = atof(optarg); break;
 		case 'T': maxt = atof(optarg); break;
+		case 's': nap.tv_nsec = atol(optarg) * 1000L; break;
 		default:
 			fprintf(stderr, "usage: traffic_sink -p PORT -e EXPECTED [-n REPEAT] "
-				"[-t IDLE_S] [-T MAX_S]\n");
+				"[-t IDLE_S] [-T MAX_S] [-s NAP_US]\n");
 			return 2;
 		}
 	}
@@ -211,6 +229,7 @@ int main(int argc, char **argv)
 	fprintf(stderr, "READY\n");
 	fflush(stderr);
 
+	c0 = cpu_now();
 	start = now();
 	while (delivered < want) {
 		double tn = now();
@@ -221,6 +240,8 @@ int main(int argc, char **argv)
 		r = poll(pfd, 2, 50);
 		if (r < 0 && errno != EINTR)
 			die("poll");
+		if (r > 0 && nap.tv_nsec)
+			nanosleep(&nap, NULL);
 		for (int s = 0; s < 2; s++) {
 			if (!(pfd[s].revents & POLLIN))
 				continue;
@@ -253,10 +274,10 @@ int main(int argc, char **argv)
 	}
 	printf("{\"expected\": %llu, \"delivered\": %llu, \"dups\": %llu, \"stray\": %llu, "
 	       "\"received\": %llu, \"bytes\": %llu, \"t_first\": %.6f, \"t_last\": %.6f, "
-	       "\"seconds\": %.6f}\n",
+	       "\"seconds\": %.6f, \"cpu\": %.6f}\n",
 	       (unsigned long long)want, (unsigned long long)delivered,
 	       (unsigned long long)dups, (unsigned long long)stray,
 	       (unsigned long long)received, (unsigned long long)bytes, first, last,
-	       first ? last - first : 0.0);
+	       first ? last - first : 0.0, cpu_now() - c0);
 	return 0;
 }
