@@ -38,6 +38,7 @@ usage: sudo /usr/bin/python3 bench/pipeline.py --quick        # ~4 min: IPv4 GCM
            [--overload STREAM] [--json FILE] [--sender-cpu N]
 """
 import argparse
+import collections
 import json
 import os
 import statistics
@@ -126,19 +127,27 @@ def load():
 
 
 class Bench:
-    def __init__(self, env, build, burst, sender_cpu=None, nice=None):
-        self.env, self.build, self.burst = env, build, burst
+    def __init__(self, env, burst, sender_cpu=None, nice=None):
+        self.env, self.burst = env, burst
+        self.build = env.build  # the harness: always this tree's
         self.sender_cpu = sender_cpu
         self.nice = nice
         self.hz = os.sysconf("SC_CLK_TCK")
-        self.tasks = Tasks(env, nice)
+        self.tasks = None
+        self.running = None
 
-    def restart(self, args):
+    def use(self, build, args):
+        """Run the daemon of BUILD (label, dir) with ARGS, unless it runs."""
+        if self.running == (build, args) and self.env.daemon_alive():
+            return
         self.env.stop_daemon()
-        self.env.daemon_args = args
+        self.env.build = build[1]
+        self.env.daemon_args = list(args)
         self.env.start_daemon()
         time.sleep(0.5)         # steering is set up last
+        self.env.ctl("limits", "set", "timeout", "1000ms")
         self.tasks = Tasks(self.env, self.nice)
+        self.running = (build, args)
 
     def wrap(self, argv, cpu=None):
         if cpu is not None:
@@ -160,7 +169,8 @@ class Bench:
         before = env.stats() if counters else None
         sink = env.pair.b.popen(self.wrap([os.path.join(self.build, "bench", "traffic_sink"),
                                            "-p", str(meta["port"]),
-                                           "-e", os.path.join(d, "payloads.bin"), "-t", str(idle)]))
+                                           "-e", os.path.join(d, "payloads.bin"), "-t", str(idle)],
+                                          self.sender_cpu))
         argv = [os.path.join(self.build, "bench", "traffic_send"), "-i", "veth0",
                 "-f", os.path.join(d, "frames.bin"), "-d", env.pair.b_mac,
                 "-r", "%.0f" % (dps * meta["frames_per_datagram"]), "-b", str(self.burst), "-w"]
@@ -193,7 +203,10 @@ class Bench:
              "cpu": {c: [x / self.hz for x in v] for c, v in stat_delta(s0, s1).items()},
              "tasks": dict({r: (k1[r] - k0[r]) * 1e-9 for r in k0},
                            sender=sent["cpu"], sink=got["cpu"])}
+        r["window"] = (sent["t_start"], max(sent["t_end"], got["t_last"]))
         r["loss"] = 1 - r["delivered"] / meta["count"]
+        if r["loss"]:
+            time.sleep(1.2)     # incomplete datagrams expire (see main)
         r["send_dps"] = meta["count"] / sent["seconds"] if sent["seconds"] else 0
         r["rate"] = min(dps, r["send_dps"]) if dps else r["send_dps"]   # what was offered
         r["recv_dps"] = r["delivered"] / got["seconds"] if got["seconds"] else 0
@@ -259,24 +272,33 @@ def table(hdr, rows):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true",
-                    help="IPv4 GCM: plain, plain_frag2, esp, frag_after2; 2 peer pairs scaling")
+                    help="IPv4 GCM: plain, plain_frag2, esp, frag_after2; 1 and 2 peer pairs")
     ap.add_argument("--family", default="both", choices=("4", "6", "both"))
     ap.add_argument("--alg", default="both", choices=("gcm", "chacha", "both"))
     ap.add_argument("--streams", default="", help="comma-separated subset of ESP kinds")
     ap.add_argument("--count", type=int, default=0, help="datagrams per stream (60000; quick 40000)")
     ap.add_argument("--size", type=int, default=1300, help="UDP payload bytes")
     ap.add_argument("--rounds", type=int, default=0, help="CPU rounds (5; quick 3)")
+    ap.add_argument("--lf-reps", type=int, default=1, help="loss-free searches per stream (median)")
     ap.add_argument("--cpu-rate", type=float, default=40000, help="datagrams/s of the CPU runs")
     ap.add_argument("--burst", type=int, default=32, help="sender burst (frames)")
     ap.add_argument("--no-lossfree", action="store_true")
     ap.add_argument("--no-cpu", action="store_true")
-    ap.add_argument("--scaling", default="", help="peer pairs, e.g. 1,2,4,8 (quick: 1,2)")
-    ap.add_argument("--overload", default="", help="stream for the 2x open-loop run, e.g. frag_after2")
+    ap.add_argument("--scaling", default="", help="peer pairs, e.g. 1,2,4,8 (quick: 1,2; 0: none)")
+    ap.add_argument("--overload", default="", help="streams for the 2x open-loop run, e.g. frag_after2")
+    ap.add_argument("--builds", default="",
+                    help="LABEL=BUILD_DIR,... daemons to compare, interleaved (default: this tree's)")
     ap.add_argument("--workers", type=int, default=0, help="daemon workers (default: one per CPU)")
-    ap.add_argument("--sender-cpu", type=int, default=None)
+    ap.add_argument("--sender-cpu", type=int, default=1,
+                    help="CPU of sender and sink (default 1: the benchmark's peer pair is "
+                         "steered to CPU 0, so the daemon's path and the sender do not share "
+                         "a CPU; -1: anywhere)")
     ap.add_argument("--nice", type=int, default=-10,
                     help="nice value of the daemon, its CPUMAP kthreads, sender and sink "
-                         "(default -10: the machine is shared; 'none' is 99)")
+                         "(default -10: the machine is shared; 99: leave as is)")
+    ap.add_argument("--perf", default="",
+                    help="profile instead: PREFIX; for each selected stream, `perf record -a -g "
+                         "-e cpu-clock` over --rounds paced runs at --cpu-rate into PREFIX-STREAM.data")
     ap.add_argument("--cache", default="/var/tmp/xdpsec-bench")
     ap.add_argument("--json", default="", help="write every probe to this file")
     a = ap.parse_args()
@@ -293,7 +315,7 @@ def main():
         kinds = a.streams.split(",")
     count = a.count or (40000 if a.quick else 60000)
     rounds = a.rounds or (3 if a.quick else 5)
-    scaling = [int(x) for x in (a.scaling or ("1,2" if a.quick else "1,2,4,8")).split(",")]
+    scaling = [int(x) for x in (a.scaling or ("1,2" if a.quick else "1,2,4,8")).split(",") if int(x)]
 
     # the streams: (family, alg or None, kind)
     want = []
@@ -313,65 +335,163 @@ def main():
     print("streams ready in %.1f s (cache %s)" % (time.monotonic() - t, a.cache), file=sys.stderr)
     metas = {k: json.load(open(os.path.join(d, "meta.json"))) for k, d in dirs.items()}
 
-    from xdpsec_env import XdpsecEnv
-    out = {"params": vars(a), "load_start": load(), "lossfree": {}, "cpu": {}, "scaling": {}}
+    from xdpsec_env import XdpsecEnv, build_dir
+    builds = [tuple(x.split("=", 1)) for x in a.builds.split(",")] if a.builds else \
+        [("this", build_dir())]
+    labels = [lb for lb, _ in builds]
+    out = {"params": vars(a), "load_start": load(), "builds": dict(builds),
+           "lossfree": {lb: {} for lb in labels}, "cpu": {lb: {} for lb in labels},
+           "scaling": {lb: {} for lb in labels}, "overload": {lb: {} for lb in labels}}
     args = ["-w", str(a.workers)] if a.workers else []
     name = lambda key: "v%d %s %s" % (key[0], key[1] or "-", key[2])  # noqa: E731
-    with XdpsecEnv(tag="bp", daemon_args=args) as env:
-        b = Bench(env, env.build, a.burst, a.sender_cpu, None if a.nice == 99 else a.nice)
-        print("load %s; daemon %s" % (load(), args or "default"), file=sys.stderr)
-        if not a.no_lossfree:
+    say = lambda *x: print(*x, file=sys.stderr, flush=True)  # noqa: E731
+    with XdpsecEnv(tag="bp", daemon=False) as env:
+        # stale incomplete datagrams of a lossy run must not meet the next
+        # run's fragments (same ids): short reassembly timeouts, here only
+        env.pair.b.run("sysctl -qw net.ipv4.ipfrag_time=1 net.ipv6.ip6frag_time=1")
+        b = Bench(env, a.burst, None if a.sender_cpu < 0 else a.sender_cpu,
+                  None if a.nice == 99 else a.nice)
+        say("load %s; builds %s" % (load(), ", ".join("%s=%s" % x for x in builds)))
+        if a.perf:
+            b.use(builds[-1], args)
             for key in want:
-                lf, top, probes, cap = b.lossfree(dirs[key], metas[key])
-                out["lossfree"][name(key)] = {"dps": lf, "sender_limit": cap, "probes": probes}
-                print("  loss-free %-28s %8.0f dg/s%s (open loop: sent %.0f, delivered %.0f/s, "
-                      "loss %.1f %%)" % (name(key), lf, " (sender's limit)" if cap else "",
-                                         top["send_dps"], top["recv_dps"], top["loss"] * 100),
-                      file=sys.stderr)
+                path = "%s-%s.data" % (a.perf, name(key).replace(" ", "_"))
+                perf = subprocess.Popen(["perf", "record", "-a", "-g", "-e", "cpu-clock", "-q",
+                                         "-k", "CLOCK_MONOTONIC", "-o", path],
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                # syscalls and context switches of the daemon's threads and
+                # its CPUMAP kthreads (a syscall costs ~4 µs on these VMs)
+                pids = [env.daemon.pid] + [p for p, _ in b.tasks.roles["cpumap"]]
+                stat = subprocess.Popen(["perf", "stat", "-x", ",", "--per-thread", "-e",
+                                         "raw_syscalls:sys_enter,sched:sched_switch", "-p",
+                                         ",".join(str(x) for x in pids)],
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                try:
+                    time.sleep(1.0)
+                    rs = [b.probe(dirs[key], metas[key], a.cpu_rate) for _ in range(rounds)]
+                finally:
+                    perf.send_signal(2)
+                    stat.send_signal(2)
+                    perf.wait()
+                    counts = stat.communicate()[1]
+                dg = sum(r["delivered"] for r in rs)
+                per = collections.Counter()
+                for line in counts.splitlines():
+                    f = line.split(",")
+                    if len(f) > 3 and f[1].replace(".", "").isdigit():
+                        per[(f[0].rsplit("-", 1)[0], f[3])] += float(f[1])
+                with open(path[:-5] + ".json", "w") as f:
+                    json.dump({"data": path, "datagrams": dg, "daemon_pid": env.daemon.pid,
+                               "cpumap_pids": pids[1:], "us_per_dg": [cpu_per_dg(r) for r in rs],
+                               "windows": [r["window"] for r in rs],
+                               "tasks": [r["tasks"] for r in rs]}, f)
+                say("  per datagram: " + ", ".join("%s %s %.3f" % (t, e.split(":")[1], v / max(dg, 1))
+                                                   for (t, e), v in sorted(per.items()) if v))
+                say("  %s: %s, %.2f µs/dg, %d/%d delivered; daemon pid %d, cpumap %s" % (
+                    path, name(key), statistics.median(cpu_per_dg(r) for r in rs),
+                    sum(r["delivered"] for r in rs), sum(r["count"] for r in rs),
+                    env.daemon.pid, [p for p, _ in b.tasks.roles["cpumap"]]))
+            a.no_lossfree = a.no_cpu = True
+            scaling = []
+        if not a.no_lossfree:
+            for i, key in enumerate(want):
+                for j in range(len(builds)):
+                    bl = builds[(i + j) % len(builds)]
+                    b.use(bl, args)
+                    res = [b.lossfree(dirs[key], metas[key]) for _ in range(a.lf_reps)]
+                    lf = statistics.median(r[0] for r in res)
+                    top = res[0][1]
+                    out["lossfree"][bl[0]][name(key)] = {
+                        "dps": lf, "reps": [r[0] for r in res], "sender_limit": res[0][3],
+                        "probes": [p for r in res for p in r[2]]}
+                    say("  %-6s loss-free %-24s %8.0f dg/s%s (open loop: sent %.0f, delivered "
+                        "%.0f/s, loss %.1f %%)" % (bl[0], name(key), lf,
+                                                   " (sender's limit)" if res[0][3] else "",
+                                                   top["send_dps"], top["recv_dps"], top["loss"] * 100))
         if not a.no_cpu:
-            res = {name(k): [] for k in want}
-            bgs = []
+            for lb in labels:
+                out["cpu"][lb] = {"background_rounds": [], "probes": {name(k): [] for k in want}}
             for rnd in range(rounds):
-                order = want[rnd % len(want):] + want[:rnd % len(want)]
-                bgs.append(b.idle(1.0))
-                for key in order:
-                    rate = a.cpu_rate
-                    lfk = out["lossfree"].get(name(key), {}).get("dps")
-                    twin = (key[0], None, S.TWIN.get(key[2], key[2]))
-                    lft = out["lossfree"].get(name(twin), {}).get("dps")
-                    for x in (lfk, lft):
-                        if x:
-                            rate = min(rate, 0.8 * x)
-                    res[name(key)].append(b.probe(dirs[key], metas[key], rate))
-                print("  cpu round %d/%d done, load %s" % (rnd + 1, rounds, load()), file=sys.stderr)
-            bg = statistics.median(bgs)
-            out["cpu"] = {"background_cpus": bg, "background_rounds": bgs, "probes": res}
-        if a.overload:
-            key = (fams[0], algs[0], a.overload)
-            lf = out["lossfree"].get(name(key), {}).get("dps") or b.lossfree(dirs[key], metas[key])[0]
-            r = b.probe(dirs[key], metas[key], 2 * lf, counters=True)
-            out["overload"] = {"stream": name(key), "lossfree": lf, "probe": r}
-        for w in ((1, 2) if scaling else ()):
-            b.restart(["-w", str(w)])
-            for p in scaling:
-                key = (4, "gcm", "esp_peers%d" % p)
-                lf, top, probes, cap = b.lossfree(dirs[key], metas[key])
-                out["scaling"]["%d/%d" % (w, p)] = {"dps": lf, "sender_limit": cap, "open_loop": top}
-                print("  scaling: %d worker(s), %d peer pair(s): %.0f dg/s%s" %
-                      (w, p, lf, " (sender's limit)" if cap else ""), file=sys.stderr)
+                for j in range(len(builds)):
+                    bl = builds[(rnd + j) % len(builds)]
+                    b.use(bl, args)
+                    c = out["cpu"][bl[0]]
+                    order = want[rnd % len(want):] + want[:rnd % len(want)]
+                    c["background_rounds"].append(b.idle(1.0))
+                    for key in order:
+                        rate = a.cpu_rate
+                        twin = (key[0], None, S.TWIN.get(key[2], key[2]))
+                        for lbx in labels:
+                            for x in (key, twin):
+                                v = out["lossfree"][lbx].get(name(x), {}).get("dps")
+                                if v:
+                                    rate = min(rate, 0.8 * v)
+                        c["probes"][name(key)].append(b.probe(dirs[key], metas[key], rate))
+                say("  cpu round %d/%d done, load %s" % (rnd + 1, rounds, load()))
+            for lb in labels:
+                out["cpu"][lb]["background_cpus"] = statistics.median(out["cpu"][lb]["background_rounds"])
+        for k in [x for x in a.overload.split(",") if x]:
+            key = (fams[0], algs[0], k)
+            for bl in builds:
+                b.use(bl, args)
+                lf = out["lossfree"][bl[0]].get(name(key), {}).get("dps") or \
+                    b.lossfree(dirs[key], metas[key])[0]
+                r = b.probe(dirs[key], metas[key], 2 * lf, counters=True)
+                out["overload"][bl[0]][name(key)] = {"lossfree": lf, "probe": r}
+        for bl in (builds if scaling else ()):
+            for w in (1, 2):
+                b.use(bl, ["-w", str(w)])
+                for p in scaling:
+                    key = (4, "gcm", "esp_peers%d" % p)
+                    res = [b.lossfree(dirs[key], metas[key]) for _ in range(a.lf_reps)]
+                    lf = statistics.median(r[0] for r in res)
+                    out["scaling"][bl[0]]["%d/%d" % (w, p)] = {
+                        "dps": lf, "reps": [r[0] for r in res], "sender_limit": res[0][3]}
+                    say("  %-6s scaling: %d worker(s), %d peer pair(s): %.0f dg/s" % (bl[0], w, p, lf))
     out["load_end"] = load()
     if a.json:
         with open(a.json, "w") as f:
             json.dump(out, f, indent=1)
-    report(out, want, name)
+    for lb in labels:
+        print("\n## %s (%s)\n" % (lb, dict(builds)[lb]))
+        report({k: (v[lb] if isinstance(v, dict) and lb in v else v) for k, v in out.items()},
+               want, name)
+    if len(labels) > 1:
+        compare(out, labels, want, name)
     return 0
+
+
+def compare(out, labels, want, name):
+    """Each build against the first: loss-free rate and CPU per datagram."""
+    base = labels[0]
+    print("\n## against %s (same run)\n" % base)
+    rows = []
+    for key in want:
+        n = name(key)
+        row = [n]
+        for lb in labels[1:]:
+            lf0 = out["lossfree"][base].get(n, {}).get("dps")
+            lf1 = out["lossfree"][lb].get(n, {}).get("dps")
+            row.append("%.2f" % (lf1 / lf0) if lf0 and lf1 else "-")
+            p0 = out["cpu"][base].get("probes", {}).get(n)
+            p1 = out["cpu"][lb].get("probes", {}).get(n)
+            if p0 and p1:
+                d = [cpu_per_dg(y) - cpu_per_dg(x) for x, y in zip(p0, p1)]
+                row.append("%+.2f" % statistics.median(d))
+            else:
+                row.append("-")
+        rows.append(row)
+    hdr = ["stream"]
+    for lb in labels[1:]:
+        hdr += ["%s/%s loss-free" % (lb, base), "%s-%s µs/dg" % (lb, base)]
+    table(hdr, rows)
 
 
 def report(out, want, name):
     print("load average at start %s, at end %s" % (out["load_start"], out["load_end"]))
     lfs = out["lossfree"]
     if lfs:
-        print("\nLoss-free rate (< 0.1 %% lost), datagrams/s:\n")
+        print("\nLoss-free rate (< 0.1 % lost), datagrams/s:\n")
         rows = []
         for key in want:
             n = name(key)
@@ -403,13 +523,12 @@ def report(out, want, name):
             rows.append((n, "%.0f" % statistics.median(r["rate"] for r in ps), "%.2f" % med, extra,
                          ratio) + tuple("%.2f" % sp[k] for k in ROLES) + (lost,))
         table(("stream", "rate dg/s", "µs/dg", "extra over twin", "x twin") + ROLES + ("lost",), rows)
-    if out.get("overload"):
-        o = out["overload"]
+    for n, o in (out.get("overload") or {}).items():
         r = o["probe"]
-        print("Overload: %s open loop at %.0f dg/s (2 x loss-free %.0f): delivered %d/%d" %
-              (o["stream"], r["dps"], o["lossfree"], r["delivered"], r["count"]))
+        print("Overload: %s paced at %.0f dg/s (2 x loss-free %.0f), offered %.0f: delivered %d/%d" %
+              (n, r["dps"], o["lossfree"], r["rate"], r["delivered"], r["count"]))
         for k, v in sorted(r.get("counters", {}).items()):
-            if "drop" in k or "full" in k or "fail" in k or k.startswith("feedback"):
+            if k.startswith(("drops/", "feedback/", "xsk/")) or "fail" in k:
                 print("  %s %d" % (k, v))
         print()
     if out["scaling"]:

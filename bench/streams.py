@@ -210,17 +210,23 @@ class Builder:
         for i in range(self.count):
             head = ("%s/%d#%d|" % (kind, self.family, i)).encode()
             pl = head + self.rng.randbytes(self.size - len(head))
-            d = udp_datagram(self.family, 10000 + port % 1000, port, pl, self.ids())
+            # IPv4 ids only where the packet is fragmented: one id per
+            # datagram keeps a stream of up to 65535 datagrams free of
+            # reuse (a lost fragment's datagram waits in a reassembly
+            # table; a later datagram with its id would join it)
+            frag_inner = kind.startswith("plain_frag") or kind == "frag_before"
+            d = udp_datagram(self.family, 10000 + port % 1000, port, pl,
+                             self.ids() if frag_inner else i)
             pls.append(pl)
             if kind == "plain":
                 pkts.append(d)
             elif kind.startswith("plain_frag"):
                 pkts += self.frags(d, int(kind[-1]))
             elif kind == "esp":
-                pkts.append(sas[0].encrypt(d, self.ids()))
+                pkts.append(sas[0].encrypt(d, i))
                 ref = ref or [(pkts[-1], d)]
             elif peers:
-                pkts.append(sas[i % peers].encrypt(d, self.ids()))
+                pkts.append(sas[i % peers].encrypt(d, i))
                 ref = ref or [(pkts[-1], d)]
             elif kind.startswith("frag_after"):
                 e = sas[0].encrypt(d, self.ids())
@@ -228,10 +234,10 @@ class Builder:
                 pkts += self.frags(e, int(kind[-1]))
             elif kind == "frag_before":
                 fr = self.frags(d, 2)
-                pkts += [sas[0].encrypt(f, self.ids()) for f in fr]
+                pkts += [sas[0].encrypt(f, i) for f in fr]
                 ref = ref or list(zip(pkts[-2:], fr))
             elif kind == "nested":
-                pkts.append(sas[1].encrypt(sas[0].encrypt(d, 0), self.ids()))
+                pkts.append(sas[1].encrypt(sas[0].encrypt(d, 0), i))
                 ref = ref or [(pkts[-1], d)]
             else:
                 raise ValueError(kind)
@@ -265,7 +271,7 @@ def to_frames(pkts):
 
 def stream_dir(cache, family, alg, count, size, kind):
     a = "-" if kind in PLAIN else alg
-    return os.path.join(cache, "v%d-%s-%d-%d" % (family, a, count, size), kind)
+    return os.path.join(cache, "2-v%d-%s-%d-%d" % (family, a, count, size), kind)
 
 
 def build_stream(cache, family, alg, count, size, kind, port):
