@@ -71,9 +71,22 @@ static inline uint64_t get_chunk(struct xsk_port *p)
 	return p->n_free ? p->free_stack[--p->n_free] : XSK_NO_ADDR;
 }
 
+/* Chunks kept in the fill ring.  The kernel takes them in order and the
+ * worker frees chunks last-in first-out, so a shallow fill ring hands the
+ * kernel chunks that were in use a moment ago, still in the cache: the
+ * copy-mode receive writes every frame into one.  With all 2048 queued
+ * the copy went to a chunk last used ~2048 frames earlier (8 MiB of UMEM
+ * ago) and cost ~0.7 us a frame here (docs/benchmarks.md).  512 still
+ * covers a stall of the worker of several ms at 100k frames/s. */
+#ifndef XSKIO_FILL_TARGET
+#define XSKIO_FILL_TARGET 512u
+#endif
+
 static void refill(struct xsk_port *p)
 {
-	uint32_t idx, n = xsk_prod_nb_free(&p->fill, p->n_free);
+	/* chunks the kernel has not taken yet (the producer is ours) */
+	uint32_t queued = *p->fill.producer - __atomic_load_n(p->fill.consumer, __ATOMIC_ACQUIRE);
+	uint32_t idx, n = queued < XSKIO_FILL_TARGET ? XSKIO_FILL_TARGET - queued : 0;
 
 	if (n > p->n_free)
 		n = p->n_free;
@@ -171,6 +184,13 @@ struct xsk_port *xsk_port_open(int rx_ifindex, int tx_ifindex, int queue,
 	p->area_size = (size_t)XSKIO_NUM_FRAMES * XSKIO_FRAME_SIZE;
 	p->area = mmap(NULL, p->area_size, PROT_READ | PROT_WRITE,
 		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+#ifndef XSKIO_NO_THP
+	/* 2 MiB pages where transparent huge pages are on (madvise mode):
+	 * the kernel's copy into a chunk and the daemon's reads of it take
+	 * no TLB miss per 4 KiB chunk.  Advice only: ignored without THP. */
+	if (p->area != MAP_FAILED)
+		madvise(p->area, p->area_size, MADV_HUGEPAGE);
+#endif
 	p->free_stack = calloc(XSKIO_NUM_FRAMES, sizeof(uint64_t));
 	p->gather = malloc(XSKIO_MAX_PKT);
 	p->scratch = malloc(XSKIO_MAX_PKT + XSKIO_HEADROOM);
