@@ -437,7 +437,8 @@ def main():
                 lf = out["lossfree"][bl[0]].get(name(key), {}).get("dps") or \
                     b.lossfree(dirs[key], metas[key])[0]
                 r = b.probe(dirs[key], metas[key], 2 * lf, counters=True)
-                out["overload"][bl[0]][name(key)] = {"lossfree": lf, "probe": r}
+                r0 = b.probe(dirs[key], metas[key], 0, counters=True)
+                out["overload"][bl[0]][name(key)] = {"lossfree": lf, "probe": r, "open": r0}
         for bl in (builds if scaling else ()):
             for w in (1, 2):
                 b.use(bl, ["-w", str(w)])
@@ -524,13 +525,15 @@ def report(out, want, name):
                          ratio) + tuple("%.2f" % sp[k] for k in ROLES) + (lost,))
         table(("stream", "rate dg/s", "µs/dg", "extra over twin", "x twin") + ROLES + ("lost",), rows)
     for n, o in (out.get("overload") or {}).items():
-        r = o["probe"]
-        print("Overload: %s paced at %.0f dg/s (2 x loss-free %.0f), offered %.0f: delivered %d/%d" %
-              (n, r["dps"], o["lossfree"], r["rate"], r["delivered"], r["count"]))
-        for k, v in sorted(r.get("counters", {}).items()):
-            if k.startswith(("drops/", "feedback/", "xsk/")) or "fail" in k:
-                print("  %s %d" % (k, v))
-        print()
+        for what, r in (("paced at 2 x loss-free (%.0f)" % o["lossfree"], o["probe"]),
+                        ("open loop", o["open"])):
+            print("Overload: %s %s, offered %.0f dg/s: delivered %d/%d" %
+                  (n, what, r["rate"], r["delivered"], r["count"]))
+            for k, v in sorted(r.get("counters", {}).items()):
+                if k.startswith(("drops/", "feedback/", "xsk/", "pipeline/tx", "pipeline/held")) \
+                        or "fail" in k:
+                    print("  %s %d" % (k, v))
+            print()
     if out["scaling"]:
         sc = out["scaling"]
         print("Scaling, whole ESP IPv4 GCM, loss-free dg/s:\n")

@@ -16,12 +16,13 @@
  * -n sends the whole file REPEAT times.
  *
  * Pacing (-r FPS, frames per second; 0 = as fast as the socket takes
- * them): a token bucket that fills at FPS and holds at most BURST tokens.
- * The sender sleeps (clock_nanosleep, timer slack 1 us) until the bucket
- * holds a whole burst, then sends what the bucket holds in one call: the
- * average rate is FPS, frames leave in bursts of BURST, and no CPU is
- * burnt waiting.  A sender that falls behind (descheduled) sends at most
- * one burst of catch-up, as a NIC's shaper would.
+ * them): a token bucket that fills at FPS and holds at most DEPTH bursts
+ * of BURST tokens.  The sender sleeps (clock_nanosleep, timer slack 1 us)
+ * until the bucket holds a whole burst, then sends up to BURST frames per
+ * call while it holds tokens: the average rate is FPS, frames leave in
+ * bursts of BURST, and no CPU is burnt waiting.  The depth lets a sender
+ * that overslept (a sleep takes 100 us or more on a loaded VM) catch up
+ * with a few bursts back to back instead of losing the time.
  *
  * -w: after loading, print "READY" on stderr and wait for a line on stdin
  * before the first frame, so that whoever measures can take its "before"
@@ -56,6 +57,7 @@
 #define PACKET_QDISC_BYPASS 20
 #endif
 #define BURST_MAX 1024
+#define DEPTH 4
 
 static double now(void)
 {
@@ -220,8 +222,8 @@ int main(int argc, char **argv)
 
 			tokens += (t - last) * fps;
 			last = t;
-			if (tokens > burst)
-				tokens = burst;
+			if (tokens > (double)burst * DEPTH)
+				tokens = (double)burst * DEPTH;
 			if (tokens < burst && tokens < (double)left) {
 				double need = ((left < burst ? (double)left : burst) - tokens) / fps;
 				struct timespec ts = { (time_t)need, (long)((need - (time_t)need) * 1e9) };
@@ -229,7 +231,7 @@ int main(int argc, char **argv)
 				clock_nanosleep(CLOCK_MONOTONIC, 0, &ts, NULL);
 				continue;
 			}
-			want = (unsigned)tokens;
+			want = tokens < burst ? (unsigned)tokens : burst;
 		}
 		if (want > left)
 			want = (unsigned)left;
