@@ -903,6 +903,7 @@ static void sum_xsk(struct dataplane *dp, struct xsk_port_stats *t_out)
 		t.tx_no_frame += s->tx_no_frame;
 		t.tx_ring_full += s->tx_ring_full;
 		t.tx_busy += s->tx_busy;
+		t.tx_held += s->tx_held;
 		t.tx_dev_drop += s->tx_dev_drop;
 		t.fill_starved += s->fill_starved;
 	}
@@ -946,6 +947,7 @@ static size_t xsk_counters(struct dataplane *dp, struct xs_counter *out, size_t 
 	X(tx_no_frame, "frames not sent for want of a free UMEM chunk", 1);
 	X(tx_ring_full, "frames not sent for want of a TX ring slot", 1);
 	X(tx_busy, "TX kicks the feedback pair pushed back (retried, nothing lost)", 0);
+	X(tx_held, "frames that found the TX ring full and were held, then sent", 0);
 	X(tx_dev_drop, "frames the daemon sent that the feedback pair dropped (counted in feedback/dropped too)", 0);
 	X(fill_starved, "times the fill ring could not be refilled", 0);
 #undef X
@@ -1015,6 +1017,7 @@ size_t dataplane_counters(struct xdpsecd *d, struct xs_counter *out, size_t max)
 	P(delivered_bytes, "plaintext bytes handed to the stack", 0);
 	P(tx_fail, "frames not sent back: no TX slot or chunk, or too long (group xsk says which)", 1);
 	P(unexpected, "frames of a class the daemon does not take", 1);
+	P(shed_fresh, "fresh frames dropped unread while the worker was behind (backpressure)", 1);
 #undef P
 	return xsk_counters(dp, out, n, max);
 }

@@ -53,6 +53,7 @@ struct pipeline_stats {
 	uint64_t delivered_bytes;
 	uint64_t tx_fail;            /* could not queue for TX: dropped      */
 	uint64_t unexpected;         /* a class the daemon should not get    */
+	uint64_t shed_fresh;         /* fresh frames dropped unread: overload */
 	uint64_t branch[BRANCH__MAX];
 };
 
@@ -81,6 +82,7 @@ struct pipeline_worker {
 	uint8_t near_mac[6], far_mac[6];
 	struct pipeline_stats st;
 	struct pipeline_esp_batch esp_batch;
+	bool shedding;                     /* see pipeline_handle_burst() */
 };
 
 /* One receive batch (at most PIPELINE_BATCH frames), in arrival order:
