@@ -284,6 +284,8 @@ def main():
     ap.add_argument("--burst", type=int, default=32, help="sender burst (frames)")
     ap.add_argument("--no-lossfree", action="store_true")
     ap.add_argument("--no-cpu", action="store_true")
+    ap.add_argument("--counters", action="store_true",
+                    help="read the daemon's counters around every CPU run (outside the timed part)")
     ap.add_argument("--scaling", default="", help="peer pairs, e.g. 1,2,4,8 (quick: 1,2; 0: none)")
     ap.add_argument("--overload", default="", help="streams for the 2x open-loop run, e.g. frag_after2")
     ap.add_argument("--builds", default="",
@@ -426,7 +428,12 @@ def main():
                                 v = out["lossfree"][lbx].get(name(x), {}).get("dps")
                                 if v:
                                     rate = min(rate, 0.8 * v)
-                        c["probes"][name(key)].append(b.probe(dirs[key], metas[key], rate))
+                        r = b.probe(dirs[key], metas[key], rate, counters=a.counters)
+                        c["probes"][name(key)].append(r)
+                        if a.counters and r["delivered"] < r["count"]:
+                            say("    %s %s lost %d: %s" % (bl[0], name(key), r["count"] - r["delivered"],
+                                                          {k: v for k, v in r["counters"].items()
+                                                           if k.startswith(("drops/", "feedback/"))}))
                 say("  cpu round %d/%d done, load %s" % (rnd + 1, rounds, load()))
             for lb in labels:
                 out["cpu"][lb]["background_cpus"] = statistics.median(out["cpu"][lb]["background_rounds"])
