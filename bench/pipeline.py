@@ -337,7 +337,7 @@ def main():
     print("streams ready in %.1f s (cache %s)" % (time.monotonic() - t, a.cache), file=sys.stderr)
     metas = {k: json.load(open(os.path.join(d, "meta.json"))) for k, d in dirs.items()}
 
-    from xdpsec_env import XdpsecEnv, build_dir
+    from xdpsec_env import build_dir
     builds = [tuple(x.split("=", 1)) for x in a.builds.split(",")] if a.builds else \
         [("this", build_dir())]
     labels = [lb for lb, _ in builds]
@@ -346,7 +346,32 @@ def main():
            "scaling": {lb: {} for lb in labels}, "overload": {lb: {} for lb in labels}}
     args = ["-w", str(a.workers)] if a.workers else []
     name = lambda key: "v%d %s %s" % (key[0], key[1] or "-", key[2])  # noqa: E731
+    try:
+        run(a, out, builds, labels, want, dirs, metas, args, name, rounds, scaling)
+    except BaseException:
+        out["aborted"] = True
+        dump(a.json, out)       # what was measured so far
+        raise
+    out["load_end"] = load()
+    dump(a.json, out)
+    for lb in labels:
+        print("\n## %s (%s)\n" % (lb, dict(builds)[lb]))
+        report({k: (v[lb] if isinstance(v, dict) and lb in v else v) for k, v in out.items()},
+               want, name)
+    if len(labels) > 1:
+        compare(out, labels, want, name)
+    return 0
+
+
+def dump(path, out):
+    if path:
+        with open(path, "w") as f:
+            json.dump(out, f, indent=1)
+
+
+def run(a, out, builds, labels, want, dirs, metas, args, name, rounds, scaling):
     say = lambda *x: print(*x, file=sys.stderr, flush=True)  # noqa: E731
+    from xdpsec_env import XdpsecEnv
     with XdpsecEnv(tag="bp", daemon=False) as env:
         # stale incomplete datagrams of a lossy run must not meet the next
         # run's fragments (same ids): short reassembly timeouts, here only
@@ -438,7 +463,8 @@ def main():
             for lb in labels:
                 out["cpu"][lb]["background_cpus"] = statistics.median(out["cpu"][lb]["background_rounds"])
         for k in [x for x in a.overload.split(",") if x]:
-            key = (fams[0], algs[0], k)
+            fam0, alg0 = next((x[0], x[1]) for x in want if x[1])
+            key = (fam0, alg0, k)
             for bl in builds:
                 b.use(bl, args)
                 lf = out["lossfree"][bl[0]].get(name(key), {}).get("dps") or \
@@ -456,17 +482,6 @@ def main():
                     out["scaling"][bl[0]]["%d/%d" % (w, p)] = {
                         "dps": lf, "reps": [r[0] for r in res], "sender_limit": res[0][3]}
                     say("  %-6s scaling: %d worker(s), %d peer pair(s): %.0f dg/s" % (bl[0], w, p, lf))
-    out["load_end"] = load()
-    if a.json:
-        with open(a.json, "w") as f:
-            json.dump(out, f, indent=1)
-    for lb in labels:
-        print("\n## %s (%s)\n" % (lb, dict(builds)[lb]))
-        report({k: (v[lb] if isinstance(v, dict) and lb in v else v) for k, v in out.items()},
-               want, name)
-    if len(labels) > 1:
-        compare(out, labels, want, name)
-    return 0
 
 
 def compare(out, labels, want, name):
