@@ -21,7 +21,7 @@
 #   user/xdpsecd.c, user/xdpsecctl.c -> build/xdpsecd, build/xdpsecctl
 #   tests/unit/test_*.c, tests/bpf/test_*.c -> build/tests/test_*
 #   tests/fuzz/fuzz_*.c   -> build/fuzz/fuzz_*  (make fuzz)
-#   bench/*.c             -> build/bench/*
+#   bench/*.c             -> build/bench/*  (bench/traffic_*.c: libc only)
 
 BUILD    ?= build
 CC       ?= gcc
@@ -135,6 +135,12 @@ $(BUILD)/tests/%: tests/bpf/%.c $(LIB) $(SKELS) $(BPF_OBJS) $(TEST_HELPERS) | $(
 
 $(BUILD)/bench/%: bench/%.c $(LIB) | $(BUILD)/bench
 	$(CC) $(ALL_CFLAGS) -O3 $(DPDK_CFLAGS) $< -o $@ $(LIB) $(LDLIBS) $(DPDK_LIBS)
+
+# The traffic harness (bench/traffic_*.c) is libc only: no libxdpsec, no
+# DPDK, so it builds and runs wherever the benchmark does.  (The shorter
+# stem wins over the rule above.)
+$(BUILD)/bench/traffic_%: bench/traffic_%.c | $(BUILD)/bench
+	$(CC) $(ALL_CFLAGS) -O2 $< -o $@
 
 # ---------------------------------------------------------------- fuzz
 $(BUILD)/fuzzobj/%.o: user/%.c $(SKELS) | $(BUILD)/fuzzobj
