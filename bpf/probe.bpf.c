@@ -196,14 +196,4 @@ int probe_buff_len(struct xdp_md *ctx)
 	return bpf_xdp_get_buff_len(ctx) > 9000 ? XDP_DROP : XDP_PASS;
 }
 
-/* xdp_adjust_meta: not used by xdpsec (the tag is in-band); probed so that
- * --check says what this kernel does with it. */
-SEC("xdp")
-int probe_adjust_meta(struct xdp_md *ctx)
-{
-	if (bpf_xdp_adjust_meta(ctx, -32))
-		return XDP_PASS;
-	return XDP_PASS;
-}
-
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

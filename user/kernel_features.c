@@ -67,9 +67,6 @@ static const struct kfeat_desc {
 	[KFEAT_XDP_GET_BUFF_LEN] = { "xdp_get_buff_len", KFEAT_DEGRADED,
 		"length checks of multi-buffer frames",
 		"the decrypt program runs single-buffer, as without xdp_frags" },
-	[KFEAT_XDP_ADJUST_META] = { "xdp_adjust_meta", KFEAT_UNUSED,
-		"not used by xdpsec: the frame tag travels in-band",
-		"nothing: xdpsec does not use it, the frame tag travels in-band" },
 };
 
 const char *kfeat_name(enum kfeat f)

@@ -39,7 +39,6 @@ enum kfeat {
 	KFEAT_HASH_MAP,          /* hash lookups (SA table)                    */
 	KFEAT_XDP_ADJUST_HEAD,   /* bpf_xdp_adjust_head (the in-band tag)      */
 	KFEAT_XDP_GET_BUFF_LEN,  /* bpf_xdp_get_buff_len                       */
-	KFEAT_XDP_ADJUST_META,   /* bpf_xdp_adjust_meta: probed, not used      */
 	KFEAT__COUNT
 };
 

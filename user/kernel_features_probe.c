@@ -63,7 +63,7 @@ static int capture_print(enum libbpf_print_level level, const char *fmt, va_list
 
 /* The verifier's verdict: the last line of the load log that is not its
  * statistics ("processed N insns", "verification time"), e.g. "program of
- * this type cannot use helper bpf_xdp_adjust_meta#54".  Empty when the
+ * this type cannot use helper ...#54".  Empty when the
  * verifier said nothing (the failure came before it). */
 static void log_verdict(char *out, size_t len)
 {
@@ -189,7 +189,6 @@ static const struct prog_probe {
 	{ KFEAT_HASH_MAP, "probe_hash", "probe_sa,", NULL },
 	{ KFEAT_XDP_ADJUST_HEAD, "probe_adjust_head", "", NULL },
 	{ KFEAT_XDP_GET_BUFF_LEN, "probe_buff_len", "", NULL },
-	{ KFEAT_XDP_ADJUST_META, "probe_adjust_meta", "", NULL },
 };
 
 static bool in_list(const char *list, const char *name)

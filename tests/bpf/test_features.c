@@ -194,8 +194,6 @@ TEST(names_and_table)
 	/* never probed: behave as before the probe existed */
 	CHECK(kfeat_has(NULL, KFEAT_CPUMAP_PROG));
 	CHECK(kfeat_usable(NULL));
-	/* adjust_meta is probed, never required */
-	CHECK_EQ(kfeat_impact(KFEAT_XDP_ADJUST_META), KFEAT_UNUSED);
 }
 
 TEST(results_well_formed)
@@ -218,7 +216,6 @@ TEST(helpers_match_raw_programs)
 	CHECK(xdp_ok);
 	CHECK_EQ(kfeat_has(&base, KFEAT_XDP_ADJUST_HEAD), raw_helper_ok(BPF_FUNC_xdp_adjust_head, -32));
 	CHECK_EQ(kfeat_has(&base, KFEAT_XDP_GET_BUFF_LEN), raw_helper_ok(BPF_FUNC_xdp_get_buff_len, 0));
-	CHECK_EQ(kfeat_has(&base, KFEAT_XDP_ADJUST_META), raw_helper_ok(BPF_FUNC_xdp_adjust_meta, -32));
 }
 
 /* Lookups and redirects on these map types have been in XDP as long as the
@@ -301,16 +298,14 @@ TEST(one_warning_line_per_missing_feature)
 
 	for (int f = 0; f < KFEAT__COUNT; f++)
 		base_missing += !base.have[f] && kfeat_impact(f) != KFEAT_UNUSED;
-	setenv("XDPSEC_DISABLE", "cpumap_prog,xdp_adjust_meta", 1);
+	setenv("XDPSEC_DISABLE", "cpumap_prog", 1);
 	kfeat_probe(&kf, 0);
 	unsetenv("XDPSEC_DISABLE");
 	out = capture_stderr(warn_into, args);
-	/* xdp_adjust_meta is not used: no warning for it */
 	CHECK_EQ(n, base_missing + 1);
 	snprintf(want, sizeof(want), "kernel feature cpumap_prog missing (disabled by XDPSEC_DISABLE): %s\n",
 		 kfeat_fallback(KFEAT_CPUMAP_PROG));
 	CHECK(strstr(out, want) != NULL);
-	CHECK(strstr(out, "xdp_adjust_meta") == NULL);
 	int lines = 0;
 	for (char *p = out; (p = strchr(p, '\n')); p++)
 		lines++;

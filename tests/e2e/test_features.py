@@ -31,7 +31,7 @@ XDPSECCTL = os.path.join(BUILD, "xdpsecctl")
 FEATURES = ["xdp_native_veth", "xdp_frags", "devmap_redirect", "cpumap_redirect",
             "cpumap_prog", "xskmap_redirect", "af_xdp", "xsk_sg", "mmapable_array",
             "btf", "percpu_array", "array_map", "hash_map", "xdp_adjust_head",
-            "xdp_get_buff_len", "xdp_adjust_meta"]
+            "xdp_get_buff_len"]
 LINE = re.compile(r"^([a-z_]+): (yes|no) \((.+)\)$")
 DISABLED = "disabled by XDPSEC_DISABLE"
 
@@ -201,7 +201,6 @@ def test_status_shows_features(ns):
             assert f["if_missing"] in ("fatal", "degraded", "unused")
         assert feats["cpumap_prog"]["if_missing"] == "degraded"
         assert feats["af_xdp"]["if_missing"] == "fatal"
-        assert feats["xdp_adjust_meta"]["if_missing"] == "unused"
 
         human = d.ctl("status").stdout
         assert "\nfeatures:\n" in human
@@ -221,7 +220,7 @@ def test_daemon_warns_once_per_missing_feature(ns):
     """With -i the start-up says, one line each, what it does without the
     disabled features; the rest of start-up is the data plane's business."""
     ns.run("ip link add kfv0 type veth peer name kfv1 && ip link set kfv0 up && ip link set kfv1 up")
-    d = Daemon(ns, ["-i", "kfv0"], disable="cpumap_prog,xsk_sg,xdp_adjust_meta")
+    d = Daemon(ns, ["-i", "kfv0"], disable="cpumap_prog,xsk_sg")
     try:
         assert d.wait_for(lambda: "kernel feature xsk_sg" in d.log()), d.log()
         log = d.log()
