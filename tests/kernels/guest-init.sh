@@ -51,7 +51,8 @@ export HOME=/root TERM=dumb LANG=C.UTF-8
 out=/dev/ttyS1
 stty -F "$out" raw -echo 2>/dev/null
 
-mount -t tmpfs tmpfs /tmp
+# /tmp stays the host's, under the overlay: the checkout may live there
+# (a CI clone in /tmp), and writes go to the overlay's tmpfs anyway
 mount -t devpts -o newinstance,ptmxmode=0666 devpts /dev/pts 2>/dev/null
 mount -t bpf bpf /sys/fs/bpf 2>/dev/null
 mount -t cgroup2 cgroup2 /sys/fs/cgroup 2>/dev/null
