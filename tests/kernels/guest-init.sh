@@ -72,5 +72,6 @@ cd "$GUEST_CWD" || cd /
 bash /run/xdpsec-guest/cmd > "$out" 2>&1 < /dev/null
 rc=$?
 echo "$rc" > "$GUEST_RESULT/rc"
+echo "xdpsec-guest: command exit $rc" > /dev/ttyS0    # run-in-guest.sh's fallback
 sync
 /run/xdpsec-guest/busybox poweroff -f

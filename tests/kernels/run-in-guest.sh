@@ -54,7 +54,9 @@ MODDIR=$(readlink -f "$KROOT/lib/modules/$KVER")
 [ -f "$MODDIR/modules.dep" ] || depmod -b "$KROOT" "$KVER"
 BUSYBOX=$(command -v busybox) || { echo "run-in-guest: needs busybox-static" >&2; exit 2; }
 
-W=$(mktemp -d /tmp/xdpsec-guest.XXXXXX)
+# not /tmp/xdpsec-*: the e2e tests' temporary folders are named so, and a
+# cleanup of those must not take this one (the guest's result share) along
+W=$(mktemp -d "${TMPDIR:-/tmp}/run-in-guest.XXXXXX")
 cleanup() { rm -rf "$W"; }
 trap cleanup EXIT
 mkdir -p "$W"/ir/{bin,dev,proc,sys,newroot,lower,upper,mods,out} "$W/out"
@@ -122,6 +124,11 @@ q=$?
 set -e
 if [ -f "$W/out/rc" ]; then
 	exit "$(cat "$W/out/rc")"
+fi
+# the same status, also printed on the kernel console by guest-init.sh
+rc=$(sed -n 's/^xdpsec-guest: command exit \([0-9][0-9]*\).*/\1/p' "$CONSOLE" | tail -1)
+if [ -n "$rc" ]; then
+	exit "$rc"
 fi
 if [ $q -eq 124 ] || [ $q -eq 137 ]; then
 	echo "run-in-guest: the guest ($KVER) timed out after ${GUEST_TIMEOUT:-900}s" >&2
