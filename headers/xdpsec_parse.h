@@ -67,8 +67,10 @@
  * gcc does not know the pragma and needs nothing. */
 #ifdef __clang__
 #define XDPSEC_UNROLL _Pragma("unroll")
+#define XDPSEC_NO_UNROLL _Pragma("clang loop unroll(disable)")
 #else
 #define XDPSEC_UNROLL
+#define XDPSEC_NO_UNROLL
 #endif
 
 #define XDPSEC_ETH_HLEN       14
@@ -301,66 +303,74 @@ xdpsec_parse_ipv6(void *data, void *data_end, __u32 frame_len, struct xdpsec_pkt
 	p->is_last = 1;
 	nh = ip6->nexthdr;
 
-	/* Unrolled: as a loop, clang lays the latch out right before the loop
-	 * header, so the back edge is a fall-through, and the 6.1 verifier
-	 * (Debian 12) refuses every fall-through back edge ("back-edge from
-	 * insn X to X+1"); later verifiers accept it.  Unrolled there is no back
-	 * edge at all.  `make test-kernels` loads every program on 6.1 and
-	 * catches a loop shape that it refuses. */
-XDPSEC_UNROLL
-	for (i = 0; i <= XDPSEC_IPV6_EXT_MAX; i++) {
-		__u8 *h;
-		__u32 hlen;
+	/* A do-while whose back edge is the conditional jump at its bottom.
+	 * Written as a for loop with break/continue, clang laid the latch out
+	 * right before the loop header, so the back edge was a fall-through:
+	 * the 6.1 verifier (Debian 12) refuses every fall-through back edge
+	 * ("back-edge from insn 793 to 794"), later ones accept it.  This
+	 * shape loads on 6.1 and costs the verifier less than the old loop
+	 * or full unrolling (classify, insns processed: 6.1 63k, 6.12 40k,
+	 * 6.18 42k; unrolled: 262k, 85k, 96k).  `make test-kernels` loads
+	 * every program on 6.1 and catches a shape that it refuses. */
+	i = 0;
+	if (xdpsec_ipv6_is_ext(nh)) {
+XDPSEC_NO_UNROLL
+		do {
+			__u8 *h;
+			__u32 hlen;
 
-		if (!xdpsec_ipv6_is_ext(nh))
-			break;
-		/* RFC 8200 4.1: hop-by-hop only right after the IPv6 header;
-		 * Linux has no handler for next header 0 anywhere else */
-		if (nh == XDPSEC_IPPROTO_HOPOPTS && i) {
-			p->reason = XDPSEC_DROP_IPV6_HBH_NOT_FIRST;
-			return -1;
-		}
-		if (i == XDPSEC_IPV6_EXT_MAX) {
-			p->reason = XDPSEC_DROP_IPV6_EXTHDR_DEPTH;
-			return -1;
-		}
-		/* every extension header is >= 8 bytes, fragment exactly 8 */
-		if (off > XDPSEC_PARSE_MAX_OFF || off + 8 > end) {
-			p->reason = XDPSEC_DROP_IPV6_TRUNC_EXTHDR;
-			return -1;
-		}
-		off &= XDPSEC_PARSE_MAX_OFF;
-		h = data + off;
-		if ((void *)(h + 8) > data_end) {
-			p->reason = XDPSEC_DROP_IPV6_TRUNC_EXTHDR;
-			return -1;
-		}
-		p->ext_depth++;
-		if (nh == XDPSEC_IPPROTO_FRAGMENT && !seen_frag) {
-			__u16 fo = ((__u16)h[2] << 8) | h[3];
-
-			seen_frag = 1;
-			p->frag_off = fo & 0xfff8;
-			p->is_last = !(fo & 1);
-			p->is_first = p->frag_off == 0;
-			p->frag_id = ((__u32)h[4] << 24) | ((__u32)h[5] << 16) |
-				     ((__u32)h[6] << 8) | h[7];
-			p->is_fragment = !p->is_first || !p->is_last;
-			p->is_atomic = !p->is_fragment;
-			nh = h[0];
-			off += 8;
-			if (p->is_fragment) {
-				/* offset + fragmentable part must fit 65535 */
-				if (xdpsec_frag_check(p, end - off, 0))
-					return -1;
-				if (!p->is_first)
-					break;
+			/* RFC 8200 4.1: hop-by-hop only right after the IPv6
+			 * header; Linux has no handler for next header 0
+			 * anywhere else */
+			if (nh == XDPSEC_IPPROTO_HOPOPTS && i) {
+				p->reason = XDPSEC_DROP_IPV6_HBH_NOT_FIRST;
+				return -1;
 			}
-			continue;
-		}
-		hlen = nh == XDPSEC_IPPROTO_FRAGMENT ? 8 : ((__u32)h[1] + 1) * 8;
-		nh = h[0];
-		off += hlen;
+			if (i == XDPSEC_IPV6_EXT_MAX) {
+				p->reason = XDPSEC_DROP_IPV6_EXTHDR_DEPTH;
+				return -1;
+			}
+			/* every extension header is >= 8 bytes, fragment exactly 8 */
+			if (off > XDPSEC_PARSE_MAX_OFF || off + 8 > end) {
+				p->reason = XDPSEC_DROP_IPV6_TRUNC_EXTHDR;
+				return -1;
+			}
+			off &= XDPSEC_PARSE_MAX_OFF;
+			h = data + off;
+			if ((void *)(h + 8) > data_end) {
+				p->reason = XDPSEC_DROP_IPV6_TRUNC_EXTHDR;
+				return -1;
+			}
+			p->ext_depth++;
+			hlen = ((__u32)h[1] + 1) * 8;
+			if (nh == XDPSEC_IPPROTO_FRAGMENT) {
+				hlen = 8;
+				if (!seen_frag) {
+					__u16 fo = ((__u16)h[2] << 8) | h[3];
+
+					seen_frag = 1;
+					p->frag_off = fo & 0xfff8;
+					p->is_last = !(fo & 1);
+					p->is_first = p->frag_off == 0;
+					p->frag_id = ((__u32)h[4] << 24) | ((__u32)h[5] << 16) |
+						     ((__u32)h[6] << 8) | h[7];
+					p->is_fragment = !p->is_first || !p->is_last;
+					p->is_atomic = !p->is_fragment;
+					/* offset + fragmentable part must fit 65535 */
+					if (p->is_fragment && xdpsec_frag_check(p, end - off - 8, 0))
+						return -1;
+					/* a non-first fragment: the rest is payload */
+					if (p->is_fragment && !p->is_first) {
+						nh = h[0];
+						off += 8;
+						break;
+					}
+				}
+			}
+			nh = h[0];
+			off += hlen;
+			i++;
+		} while (xdpsec_ipv6_is_ext(nh));
 	}
 	if (off > end) {
 		p->reason = XDPSEC_DROP_IPV6_TRUNC_EXTHDR;
