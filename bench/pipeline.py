@@ -31,8 +31,8 @@ frag_before, nested; IPv4 and IPv6; GCM and ChaCha20-Poly1305):
 Scaling: whole ESP from 1, 2, 4, 8 peer pairs with 1 and 2 workers (loss-free
 rate).  Overload: open loop at twice the loss-free rate, drop counters.
 
-usage: sudo /usr/bin/python3 bench/pipeline.py --quick        # ~4 min: IPv4 GCM
-       sudo /usr/bin/python3 bench/pipeline.py                # everything (~25 min)
+usage: sudo /usr/bin/python3 bench/pipeline.py --quick        # ~6 min: IPv4 GCM
+       sudo /usr/bin/python3 bench/pipeline.py --count 30000  # everything (~40 min here)
        ... [--family 4|6|both] [--alg gcm|chacha|both] [--streams a,b] [--count N]
            [--rounds R] [--cpu-rate DPS] [--no-lossfree] [--no-cpu] [--scaling]
            [--overload STREAM] [--json FILE] [--sender-cpu N]
