@@ -6,6 +6,9 @@
 #   sudo make deps  install every Debian package the project needs (idempotent)
 #   sudo make test  deps, build, then every test (unit, BPF, fuzz smoke, netns)
 #   sudo make demo  deps, build, then the end-to-end demo in namespaces
+#   sudo make test-kernels  deps, build, then the smoke set inside each kernel
+#                   of tests/kernels/kernels.list (Debian's 6.1 and 6.12, qemu
+#                   TCG); kernels are cached in /var/cache/xdpsec/kernels
 #   make fuzz       libFuzzer targets (clang) into build/fuzz/
 #   make vmlinux    regenerate vmlinux/vmlinux.h from the running kernel's BTF
 #   make install    PREFIX=/usr/local DESTDIR= (UNITDIR: see docs/install.mk)
@@ -18,7 +21,7 @@
 #   user/xdpsecd.c, user/xdpsecctl.c -> build/xdpsecd, build/xdpsecctl
 #   tests/unit/test_*.c, tests/bpf/test_*.c -> build/tests/test_*
 #   tests/fuzz/fuzz_*.c   -> build/fuzz/fuzz_*  (make fuzz)
-#   bench/*.c             -> build/bench/*
+#   bench/*.c             -> build/bench/*  (bench/traffic_*.c: libc only)
 
 BUILD    ?= build
 CC       ?= gcc
@@ -49,7 +52,7 @@ GIT_REV  := $(shell git rev-parse --short HEAD 2>/dev/null)
 CPPFLAGS := -D_GNU_SOURCE -Iheaders -Iuser -I$(BUILD) \
 	    -DXDPSEC_VERSION='"$(VERSION)$(if $(GIT_REV),+g$(GIT_REV))"'
 ALL_CFLAGS := -std=gnu11 $(WARN) $(CFLAGS) $(CPPFLAGS) -MMD -MP -pthread
-LDLIBS   := -lxdp -lbpf -lelf -lz -ljson-c -lcrypto -l:libIPSec_MB.a -lpthread -lm
+LDLIBS   := -lmnl -lxdp -lbpf -lelf -lz -ljson-c -lcrypto -l:libIPSec_MB.a -lpthread -lm
 
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) $(WARN) \
 	-Wno-unused-function -Iheaders -Ivmlinux -I$(BUILD)
@@ -90,7 +93,7 @@ MAN_SRCS   := $(wildcard docs/*.scd)
 MANS       := $(patsubst docs/%.scd,$(BUILD)/man/%,$(MAN_SRCS))
 HAVE_SCDOC := $(shell command -v $(SCDOC) 2>/dev/null)
 
-.PHONY: all bpf user tests bench fuzz man deps test demo clean vmlinux install
+.PHONY: all bpf user tests bench fuzz man deps test test-kernels demo clean vmlinux install
 .DEFAULT_GOAL := all
 
 all: bpf user tests bench man
@@ -133,6 +136,12 @@ $(BUILD)/tests/%: tests/bpf/%.c $(LIB) $(SKELS) $(BPF_OBJS) $(TEST_HELPERS) | $(
 $(BUILD)/bench/%: bench/%.c $(LIB) | $(BUILD)/bench
 	$(CC) $(ALL_CFLAGS) -O3 $(DPDK_CFLAGS) $< -o $@ $(LIB) $(LDLIBS) $(DPDK_LIBS)
 
+# The traffic harness (bench/traffic_*.c) is libc only: no libxdpsec, no
+# DPDK, so it builds and runs wherever the benchmark does.  (The shorter
+# stem wins over the rule above.)
+$(BUILD)/bench/traffic_%: bench/traffic_%.c | $(BUILD)/bench
+	$(CC) $(ALL_CFLAGS) -O2 $< -o $@
+
 # ---------------------------------------------------------------- fuzz
 $(BUILD)/fuzzobj/%.o: user/%.c $(SKELS) | $(BUILD)/fuzzobj
 	$(CLANG) -std=gnu11 $(WARN) $(CPPFLAGS) $(FUZZ_FLAGS) -MMD -MP -c $< -o $@
@@ -158,10 +167,14 @@ $(BUILD) $(BUILD)/obj $(BUILD)/tests $(BUILD)/bench $(BUILD)/fuzz $(BUILD)/fuzzo
 	mkdir -p $@
 
 # ---------------------------------------------------------------- meta
+# make test-kernels: qemu, the guest's initramfs (busybox, cpio, xz for the
+# modules, kmod for depmod/modprobe of the guest kernel's modules)
+KERNEL_DEB_PKGS := qemu-system-x86 busybox-static cpio xz-utils kmod zstd apt dpkg
 DEB_PKGS := clang llvm libbpf-dev libxdp-dev bpftool xdp-tools iproute2 \
 	libssl-dev libelf-dev zlib1g-dev pkg-config libipsec-mb-dev libdpdk-dev \
-	libjson-c-dev libclang-rt-14-dev python3-scapy python3-cryptography python3-pytest \
-	python3-prometheus-client tcpdump ethtool iputils-ping scdoc man-db make gcc util-linux
+	libjson-c-dev libmnl-dev libclang-rt-14-dev python3-scapy python3-cryptography python3-pytest \
+	python3-prometheus-client tcpdump ethtool iputils-ping scdoc man-db make gcc util-linux \
+	$(KERNEL_DEB_PKGS)
 
 deps:
 	@missing=$$(for p in $(DEB_PKGS); do \
@@ -180,6 +193,13 @@ else
 	$(MAKE) all fuzz
 	tests/run.sh
 endif
+
+# The kernel matrix (tests/kernels/): boots each kernel of kernels.list under
+# qemu TCG with this machine's root shared read-only and runs
+# tests/kernels/smoke.sh in it; KERNELS="6.1" picks kernels.
+test-kernels: deps
+	$(MAKE) all
+	tests/kernels/matrix.sh $(KERNELS)
 
 demo: deps
 	$(MAKE) all

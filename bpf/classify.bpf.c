@@ -5,7 +5,10 @@
  *   ip link set dev IFACE xdp obj build/xdpsec.bpf.o sec xdp
  *
  * Classifies every received frame (xdpsec_parse.h) and steers it:
- *   plain, plain fragment, IKE, NAT keepalive -> XDP_PASS
+ *   plain, plain fragment                     -> XDP_PASS, or XDP_DROP when
+ *                                                the inbound SPD wants it
+ *                                                protected (xdpsec_spd.bpf.h)
+ *   IKE, NAT keepalive                        -> XDP_PASS
  *   ESP / ESP-in-UDP, whole or fragment       -> frame tag + DEVMAP redirect
  *                                                to the feedback veth (or
  *                                                XDP_PASS when unset), via
@@ -23,6 +26,7 @@
 #include "xdpsec_parse.h"
 #include "xdpsec_tag.bpf.h"
 #include "xdpsec_classify.bpf.h"
+#include "xdpsec_spd.bpf.h"
 
 /*
  * Optional early drop (XDPSEC_CFG_EARLY_DROP) of whole ESP: an unknown
@@ -200,6 +204,9 @@ int xdpsec_classify(struct xdp_md *ctx)
 			}
 		}
 		return steer_esp(ctx, &p, cls, steer_cpus);
+	case XDPSEC_CLASS_PLAIN:
+	case XDPSEC_CLASS_PLAIN_FRAG:
+		return xdpsec_spd_plain(data, data_end, &p, natt);
 	default:
 		return XDP_PASS;
 	}

@@ -33,6 +33,14 @@
 #define XDPSEC_DEVMAP_FEEDBACK 0   /* DEVMAP slot of the feedback near end */
 #define XDPSEC_CPU_MAX       64    /* CPUMAP slots (CPU ids) used for steering */
 
+/* What one daemon serves.  xdpsecd checks both when it starts
+ * (user/xdpsecd.c); the data plane (user/dataplane.c, user/cpu_steer.h)
+ * sizes its arrays with them. */
+#define XDPSEC_IFACES_MAX    8     /* ingress interfaces (-i)                 */
+#define XDPSEC_WORKERS_MAX   64    /* workers = feedback queues = XSKMAP and
+				      CPUMAP slots (XDPSEC_XSK_MAX,
+				      XDPSEC_CPU_MAX); at most the online CPUs */
+
 /* Default UDP port of ESP-in-UDP (RFC 3948). Configurable in xdpsec_config
  * (xdpsecd --natt-port); an SA's own encap port counts for its peer pair
  * (struct xdpsec_natt_val). */

@@ -301,6 +301,13 @@ xdpsec_parse_ipv6(void *data, void *data_end, __u32 frame_len, struct xdpsec_pkt
 	p->is_last = 1;
 	nh = ip6->nexthdr;
 
+	/* Unrolled: as a loop, clang lays the latch out right before the loop
+	 * header, so the back edge is a fall-through, and the 6.1 verifier
+	 * (Debian 12) refuses every fall-through back edge ("back-edge from
+	 * insn X to X+1"); later verifiers accept it.  Unrolled there is no back
+	 * edge at all.  `make test-kernels` loads every program on 6.1 and
+	 * catches a loop shape that it refuses. */
+XDPSEC_UNROLL
 	for (i = 0; i <= XDPSEC_IPV6_EXT_MAX; i++) {
 		__u8 *h;
 		__u32 hlen;

@@ -79,7 +79,8 @@ static const struct stage stages[] = {
 	     * decrypted straight after reassembly (send_back's out below) */
 	    [T_OUT] = { TM("pipeline", "to_reasm"), TM("pipeline", "to_esp"),
 			TMINUS("pipeline", "oversize_decrypted") },
-	    [T_DROP] = { TM("pipeline", "bad_tag"), TM("pipeline", "unexpected") } } },
+	    [T_DROP] = { TM("pipeline", "bad_tag"), TM("pipeline", "unexpected"),
+			 TM("pipeline", "shed_fresh") } } },
 	{ "reasm", "reassembly, in packets: out in a reassembled datagram or as they came",
 	  { [T_IN] = { TM("reasm", "reasm_frag_in") },
 	    [T_OUT] = { TM("reasm", "reasm_frag_out") },
@@ -96,7 +97,7 @@ static const struct stage stages[] = {
 	    [T_OUT] = { TM("pipeline", "sent_back"), TMINUS("pipeline", "oversize_frags"),
 			TM("pipeline", "oversize_decrypted"), TM("pipeline", "oversize_fragmented") },
 	    [T_DROP] = { TM("pipeline", "too_deep"), TM("pipeline", "tx_fail"),
-			 TM("pipeline", "oversize_dropped") } } },
+			 TM("pipeline", "oversize_dropped"), TM("pipeline", "spd_dropped") } } },
 };
 
 #define NSTAGES (sizeof(stages) / sizeof(stages[0]))

@@ -9,8 +9,9 @@
 #define XDPSEC_CPU_STEER_H
 
 #include <stdbool.h>
+#include "xdpsec_common.h"
 
-#define CPU_STEER_MAX_IN   8
+#define CPU_STEER_MAX_IN   XDPSEC_IFACES_MAX
 #define CPU_STEER_QSIZE    2048    /* frames queued per CPU before drops */
 
 struct xdpsec_steer;

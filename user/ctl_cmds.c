@@ -30,6 +30,9 @@
 #include "log.h"
 #include "reasm.h"
 #include "sa_table.h"
+#include "spd.h"
+#include "spd_maps.h"
+#include "ctl_policy.h"
 #include "state_file.h"
 
 #ifndef XDPSEC_VERSION
@@ -107,7 +110,8 @@ static bool sa_equal(const struct xs_sa_config *a, const struct xs_sa_config *b)
 	       !memcmp(a->auth_key, b->auth_key, a->auth_key_len) &&
 	       a->replay_window == b->replay_window && a->esn == b->esn &&
 	       a->encap == b->encap && a->encap_sport == b->encap_sport &&
-	       a->encap_dport == b->encap_dport;
+	       a->encap_dport == b->encap_dport && a->origin == b->origin &&
+	       sa_sel_equal(&a->sel, &b->sel) && !memcmp(&a->lft, &b->lft, sizeof(a->lft));
 }
 
 /* src: NULL, or the src the SA must have (sa_table_del). */
@@ -121,7 +125,9 @@ static int sa_del(struct xdpsecd *d, const struct xs_sa_config *id, const struct
 
 	if (rc)
 		return no_sa(d, id, rc, err, errlen);
+	spd_sa_clear(d->spd, idx);
 	dataplane_sa_deleted(d, idx, &old);
+	state_file_sa_deleted(d, idx, &old);
 	events_post(d->events, "sa_deleted", "%s", sa_id_str(&old, buf, sizeof(buf)));
 	explicit_bzero(&old, sizeof(old));
 	return 0;
@@ -136,12 +142,41 @@ static int sa_install(struct xdpsecd *d, uint32_t idx, const struct xs_sa_config
 	int rc = dataplane_sa_added(d, idx, cfg, err, errlen);
 
 	if (!rc) {
-		rc = state_file_commit(d, err, errlen);
-		if (rc)
+		state_file_sa_added(d, idx, cfg);
+		/* a batch writes once, at its end (batch end reports) */
+		rc = d->state_defer ? 0 : state_file_commit(d, err, errlen);
+		if (rc) {
 			dataplane_sa_deleted(d, idx, cfg);
+			state_file_sa_deleted(d, idx, cfg);
+		}
 	}
 	if (rc)
 		sa_table_del(d->sat, &cfg->dst, cfg->spi, cfg->proto, NULL, NULL, NULL);
+	else
+		spd_sa_set(d->spd, idx, cfg);     /* what the inbound check sees */
+	return rc;
+}
+
+int ctl_cmds_sa_del(struct xdpsecd *d, const struct xs_sa_config *id, int origin,
+		    char *err, size_t errlen)
+{
+	struct xs_sa_config cur;
+	char buf[96];
+	int rc;
+
+	if (origin >= 0 &&
+	    !sa_table_get(d->sat, &id->dst, id->spi, id->proto, NULL, &cur, NULL, NULL)) {
+		bool other = cur.origin != origin;
+
+		explicit_bzero(&cur, sizeof(cur));
+		if (other) {
+			snprintf(err, errlen, "SA %s has another origin", sa_id_str(id, buf, sizeof(buf)));
+			return -EPERM;
+		}
+	}
+	rc = sa_del(d, id, NULL, err, errlen);
+	if (!rc)
+		state_file_changed(d);
 	return rc;
 }
 
@@ -248,6 +283,7 @@ static void flush_cb(uint32_t index, const struct xs_sa_config *cfg, void *arg)
 	struct xdpsecd *d = arg;
 	char buf[96];
 
+	spd_sa_clear(d->spd, index);
 	dataplane_sa_deleted(d, index, cfg);
 	events_post(d->events, "sa_deleted", "%s (flush)", sa_id_str(cfg, buf, sizeof(buf)));
 }
@@ -277,6 +313,12 @@ static struct xs_counter *collect_counters(struct xdpsecd *d, size_t *n_out)
 			pthread_mutex_unlock(&d->reasm_lock);
 			if (n <= max)
 				n = esp_counters(d->sat, c, n, max);
+			if (n <= max) {
+				uint64_t xdp[SPD__MAX];
+
+				spd_maps_counts(d, xdp);
+				n = spd_counters(d->spd, c, n, max, xdp);
+			}
 		}
 		if (n <= max)
 			break;
@@ -417,6 +459,8 @@ static json_object *cmd_stats(struct xdpsecd *d, json_object *args, const struct
 		pthread_mutex_unlock(&d->reasm_lock);
 		sa_table_reset_stats(d->sat);
 		esp_reset_counters(d->sat);
+		spd_reset_counters(d->spd);
+		spd_maps_reset_counts(d);
 		events_post(d->events, "stats_reset", "by uid %u", (unsigned)p->uid);
 		json_object_object_add(res, "reset", json_object_new_boolean(1));
 	}
@@ -617,7 +661,8 @@ static bool is_change(const char *cmd, json_object *args)
 	json_object *v;
 
 	if (!strcmp(cmd, "sa add") || !strcmp(cmd, "sa del") || !strcmp(cmd, "sa flush") ||
-	    !strcmp(cmd, "limits set"))
+	    !strcmp(cmd, "limits set") || !strcmp(cmd, "policy add") ||
+	    !strcmp(cmd, "policy del") || !strcmp(cmd, "policy flush"))
 		return true;
 	/* key material is as sensitive as the right to change it */
 	if ((!strcmp(cmd, "sa get") || !strcmp(cmd, "sa list")) &&
@@ -779,6 +824,8 @@ json_object *ctl_cmds_dispatch(struct xdpsecd *d, json_object *req,
 		json_object *res = json_object_new_object();
 		json_object_object_add(res, "monitoring", json_object_new_boolean(1));
 		reply = ctl_reply_ok(id, res);
+	} else if (!strncmp(cmd, "policy ", 7)) {
+		reply = ctl_policy_dispatch(d, cmd, args, id);
 	} else {
 		reply = ctl_reply_err(id, "ENOSYS", "unknown command \"%.64s\"", cmd);
 	}

@@ -34,6 +34,11 @@ json_object *ctl_cmds_dispatch(struct xdpsecd *d, json_object *req,
 int ctl_cmds_sa_add(struct xdpsecd *d, const struct sa_parse_result *r, bool replace,
 		    char *err, size_t errlen);
 
+/* SA del through every layer; origin >= 0: only an SA of that origin
+ * (enum xs_origin; -EPERM for another).  0 or -errno with err. */
+int ctl_cmds_sa_del(struct xdpsecd *d, const struct xs_sa_config *id, int origin,
+		    char *err, size_t errlen);
+
 /* Limits. */
 void ctl_cmds_limits_default(struct xs_limits *l);
 json_object *ctl_cmds_limits_json(const struct xs_limits *l);

@@ -14,6 +14,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 #include "ctl_proto.h"
+#include "sa_json_ext.h"
+#include "ctl_policy.h"
 
 static int usage(char *err, size_t errlen, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -123,6 +125,7 @@ json_object *ctl_sa_to_json(const struct xs_sa_config *c, bool keys)
 		json_object_object_add(a, "dport", json_object_new_int(c->encap_dport));
 		json_object_object_add(o, "encap", a);
 	}
+	sa_json_ext_put(o, c);
 	return o;
 }
 
@@ -302,6 +305,8 @@ int ctl_sa_from_json(json_object *o, struct sa_parse_result *r, char *err, size_
 		c->encap_dport = (uint16_t)x;
 		c->encap = true;
 	}
+	if (sa_json_ext_get(o, c, err, errlen))
+		return -1;
 	return sa_config_validate(c, err, errlen);
 }
 
@@ -410,6 +415,11 @@ int ctl_build_request(int argc, char *const *argv, const struct ctl_req_opts *o,
 	}
 	if (!strcmp(w[0], "sa"))
 		return build_sa(argc, w, o, req, err, errlen);
+	/* `ip xfrm policy ...` with the `ip` dropped, or `policy ...` */
+	if (argc >= 2 && !strcmp(w[0], "xfrm") && !strcmp(w[1], "policy"))
+		return ctl_policy_build(argc - 1, w + 1, req, err, errlen);
+	if (!strcmp(w[0], "policy"))
+		return ctl_policy_build(argc, w, req, err, errlen);
 
 	args = json_object_new_object();
 	if (!strcmp(w[0], "stats")) {

@@ -17,6 +17,7 @@
 #include "ctl_proto.h"
 #include "ctl_server.h"
 #include "log.h"
+#include "state_file.h"
 
 #ifndef SO_PEERGROUPS
 #define SO_PEERGROUPS 59
@@ -30,6 +31,8 @@ struct client {
 	char *out;
 	size_t out_off, out_len, out_cap;
 	bool monitor;
+	bool batch;               /* between "batch begin" and "batch end" */
+	bool batch_failed;        /* a command of the batch failed: run no more */
 	bool closing;             /* close once the output is flushed */
 	bool dead;                /* closed; freed after the current epoll batch */
 	struct client *next;
@@ -74,6 +77,14 @@ static void client_close(struct ctl_server *s, struct client *c)
 	}
 	epoll_ctl(s->epfd, EPOLL_CTL_DEL, c->fd, NULL);
 	close(c->fd);
+	if (c->batch) {
+		/* it went away mid-batch: what it changed is in memory, so on disk too */
+		char err[512];
+
+		c->batch = false;
+		if (state_file_commit(s->d, err, sizeof(err)))
+			pr_warn("state file not saved: %s\n", err);
+	}
 	c->dead = true;
 	c->next = s->zombies;
 	s->zombies = c;
@@ -230,6 +241,42 @@ static void do_accept(struct ctl_server *s)
 	}
 }
 
+/* "batch begin" ... "batch end" (xdpsecctl -b): the changes this client
+ * makes in between are written to the state file once, at the end; the
+ * replies in between acknowledge changes made in memory, "batch end" is
+ * answered once they are on disk (so a batch cut short by a crash is seen
+ * as failed).  After a command that failed, the batch's next commands are
+ * not run (ECANCELED), as a batch stops at its first error: the client
+ * may send ahead without waiting for each reply.  NULL for any other
+ * command. */
+static json_object *batch_cmd(struct ctl_server *s, struct client *c, json_object *req)
+{
+	json_object *v, *id = NULL;
+	const char *cmd;
+	char err[512];
+
+	if (!json_object_is_type(req, json_type_object) || !json_object_object_get_ex(req, "cmd", &v) ||
+	    !json_object_is_type(v, json_type_string))
+		return NULL;
+	cmd = json_object_get_string(v);
+	if (strcmp(cmd, "batch begin") && strcmp(cmd, "batch end"))
+		return NULL;
+	json_object_object_get_ex(req, "id", &id);
+	if (id && (json_object_is_type(id, json_type_object) || json_object_is_type(id, json_type_array)))
+		return NULL;       /* ctl_cmds_dispatch says what is wrong */
+	if (!c->peer.can_change)
+		return ctl_reply_err(id, "EPERM", "%s needs root or the admin group", cmd);
+	if (!strcmp(cmd, "batch begin")) {
+		c->batch = true;
+		c->batch_failed = false;
+		return ctl_reply_ok(id, NULL);
+	}
+	c->batch = c->batch_failed = false;
+	if (state_file_commit(s->d, err, sizeof(err)))
+		return ctl_reply_err(id, "EIO", "state file not saved: %s", err);
+	return ctl_reply_ok(id, NULL);
+}
+
 /* One complete line: parse, dispatch, queue the reply.  -1 drops. */
 static int handle_line(struct ctl_server *s, struct client *c, char *line, size_t len)
 {
@@ -243,10 +290,25 @@ static int handle_line(struct ctl_server *s, struct client *c, char *line, size_
 	if (len == 0)
 		return 0;            /* blank lines are keep-alives */
 	req = ctl_parse_line(line, len, err, sizeof(err));
-	if (!req)
+	if (!req) {
 		reply = ctl_reply_err(NULL, "EPROTO", "%s", err);
-	else
+	} else if ((reply = batch_cmd(s, c, req))) {
+		;
+	} else if (c->batch && c->batch_failed) {
+		json_object *id = NULL;
+
+		if (json_object_is_type(req, json_type_object))
+			json_object_object_get_ex(req, "id", &id);
+		reply = ctl_reply_err(id, "ECANCELED", "not run: an earlier command of the batch failed");
+	} else {
+		json_object *ok;
+
+		s->d->state_defer = c->batch;
 		reply = ctl_cmds_dispatch(s->d, req, &c->peer, &mon);
+		s->d->state_defer = 0;
+		if (c->batch && (!json_object_object_get_ex(reply, "ok", &ok) || !json_object_get_boolean(ok)))
+			c->batch_failed = true;
+	}
 	json_object_put(req);
 	rc = client_queue(c, reply);
 	json_object_put(reply);
@@ -404,6 +466,37 @@ void ctl_server_stop(struct ctl_server *s)
 	s->stop = 1;
 }
 
+/* mkdir -p for the socket's directory.  A directory this call creates
+ * gates access too (0750, group = the socket's group; the ones above it
+ * 0755); one that exists is never changed: it may be /etc or a user's own,
+ * and its mode is its owner's business.  The socket itself is 0660. */
+static int make_socket_dir(const char *dir, gid_t group, char *err, size_t errlen)
+{
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	size_t len = strlen(dir);
+
+	snprintf(path, sizeof(path), "%s", dir);
+	for (size_t i = 1; i <= len; i++) {
+		bool last = i == len;
+
+		if (!last && path[i] != '/')
+			continue;
+		path[i] = 0;
+		if (mkdir(path, last ? 0750 : 0755) == 0) {
+			/* ours: whatever the umask, and the group for the last one */
+			chmod(path, last ? 0750 : 0755);
+			if (last && group != (gid_t)-1 && chown(path, (uid_t)-1, group))
+				pr_warn("chown %s: %s\n", path, strerror(errno));
+		} else if (errno != EEXIST) {
+			snprintf(err, errlen, "mkdir %s: %s", path, strerror(errno));
+			return -1;
+		}
+		if (!last)
+			path[i] = '/';
+	}
+	return 0;
+}
+
 struct ctl_server *ctl_server_new(struct xdpsecd *d, const char *path, gid_t group,
 				  gid_t admin_gid, char *err, size_t errlen)
 {
@@ -426,19 +519,8 @@ struct ctl_server *ctl_server_new(struct xdpsecd *d, const char *path, gid_t gro
 	strcpy(sun.sun_path, path);
 	snprintf(dirbuf, sizeof(dirbuf), "%s", path);
 	dir = dirname(dirbuf);
-	/* the directory gates access too: 0750, group = socket group */
-	if (mkdir(dir, 0750) == 0 || errno == EEXIST) {
-		struct stat st;
-		if (stat(dir, &st) == 0 && st.st_uid == geteuid() && strcmp(dir, "/") &&
-		    strcmp(dir, "/tmp") && strcmp(dir, "/run") && strcmp(dir, ".")) {
-			chmod(dir, 0750);
-			if (group != (gid_t)-1 && chown(dir, (uid_t)-1, group))
-				pr_warn("chown %s: %s\n", dir, strerror(errno));
-		}
-	} else {
-		snprintf(err, errlen, "mkdir %s: %s", dir, strerror(errno));
+	if (make_socket_dir(dir, group, err, errlen))
 		goto fail;
-	}
 	s->lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (s->lfd < 0) {
 		snprintf(err, errlen, "socket: %s", strerror(errno));

@@ -9,8 +9,9 @@
  * read its replies (or events) is dropped once its buffer is full, so a
  * slow or vanished client never stalls anyone else.
  *
- * Permissions: the socket's directory is created 0750 and the socket is
- * 0660, both group `group` (when given); SO_PEERCRED/SO_PEERGROUPS decide
+ * Permissions: the socket is 0660, group `group` (when given); its
+ * directory, when the daemon creates it, is 0750 with that group too (an
+ * existing directory is left as it is); SO_PEERCRED/SO_PEERGROUPS decide
  * per connection whether changes are allowed (root or admin_gid).
  */
 #ifndef XDPSEC_CTL_SERVER_H

@@ -21,6 +21,9 @@ struct events;
 struct dataplane;
 struct ctl_server;
 struct kernel_features;
+struct state_persist;
+struct spd;
+struct xfrm_mirror;
 
 /* Run-time limits (`xdpsecctl limits get|set`), persisted in the state file. */
 struct xs_limits {
@@ -49,6 +52,8 @@ struct xdpsecd {
 	pthread_mutex_t reasm_lock;
 	struct xs_limits limits;
 	struct events *events;         /* `xdpsecctl monitor` event stream  */
+	struct spd *spd;               /* inbound policies (spd.h)          */
+	struct xfrm_mirror *xfrm;      /* --xfrm: the kernel's XFRM mirrored */
 
 	struct dataplane *dp;          /* NULL when control-plane only      */
 	/* what this kernel lets the data plane do, probed once at start
@@ -64,9 +69,11 @@ struct xdpsecd {
 	struct ctl_server *srv;
 	int loading;                   /* >0 while restoring state / running -c:
 				          changes do not rewrite the state file */
-	uint64_t state_saves;          /* successful state file writes        */
+	int state_defer;               /* >0 while a client's batch runs a command:
+				          its changes are written at the batch's end */
+	struct state_persist *sp;      /* state_file.c; NULL with --state none */
+	uint64_t state_saves;          /* snapshots written                  */
 	uint64_t state_save_errors;
-	uint64_t state_replay_sum;     /* sum of replay tops at the last save */
 };
 
 #endif

@@ -45,7 +45,7 @@
 #include "xdpsec_common.h"
 #include "xsk_io.h"
 
-#define MAX_IFACES 8
+#define MAX_IFACES XDPSEC_IFACES_MAX
 #define FEEDBACK_MTU 65535
 /* The largest frame the daemon sends back in: the shim (Ethernet header +
  * struct xdpsec_tag) and an IPv6 datagram of 40 + 65535 bytes.  veth
@@ -386,7 +386,15 @@ static void *worker_main(void *arg)
 	struct worker *wk = arg;
 	struct dataplane *dp = wk->pw.d->dp;
 	struct xsk_pkt pkts[XSKIO_BATCH];
+	struct sched_param sp = { 0 };
 
+	/* SCHED_BATCH: a woken worker does not preempt the CPUMAP kthread
+	 * (or the softirq work in it) that is still delivering a burst to its
+	 * ring on this CPU, so it wakes once per burst with a full batch
+	 * instead of once per few frames: fewer poll() and sendto() calls
+	 * (about 4 us each on these VMs) per datagram.  Measured in
+	 * docs/benchmarks.md; failure changes nothing but the batching. */
+	pthread_setschedparam(pthread_self(), SCHED_BATCH, &sp);
 	while (!atomic_load_explicit(&dp->stop, memory_order_relaxed)) {
 		int n = xsk_port_rx(wk->pw.port, pkts, XSKIO_BATCH, 100);
 
@@ -588,6 +596,20 @@ int dataplane_sa_added(struct xdpsecd *d, uint32_t sa_index, const struct xs_sa_
 		}
 	}
 	return 0;
+}
+
+int dataplane_prog_map_fds(struct xdpsecd *d, const char *name, int *fds, int max)
+{
+	struct dataplane *dp = d->dp;
+	int n = 0;
+
+	for (int i = 0; dp && i < dp->n_in && n < max; i++) {
+		int fd = map_fd_by_name(dp->in[i].prog_fd, name);
+
+		if (fd >= 0)
+			fds[n++] = fd;
+	}
+	return n;
 }
 
 void dataplane_sa_deleted(struct xdpsecd *d, uint32_t sa_index, const struct xs_sa_config *cfg)
@@ -794,7 +816,7 @@ int dataplane_start(struct xdpsecd *d, const struct dataplane_opts *o, char *err
 			goto fail;
 	}
 
-	ret = feedback_pair_create(&dp->fp, dp->n_workers,
+	ret = feedback_pair_create(&dp->fp, (unsigned)dp->in[0].ifindex, dp->n_workers,
 				   dp->sg ? FEEDBACK_MTU : FEEDBACK_MTU_SINGLE, err, errlen);
 	if (ret)
 		goto fail;
@@ -1064,6 +1086,7 @@ static void sum_xsk(struct dataplane *dp, struct xsk_port_stats *t_out)
 		t.tx_no_frame += s->tx_no_frame;
 		t.tx_ring_full += s->tx_ring_full;
 		t.tx_busy += s->tx_busy;
+		t.tx_held += s->tx_held;
 		t.tx_dev_drop += s->tx_dev_drop;
 		t.fill_starved += s->fill_starved;
 	}
@@ -1107,6 +1130,7 @@ static size_t xsk_counters(struct dataplane *dp, struct xs_counter *out, size_t 
 	X(tx_no_frame, "frames not sent for want of a free UMEM chunk", 1);
 	X(tx_ring_full, "frames not sent for want of a TX ring slot", 1);
 	X(tx_busy, "TX kicks the feedback pair pushed back (retried, nothing lost)", 0);
+	X(tx_held, "frames that found the TX ring full and were held, then sent", 0);
 	X(tx_dev_drop, "frames the daemon sent that the feedback pair dropped (counted in feedback/dropped too)", 0);
 	X(fill_starved, "times the fill ring could not be refilled", 0);
 #undef X
@@ -1170,6 +1194,7 @@ size_t dataplane_counters(struct xdpsecd *d, struct xs_counter *out, size_t max)
 	P(esp_dropped, "ESP packets refused by the ESP engine", 1);
 	P(nested, "decrypted payloads that were ESP again", 0);
 	P(too_deep, "datagrams with too many ESP layers", 1);
+	P(spd_dropped, "plaintext refused by the inbound SPD (why: the spd group)", 1);
 	P(sent_back, "frames sent back through the feedback pair", 0);
 	P(sent_ciphertext, "reassembled ciphertext sent back to the decrypt program", 0);
 	P(delivered, "plaintext datagrams handed to the stack", 0);
@@ -1184,6 +1209,7 @@ size_t dataplane_counters(struct xdpsecd *d, struct xs_counter *out, size_t max)
 	  "neither be decrypted here nor handed to the stack", 1);
 	P(oversize_frags, "fragments sent back for those plaintext datagrams (counted in "
 	  "sent_back too)", 0);
+	P(shed_fresh, "fresh frames dropped unread while the worker was behind (backpressure)", 1);
 #undef P
 	return xsk_counters(dp, out, n, max);
 }

@@ -46,6 +46,11 @@ int dataplane_sa_added(struct xdpsecd *d, uint32_t sa_index,
 void dataplane_sa_deleted(struct xdpsecd *d, uint32_t sa_index,
 			  const struct xs_sa_config *cfg);
 
+/* The maps called `name` of the attached classify programs: new fds the
+ * caller closes (one per interface; programs may share maps).  Returns
+ * how many (at most max). */
+int dataplane_prog_map_fds(struct xdpsecd *d, const char *name, int *fds, int max);
+
 /* BPF counters (summed over CPUs), per-branch and pipeline counters.
  * Returns how many it would have written (may exceed max). */
 size_t dataplane_counters(struct xdpsecd *d, struct xs_counter *out, size_t max);

@@ -21,6 +21,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include "xdpsec_common.h"
 
@@ -55,6 +56,7 @@ static const char *const drop_names[ESP_DROP__MAX] = {
 	[ESP_DROP_NOMEM] = "crypto_error",
 	[ESP_DROP_BAD_IP] = "bad_ip",
 	[ESP_DROP_ENCAP] = "encap_mismatch",
+	[ESP_DROP_UNSAVED] = "replay_unsaved",
 	[ESP_DROP_BAD_CSUM] = "bad_csum",
 };
 
@@ -72,6 +74,7 @@ static const char *const drop_help[ESP_DROP__MAX] = {
 	[ESP_DROP_NOMEM] = "ESP dropped: crypto library error",
 	[ESP_DROP_BAD_IP] = "ESP dropped: outer IP header malformed",
 	[ESP_DROP_ENCAP] = "ESP dropped: UDP encapsulation does not match the SA",
+	[ESP_DROP_UNSAVED] = "ESP dropped: beyond the replay mark saved so far (state file)",
 	[ESP_DROP_BAD_CSUM] = "ESP dropped: outer IPv4 header checksum wrong",
 };
 
@@ -460,9 +463,10 @@ static enum esp_drop esp_parse(struct esp_ctx *c, uint8_t *pkt, size_t len,
 
 /* Second half, once the backend has p->job.rc: ICV verdict, trailer,
  * window update, result.  Inside the read section. */
-static enum esp_drop esp_finish(struct esp_pend *p, struct esp_result *res)
+static enum esp_drop esp_finish(struct sa_table *t, struct esp_pend *p, struct esp_result *res)
 {
 	struct sa *s = p->s;
+	bool wake = false;
 	uint8_t *pt = p->job.op.ct, padlen, nh;
 	size_t ct_len = p->job.op.ct_len, pay_len, out_len = 0;
 	enum esp_kind kind = ESP_OUT_WHOLE;
@@ -500,9 +504,14 @@ static enum esp_drop esp_finish(struct esp_pend *p, struct esp_result *res)
 			verdict = check_inner(pt, pay_len, nh, &out_len, &kind);
 	}
 
-	/* ---- window update (authoritative re-check under the SA's lock) */
+	/* ---- window update (authoritative re-check under the SA's lock).
+	 * A guarded table never moves the edge past what the state file
+	 * holds (replay_marks.h): a restart must not accept again what was
+	 * delivered.  The main thread is nudged well before that point. */
 	sa_lock(&s->lock);
-	if (replay_update(&s->replay, p->seq)) {
+	if (t->replay_guard && p->seq > s->replay_ceiling && !replay_check(&s->replay, p->seq)) {
+		verdict = ESP_DROP_UNSAVED;
+	} else if (replay_update(&s->replay, p->seq)) {
 		verdict = ESP_DROP_REPLAY;      /* another packet took it meanwhile */
 		sa_count(&s->st.replay);
 	} else if (verdict == ESP_DROP_NONE) {
@@ -510,11 +519,17 @@ static enum esp_drop esp_finish(struct esp_pend *p, struct esp_result *res)
 		s->st.bytes += s->mode == XS_MODE_TUNNEL ? out_len : pay_len;
 	}
 	top = s->replay.top;
+	if (t->replay_guard && !s->replay_nudged &&
+	    (top >= s->replay_nudge || verdict == ESP_DROP_UNSAVED))
+		wake = s->replay_nudged = true;
 	sa_unlock(&s->lock);
+	if (wake)
+		eventfd_write(t->replay_wake_fd, 1);
 	res->replay_top = top;
 	switch (verdict) {
 	case ESP_DROP_NONE:
 	case ESP_DROP_REPLAY:
+	case ESP_DROP_UNSAVED:
 		break;
 	case ESP_DROP_PAD:
 		sa_count(&s->st.pad_err);
@@ -586,7 +601,7 @@ static unsigned burst(struct esp_ctx *c, uint8_t *const pkts[], const size_t len
 				continue;
 			}
 			p->job.rc = crypto_open(c->ct, p->job.sa, &p->job.op);
-			d = esp_finish(p, &res[i]);
+			d = esp_finish(c->t, p, &res[i]);
 		}
 		count(c, &res[i], d);
 		ok += d == ESP_DROP_NONE;
@@ -607,7 +622,7 @@ static unsigned burst(struct esp_ctx *c, uint8_t *const pkts[], const size_t len
 			crypto_drain(c->ct);
 		for (i = 0; i < n; i++)
 			if (c->pend[i].queued) {
-				d = esp_finish(&c->pend[i], &res[i]);
+				d = esp_finish(c->t, &c->pend[i], &res[i]);
 				count(c, &res[i], d);
 				ok += d == ESP_DROP_NONE;
 			}

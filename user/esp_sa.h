@@ -63,6 +63,12 @@ struct sa {
 	/* Mutable state on its own cache lines: written by workers. */
 	alignas(64) sa_lock_t lock;         /* replay update + stats        */
 	struct sa_stats st;                 /* under lock (auth_fail etc. atomic) */
+	/* Replay edge persistence (replay_marks.h), when the table is guarded:
+	 * a packet is accepted only up to replay_ceiling, the edge already
+	 * saved; passing replay_nudge asks the main thread for a new one.
+	 * Under lock; zero (nothing accepted) until the first ceiling. */
+	uint64_t replay_ceiling, replay_nudge;
+	bool replay_nudged;
 	alignas(64) struct replay replay;   /* flexible bitmap: keep last   */
 };
 
@@ -77,6 +83,8 @@ struct sa_table {
 	pthread_mutex_t mu;                 /* control-thread operations    */
 	uint32_t max_sas, nbuckets, count;
 	enum crypto_backend be;
+	bool replay_guard;                  /* replay_ceiling applies (replay_marks.c) */
+	int replay_wake_fd;                 /* eventfd: a nudge was passed  */
 	_Atomic(struct sa *) *buckets;
 	struct sa **slots;                  /* index -> SA                  */
 	_Atomic uint64_t gp;                /* grace-period counter         */

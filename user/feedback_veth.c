@@ -82,7 +82,15 @@ static int get_mac(const char *ifname, uint8_t mac[6])
 	return ret;
 }
 
-int feedback_pair_create(struct feedback_pair *fp, int queues, int mtu,
+void feedback_pair_names(unsigned ifindex, char near[IF_NAMESIZE], char far[IF_NAMESIZE])
+{
+	const char *pre = ifindex < 10000000u ? "xdpsec" : "xs";
+
+	snprintf(near, IF_NAMESIZE, "%s%u-n", pre, ifindex);
+	snprintf(far, IF_NAMESIZE, "%s%u-f", pre, ifindex);
+}
+
+int feedback_pair_create(struct feedback_pair *fp, unsigned key_ifindex, int queues, int mtu,
 			 char *err, size_t errlen)
 {
 	char q[16], m[16], path[128];
@@ -90,16 +98,15 @@ int feedback_pair_create(struct feedback_pair *fp, int queues, int mtu,
 
 	memset(fp, 0, sizeof(*fp));
 	fp->saved_all_rp_filter = -1;
-	snprintf(fp->near, sizeof(fp->near), "%s", FEEDBACK_NEAR_NAME);
-	snprintf(fp->far, sizeof(fp->far), "%s", FEEDBACK_FAR_NAME);
+	feedback_pair_names(key_ifindex, fp->near, fp->far);
 	fp->queues = queues;
 	fp->mtu = mtu;
 	snprintf(q, sizeof(q), "%d", queues);
 	snprintf(m, sizeof(m), "%d", mtu);
 
 	if (if_nametoindex(fp->near)) {
-		/* left behind by a daemon that was killed: start afresh */
-		pr_info("removing stale feedback pair %s/%s\n", fp->near, fp->far);
+		/* left behind by a daemon that died serving this interface */
+		pr_info("removing feedback pair %s/%s left by a daemon that died\n", fp->near, fp->far);
 		run_ip((const char *const[]){ "ip", "link", "del", fp->near, NULL });
 	}
 	ret = run_ip((const char *const[]){ "ip", "link", "add", fp->near,
@@ -122,6 +129,15 @@ int feedback_pair_create(struct feedback_pair *fp, int queues, int mtu,
 	snprintf(path, sizeof(path), "/proc/sys/net/ipv4/conf/%s/rp_filter", fp->far);
 	sysctl_write(path, "0");
 	snprintf(path, sizeof(path), "/proc/sys/net/ipv4/conf/%s/accept_local", fp->far);
+	sysctl_write(path, "1");
+	/* The kernel's inbound policy check would drop every plaintext
+	 * delivered here when it holds an IKE daemon's `dir in` policies: the
+	 * packet carries no secpath (XfrmInTmplMismatch).  xdpsec makes that
+	 * check itself (spd.c); only frames that came through the daemon
+	 * arrive on the far end (the decrypt program passes nothing else). */
+	snprintf(path, sizeof(path), "/proc/sys/net/ipv4/conf/%s/disable_policy", fp->far);
+	sysctl_write(path, "1");
+	snprintf(path, sizeof(path), "/proc/sys/net/ipv6/conf/%s/disable_policy", fp->far);
 	sysctl_write(path, "1");
 	int all = sysctl_read_int("/proc/sys/net/ipv4/conf/all/rp_filter");
 	if (all == 1) {
@@ -175,8 +191,32 @@ int feedback_pair_set_mtu(struct feedback_pair *fp, int mtu)
 	return ret;
 }
 
+/* Another daemon's far end in this namespace (one serving other
+ * interfaces): it still needs rp_filter loose. */
+static bool other_pair_present(const struct feedback_pair *fp)
+{
+	struct if_nameindex *ifs = if_nameindex(), *i;
+	bool found = false;
+
+	if (!ifs)
+		return false;
+	for (i = ifs; i->if_index && !found; i++) {
+		size_t l = strlen(i->if_name);
+
+		found = strcmp(i->if_name, fp->far) && l > 2 && !strcmp(i->if_name + l - 2, "-f") &&
+			(!strncmp(i->if_name, "xdpsec", 6) || !strncmp(i->if_name, "xs", 2));
+	}
+	if_freenameindex(ifs);
+	return found;
+}
+
 void feedback_pair_destroy(struct feedback_pair *fp)
 {
+	if (fp->saved_all_rp_filter >= 0 && other_pair_present(fp)) {
+		pr_info("leaving net.ipv4.conf.all.rp_filter at 2: another xdpsecd's feedback "
+			"pair is up in this namespace\n");
+		fp->saved_all_rp_filter = -1;
+	}
 	if (fp->saved_all_rp_filter >= 0) {
 		char v[16];
 

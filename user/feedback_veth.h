@@ -17,8 +17,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define FEEDBACK_NEAR_NAME "xdpsec-fbn"
-#define FEEDBACK_FAR_NAME  "xdpsec-fbf"
 #define FEEDBACK_FAR_ADDR4 "169.254.88.1/32"  /* see feedback_pair_create */
 
 struct feedback_pair {
@@ -31,10 +29,18 @@ struct feedback_pair {
 	int saved_all_rp_filter;     /* -1 when untouched */
 };
 
-/* Creates the pair (removing a stale one left by a killed daemon) with
- * `queues` queues each way and the given MTU, and brings it up.  The MTU is
- * applied before any XDP program is attached. */
-int feedback_pair_create(struct feedback_pair *fp, int queues, int mtu,
+/* The pair's names, derived from the ifindex of the daemon's first
+ * interface: "xdpsecN-n" (near) and "xdpsecN-f" (far), or "xsN-n"/"xsN-f"
+ * when N has more than 7 digits (IFNAMSIZ is 16).  An interface is served
+ * by one daemon at a time (its lock, instance.h), so two daemons never
+ * pick the same names. */
+void feedback_pair_names(unsigned ifindex, char near[IF_NAMESIZE], char far[IF_NAMESIZE]);
+/* Creates the pair named after key_ifindex with `queues` queues each way
+ * and the given MTU, and brings it up; one of that name already there was
+ * left by a daemon that died serving the same interface (we hold its lock
+ * now) and is removed first.  The MTU is applied before any XDP program is
+ * attached. */
+int feedback_pair_create(struct feedback_pair *fp, unsigned key_ifindex, int queues, int mtu,
 			 char *err, size_t errlen);
 /* Sets both ends' MTU (fp->mtu on success).  Above 65535 only once
  * frags-aware XDP programs are attached to both ends: veth raises an end's

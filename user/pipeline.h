@@ -47,6 +47,7 @@ struct pipeline_stats {
 	uint64_t to_esp, esp_ok, esp_dropped;
 	uint64_t nested;             /* plaintext was ESP again              */
 	uint64_t too_deep;           /* more than PIPELINE_MAX_LAYERS layers */
+	uint64_t spd_dropped;        /* refused by the inbound SPD (spd.h)   */
 	uint64_t sent_back;          /* frames re-injected (any kind)        */
 	uint64_t sent_ciphertext;    /* of which reassembled ciphertext      */
 	uint64_t delivered;          /* plaintext handed to the stack        */
@@ -63,6 +64,7 @@ struct pipeline_stats {
 	uint64_t oversize_frags;     /* fragments of oversize_fragmented (and of
 					a datagram dropped half-way), also in
 					sent_back (docs/counters.md)          */
+	uint64_t shed_fresh;         /* fresh frames dropped unread: overload */
 	uint64_t branch[BRANCH__MAX];
 };
 
@@ -92,6 +94,7 @@ struct pipeline_worker {
 	uint8_t near_mac[6], far_mac[6];
 	struct pipeline_stats st;
 	struct pipeline_esp_batch esp_batch;
+	bool shedding;                     /* see pipeline_handle_burst() */
 };
 
 /* One receive batch (at most PIPELINE_BATCH frames), in arrival order:

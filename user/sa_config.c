@@ -250,3 +250,19 @@ int sa_config_validate(const struct xs_sa_config *c, char *err, size_t errlen)
 		return fail(err, errlen, "encap ports must not be 0");
 	return 0;
 }
+
+/* ------------------------------------------------------------ selectors */
+
+bool sa_sel_equal(const struct xs_selector *a, const struct xs_selector *b)
+{
+	return a->family == b->family && a->src_plen == b->src_plen &&
+	       a->dst_plen == b->dst_plen && a->proto == b->proto &&
+	       a->sport == b->sport && a->sport_mask == b->sport_mask &&
+	       a->dport == b->dport && a->dport_mask == b->dport_mask &&
+	       !memcmp(a->src.bytes, b->src.bytes, 16) && !memcmp(a->dst.bytes, b->dst.bytes, 16);
+}
+
+bool sa_sel_is_any(const struct xs_selector *s)
+{
+	return !s->src_plen && !s->dst_plen && !s->proto && !s->sport_mask && !s->dport_mask;
+}

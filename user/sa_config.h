@@ -62,6 +62,34 @@ struct xs_addr {
 	};
 };
 
+/* Where an SA came from: `sa list` shows it, and the XFRM mirror
+ * (xfrm_mirror.c) deletes and replaces only its own. */
+enum xs_origin {
+	XS_ORIGIN_MANUAL = 0,    /* xdpsecctl, -c config, state file        */
+	XS_ORIGIN_XFRM = 1,      /* mirrored from the kernel's XFRM state    */
+};
+
+/* A traffic selector, as `ip xfrm` writes `sel` (struct xfrm_selector):
+ * family 0 and prefix lengths 0 match everything; proto 0 is any; a port
+ * matches when (port ^ sport) & sport_mask == 0 (ICMP: type in sport,
+ * code in dport, as the kernel's flow keys hold them). */
+struct xs_selector {
+	uint8_t  family;         /* 0 = any family                          */
+	uint8_t  src_plen, dst_plen;
+	uint8_t  proto;          /* 0 = any                                 */
+	uint16_t sport, sport_mask, dport, dport_mask; /* host order        */
+	struct xs_addr src, dst; /* network part only (host bits zero)      */
+};
+
+/* Lifetimes, as `limit` and struct xfrm_lifetime_cfg give them; 0 means
+ * no limit for every field (the kernel's byte/packet "inf" is stored as 0). */
+struct xs_lifetime {
+	uint64_t soft_bytes, hard_bytes;
+	uint64_t soft_packets, hard_packets;
+	uint64_t soft_add_s, hard_add_s;         /* seconds since added     */
+	uint64_t soft_use_s, hard_use_s;         /* seconds since first use */
+};
+
 struct xs_sa_config {
 	struct xs_addr src;      /* outer source (tunnel endpoint / peer)   */
 	struct xs_addr dst;      /* outer destination: part of the SA key   */
@@ -81,12 +109,20 @@ struct xs_sa_config {
 	bool     encap;          /* encap espinudp                          */
 	uint16_t encap_sport;    /* host order                              */
 	uint16_t encap_dport;    /* host order                              */
+	uint8_t  origin;         /* enum xs_origin                          */
+	struct xs_selector sel;  /* inner packets must match (spd.c)        */
+	struct xs_lifetime lft;  /* soft/hard limits                        */
 };
 
 /* 0, or -1 with err naming the field and the reason: the one validator of
  * an SA config (addresses, SPI, mode, replay window, algorithms, keys,
  * ICV lengths, encapsulation). */
 int sa_config_validate(const struct xs_sa_config *c, char *err, size_t errlen);
+
+/* Selectors: equal (field by field, addresses by prefix), and whether one
+ * matches nothing narrower than everything. */
+bool sa_sel_equal(const struct xs_selector *a, const struct xs_selector *b);
+bool sa_sel_is_any(const struct xs_selector *s);
 
 /* What the wire format of a valid config's algorithm looks like. */
 int sa_alg_is_aead(unsigned alg);          /* aead NAME KEY ICV, no auth     */

@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "sa_parse.h"
+#include "policy_parse.h"
 
 static int fail(char *err, size_t errlen, const char *word, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
@@ -186,12 +187,12 @@ static const struct { const char *name, *refused; } flag_words[] = {
 	 * how it pads what it sends.  Nothing changes for an inbound SA. */
 	{ "nopmtudisc", NULL },
 	{ "align4", NULL },
-	/* Only lets the selector's family differ from the SA's; xdpsec takes
-	 * only the match-all selector (parse_sel). */
+	/* Only lets the selector's family differ from the SA's (a selector
+	 * is matched against the inner packet's own family, spd.c). */
 	{ "af-unspec", NULL },
 	{ "decap-dscp", "not supported: xdpsec does not copy the outer DSCP into the decapsulated packet" },
-	{ "icmp", "not supported: it relaxes the kernel's inbound policy check for ICMP errors, and xdpsec makes no policy check" },
-	{ "wildrecv", "not supported: it relaxes the kernel's inbound policy check on the destination, and xdpsec makes no policy check" },
+	{ "icmp", "not supported: it relaxes the kernel's inbound policy check for ICMP errors, which xdpsec's check (spd.c) does not relax" },
+	{ "wildrecv", "not supported: it relaxes the kernel's inbound policy check on the destination, which xdpsec's check (spd.c) does not relax" },
 };
 
 static int flag_index(const char *s)
@@ -202,68 +203,34 @@ static int flag_index(const char *s)
 	return -1;
 }
 
-/* "any", "default", "all" or ADDR/0: a prefix that matches every address. */
-static int match_all_prefix(const char *s)
+/* sel SELECTOR (policy_parse.c's grammar, shared with `policy add`): the
+ * inner packets the SA may carry.  Enforced after the last ESP layer
+ * (spd.c, counted StateMismatch), as the kernel does. */
+static int parse_sel(struct cursor *c, struct xs_selector *sel)
 {
-	struct xs_addr a;
-	char buf[64];
-	const char *slash = strchr(s, '/');
+	int i = c->i;
 
-	if (!strcmp(s, "any") || !strcmp(s, "default") || !strcmp(s, "all"))
-		return 1;
-	if (!slash || strcmp(slash, "/0") || (size_t)(slash - s) >= sizeof(buf))
-		return 0;
-	memcpy(buf, s, (size_t)(slash - s));
-	buf[slash - s] = 0;
-	return sa_addr_parse(buf, &a) == 0;
-}
-
-/* sel SELECTOR.  The kernel drops a decrypted packet whose inner addresses
- * and ports fall outside the SA's selector; xdpsec does not check them yet
- * (the IKE work will), so only the selector that matches everything, as
- * `ip xfrm state` prints it for an SA added without one, is accepted. */
-static int parse_sel(struct cursor *c)
-{
-	static const char *const kw[] = { "src", "dst", "dev", "proto", "sport",
-		"dport", "type", "code", "key", NULL };
-	static const char why[] = "sel: selectors are not enforced yet (xdpsec delivers every "
-		"authentic packet of the SA, whatever its inner addresses and ports); only the "
-		"match-all selector is accepted (src 0.0.0.0/0 dst 0.0.0.0/0, or ::/0)";
-	int any = 0;
-
-	while (c->i + 1 < c->argc) {
-		const char *w = c->argv[c->i + 1], *v;
-		int k = -1;
-
-		for (int j = 0; kw[j]; j++)
-			if (!strcmp(w, kw[j]))
-				k = j;
-		if (k < 0)
-			break;
-		c->i++;
-		if (!(v = need(c, w, "value")))
-			return -1;
-		if (k > 1)                      /* dev, proto, ports, ...: narrower */
-			return fail(c->err, c->errlen, w, "%s", why);
-		if (!match_all_prefix(v))
-			return fail(c->err, c->errlen, v, "%s", why);
-		any = 1;
-	}
-	if (!any)
+	if (sel_parse_words(c->argc, c->argv, &i, sel, c->err, c->errlen))
+		return -1;
+	if (i == c->i)
 		return fail(c->err, c->errlen, "sel", "missing selector");
+	c->i = i;
 	return 0;
 }
 
-/* limit NAME VALUE.  Lifetimes are not enforced yet: only the values that
- * mean "no limit" to the kernel (iproute2's defaults) are accepted. */
-static int parse_limit(struct cursor *c)
+/* limit NAME VALUE: soft and hard lifetimes (seconds since added or
+ * first used, bytes, packets), enforced by sa_life.c.  time-* 0 and
+ * byte-* and packet-* inf mean no limit, as for the kernel. */
+static int parse_limit(struct cursor *c, struct xs_lifetime *l)
 {
 	static const char *const kw[] = { "time-soft", "time-hard", "time-use-soft",
 		"time-use-hard", "byte-soft", "byte-hard", "packet-soft",
 		"packet-hard", NULL };
 	const char *w = need(c, "limit", "limit name");
+	uint64_t *f[] = { &l->soft_add_s, &l->hard_add_s, &l->soft_use_s, &l->hard_use_s,
+			  &l->soft_bytes, &l->hard_bytes, &l->soft_packets, &l->hard_packets };
 	const char *v;
-	char *end, word[96];
+	char *end;
 	unsigned long long x;
 
 	if (!w)
@@ -277,14 +244,15 @@ static int parse_limit(struct cursor *c)
 		x = strtoull(v, &end, 0);
 		if (strcmp(v, "inf") && (errno || *end || !*v || *v == '-'))
 			return fail(c->err, c->errlen, v, "invalid %s value", w);
-		/* time-*: 0 = never; byte-*, packet-*: inf (~0) = never */
-		if (w[0] == 't' ? !strcmp(v, "inf") || x == 0
-				: !strcmp(v, "inf") || x == ~0ull)
-			return 0;
-		snprintf(word, sizeof(word), "limit %s %s", w, v);
-		return fail(c->err, c->errlen, word, "not supported yet: lifetimes are not enforced "
-			    "(xdpsec never expires an SA); only the defaults are accepted "
-			    "(time-* 0, byte-* and packet-* inf)");
+		if (w[0] != 't' && x == 0 && strcmp(v, "inf"))
+			return fail(c->err, c->errlen, w, "0 would expire the SA at its first packet "
+				    "(the kernel's meaning); write inf for no limit");
+		if (!strcmp(v, "inf") || (w[0] != 't' && x == ~0ull))
+			x = 0;
+		if (x > INT64_MAX)
+			return fail(c->err, c->errlen, v, "invalid %s value", w);
+		*f[j] = x;
+		return 0;
 	}
 	return fail(c->err, c->errlen, w, "unknown limit (expected time-soft, time-hard, time-use-soft, time-use-hard, byte-soft, byte-hard, packet-soft or packet-hard)");
 }
@@ -536,10 +504,10 @@ int sa_parse_add(int argc, char *const *argv, struct sa_parse_result *r,
 				return fail(err, errlen, oa, "invalid encap original address");
 			cfg->encap = true;
 		} else if (!strcmp(w, "sel")) {
-			if (parse_sel(&c))
+			if (parse_sel(&c, &cfg->sel))
 				return -1;
 		} else if (!strcmp(w, "limit")) {
-			if (parse_limit(&c))
+			if (parse_limit(&c, &cfg->lft))
 				return -1;
 		} else if (!strcmp(w, "extra-flag")) {
 			if (parse_extra_flag(&c))

@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "ctl_proto.h"
+#include "instance.h"
 #include "sa_parse.h"
 
 #ifndef XDPSEC_VERSION
@@ -27,7 +28,9 @@ static const char usage_text[] =
 "       xdpsecctl [-S SOCKET] [-j] -b FILE        (FILE '-' = stdin)\n"
 "       xdpsecctl help [COMMAND]\n"
 "\n"
-"Controls xdpsecd over its Unix socket (default " CTL_DEFAULT_SOCKET ").\n"
+"Controls xdpsecd over its Unix socket: -S, else $XDPSEC_SOCKET, else the only\n"
+"socket of this network namespace's daemons (/run/xdpsec/*.sock in the host's,\n"
+"/run/xdpsec/netns/NAME/*.sock in a named one).\n"
 "\n"
 "Commands:\n"
 "  sa add src ADDR dst ADDR proto esp spi SPI [reqid N] [mode transport|tunnel]\n"
@@ -63,7 +66,8 @@ static const char usage_text[] =
 "  -j, --json          print the daemon's JSON reply\n"
 "  -k, --keys          show key material (needs root or the admin group)\n"
 "  -b, --batch FILE    run commands from FILE, one per line; stop at the first\n"
-"                      error and report its line number\n"
+"                      error and report its line number.  The daemon saves\n"
+"                      the batch's changes at its end, in one write\n"
 "  -V, --version       print the version\n"
 "  -h, --help          this text; `xdpsecctl help COMMAND` for one command\n"
 "\n"
@@ -490,36 +494,136 @@ static int run_one(int fd, struct ctl_reader *rd, int argc, char **argv, unsigne
 	return 0;
 }
 
+/* A request with no arguments; 0, or 1 with err ("message (CODE)"). */
+static int plain_request(int fd, struct ctl_reader *rd, const char *cmd, unsigned *id,
+			 char *err, size_t errlen)
+{
+	json_object *req = json_object_new_object(), *reply, *v;
+	int rc;
+
+	json_object_object_add(req, "v", json_object_new_int(CTL_PROTO_VERSION));
+	json_object_object_add(req, "id", json_object_new_int64(++*id));
+	json_object_object_add(req, "cmd", json_object_new_string(cmd));
+	rc = ctl_send(fd, req);
+	json_object_put(req);
+	if (rc || !(reply = ctl_read_msg(rd))) {
+		snprintf(err, errlen, "no reply from xdpsecd: %s", strerror(rc ? -rc : errno));
+		return 1;
+	}
+	rc = 0;
+	if (!json_object_object_get_ex(reply, "ok", &v) || !json_object_get_boolean(v)) {
+		json_object *e = json_object_object_get(reply, "error");
+		snprintf(err, errlen, "%s (%s)", jstr(e, "message"), jstr(e, "code"));
+		rc = 1;
+	}
+	json_object_put(reply);
+	return rc;
+}
+
+/* Commands of a batch in flight at once (within "batch begin" .. "batch
+ * end" the daemon runs nothing after a command that failed, so sending
+ * ahead changes nothing but the time a batch takes). */
+#define BATCH_WINDOW 64
+
+struct inflight {
+	unsigned lineno;
+	char cmd[32];
+};
+
 static int run_batch(int fd, struct ctl_reader *rd, const char *path)
 {
 	FILE *f = strcmp(path, "-") ? fopen(path, "re") : stdin;
-	char *line = NULL, *argv[256], err[600];
+	const char *name = strcmp(path, "-") ? path : "stdin";
+	char *line = NULL, *argv[256], err[600], first_err[600] = "";
+	struct inflight q[BATCH_WINDOW];
+	unsigned lineno = 0, id = 0, head = 0, n = 0, window, err_line = 0;
 	size_t cap = 0;
-	unsigned lineno = 0, id = 0;
+	bool bracket, stop = false;
 	int rc = 0;
 
 	if (!f) {
 		fprintf(stderr, "xdpsecctl: %s: %s\n", path, strerror(errno));
 		return 1;
 	}
-	while (getline(&line, &cap, f) >= 0) {
-		int argc;
-		lineno++;
-		argc = sa_tokenize(line, argv, 256, err, sizeof(err));
-		if (argc == 0)
-			continue;
-		if (argc < 0)
-			rc = 2;
-		else if (!strcmp(argv[0], "monitor")) {
-			snprintf(err, sizeof(err), "monitor cannot run in a batch");
-			rc = 2;
-		} else
-			rc = run_one(fd, rd, argc, argv, &id, err, sizeof(err));
-		if (rc) {
-			fprintf(stderr, "xdpsecctl: %s:%u: %s\n", strcmp(path, "-") ? path : "stdin",
-				lineno, err);
+	/* In a bracket the daemon writes the batch's changes to its state file
+	 * once, at the end, and runs nothing after a failed command, so the
+	 * commands can be sent ahead.  Refused (a read-only user, an older
+	 * daemon): one at a time, each saved on its own. */
+	bracket = !plain_request(fd, rd, "batch begin", &id, err, sizeof(err));
+	window = bracket ? BATCH_WINDOW : 1;
+	for (;;) {
+		while (!stop && n < window && getline(&line, &cap, f) >= 0) {
+			struct ctl_req_opts o = { .keys = keys_opt };
+			struct inflight *e = &q[(head + n) % BATCH_WINDOW];
+			json_object *req;
+			int argc;
+
+			lineno++;
+			argc = sa_tokenize(line, argv, 256, err, sizeof(err));
+			if (argc == 0)
+				continue;
+			if (argc > 0 && !strcmp(argv[0], "monitor")) {
+				snprintf(err, sizeof(err), "monitor cannot run in a batch");
+				argc = -1;
+			}
+			if (argc < 0 || ctl_build_request(argc, argv, &o, &req, err, sizeof(err))) {
+				/* reported unless a command sent before it failed */
+				snprintf(first_err, sizeof(first_err), "%s", err);
+				err_line = lineno;
+				rc = 2;
+				stop = true;
+				break;
+			}
+			e->lineno = lineno;
+			snprintf(e->cmd, sizeof(e->cmd), "%s", jstr(req, "cmd"));
+			json_object_object_add(req, "id", json_object_new_int64(++id));
+			if (ctl_send(fd, req)) {
+				json_object_put(req);
+				snprintf(first_err, sizeof(first_err), "send: %s", strerror(errno));
+				err_line = lineno;
+				rc = 1;
+				stop = true;
+				break;
+			}
+			json_object_put(req);
+			n++;
+		}
+		if (n == 0)
+			break;
+		json_object *reply = ctl_read_msg(rd), *v;
+		struct inflight *e = &q[head];
+
+		head = (head + 1) % BATCH_WINDOW;
+		n--;
+		if (!reply) {
+			snprintf(first_err, sizeof(first_err), "no reply from xdpsecd: %s", strerror(errno));
+			err_line = e->lineno;
+			rc = 1;
 			break;
 		}
+		if (!json_object_object_get_ex(reply, "ok", &v) || !json_object_get_boolean(v)) {
+			json_object *er = json_object_object_get(reply, "error");
+
+			/* the first failure; what follows it was not run */
+			if (!err_line || e->lineno < err_line) {
+				snprintf(first_err, sizeof(first_err), "%s (%s)", jstr(er, "message"),
+					 jstr(er, "code"));
+				err_line = e->lineno;
+				rc = 1;
+			}
+			stop = true;
+		} else if (!err_line || e->lineno < err_line) {
+			print_result(e->cmd, json_object_object_get(reply, "result"));
+		}
+		json_object_put(reply);
+	}
+	if (rc)
+		fprintf(stderr, "xdpsecctl: %s:%u: %s\n", name, err_line, first_err);
+	/* what ran before an error is applied: it is saved too */
+	if (bracket && plain_request(fd, rd, "batch end", &id, err, sizeof(err))) {
+		fprintf(stderr, "xdpsecctl: %s: the changes were applied but not saved: %s\n",
+			name, err);
+		rc = rc ? rc : 1;
 	}
 	if (line)
 		explicit_bzero(line, cap);
@@ -558,12 +662,10 @@ int main(int argc, char **argv)
 	};
 	const char *sock = getenv("XDPSEC_SOCKET"), *batch = NULL;
 	struct ctl_reader rd;
-	char err[600];
+	char err[600], found_sock[108];
 	unsigned id = 0;
 	int opt, fd, rc;
 
-	if (!sock)
-		sock = CTL_DEFAULT_SOCKET;
 	/* "+": stop at the first non-option, so `sa get ... --keys` and key
 	 * strings starting with '-' reach the command parser untouched */
 	while ((opt = getopt_long(argc, argv, "+S:jkb:Vh", opts, NULL)) != -1) {
@@ -599,6 +701,14 @@ int main(int argc, char **argv)
 		}
 		json_object_put(req);
 	}
+	/* No -S, no XDPSEC_SOCKET: the only daemon of this network namespace
+	 * (its socket is per instance, see instance.h). */
+	if (!sock && instance_find_socket(found_sock, sizeof(found_sock), err, sizeof(err))) {
+		fprintf(stderr, "xdpsecctl: %s\n", err);
+		return 1;
+	}
+	if (!sock)
+		sock = found_sock;
 	fd = ctl_connect(sock, err, sizeof(err));
 	if (fd < 0) {
 		fprintf(stderr, "xdpsecctl: %s\n", err);

@@ -32,10 +32,16 @@
 #include "drop_watch.h"
 #include "events.h"
 #include "kernel_features.h"
+#include "feedback_veth.h"
+#include "instance.h"
 #include "log.h"
 #include "reasm.h"
 #include "sa_table.h"
+#include "sa_life.h"
+#include "spd.h"
+#include "spd_maps.h"
 #include "state_file.h"
+#include "xfrm_mirror.h"
 #include "xdpsec_common.h"
 
 #ifndef XDPSEC_VERSION
@@ -43,31 +49,34 @@
 #endif
 
 #define TICK_MS          100      /* reassembly expiry granularity          */
-#define STATE_TICK_MS    10000    /* replay-window positions saved this often */
-#define MAX_IFACES       16
 
 static const char usage_text[] =
 "Usage: xdpsecd [-i IFACE]... [-S SOCKET] [-c CONFIG] [-f] [-v] [--state FILE]\n"
 "               [--group NAME] [--admin-group NAME] [--max-sas N]\n"
-"               [-w N] [--no-steer] [--natt-port PORT]\n"
+"               [-w N] [--no-steer] [--natt-port PORT] [--xfrm]\n"
 "       xdpsecd --check [-v]\n"
 "\n"
 "Receives IPsec ESP with XDP and AF_XDP: reassembles fragmented datagrams,\n"
 "decrypts them and sends the result on, driven by xdpsecctl over a Unix socket.\n"
 "\n"
 "Options:\n"
-"  -i, --interface IFACE   attach the classify program to IFACE (repeatable);\n"
-"                          an xdpsec program already attached is adopted.\n"
+"  -i, --interface IFACE   attach the classify program to IFACE (repeatable,\n"
+"                          at most 8); an xdpsec program already attached is\n"
+"                          adopted.\n"
 "                          Without -i the daemon runs control-plane only.\n"
-"  -S, --socket PATH       control socket (default " CTL_DEFAULT_SOCKET ").\n"
-"                          Its directory is created 0750, the socket is 0660.\n"
+"  -S, --socket PATH       control socket (default: one per network namespace\n"
+"                          and interfaces, /run/xdpsec/[netns/NAME/]xdpsecd\n"
+"                          [-IFACE[+IFACE...]].sock).  The socket is 0660; a\n"
+"                          directory the daemon creates for it is 0750.\n"
 "  -c, --config FILE       run FILE, a list of xdpsecctl commands (one per line,\n"
 "                          like ip -batch), at start and again on SIGHUP.\n"
 "                          SA adds in it are idempotent: an identical SA is kept,\n"
 "                          a different SA with the same id is replaced.\n"
-"      --state FILE        SAs (with keys) and limits are saved to FILE after every\n"
-"                          change and restored at start (default\n"
-"                          " CTL_DEFAULT_STATE "); 'none' disables it.\n"
+"      --state FILE        SAs (with keys), replay positions and limits are saved\n"
+"                          to FILE on every change and restored at start\n"
+"                          (default: per instance like the socket,\n"
+"                          /var/lib/xdpsec/[netns/NAME/]state[-IFACE...].json);\n"
+"                          'none' disables it.\n"
 "      --group NAME        group owning the socket: its members may run read-only\n"
 "                          commands (status, stats, sa list, monitor, ...).\n"
 "      --admin-group NAME  members of NAME may also change state (sa add/del/flush,\n"
@@ -76,7 +85,8 @@ static const char usage_text[] =
 "                          what the kernel's SA map holds.\n"
 "  -w, --workers N         worker threads, one per feedback queue, worker q\n"
 "                          pinned to CPU q (default: one per online CPU, at\n"
-"                          most 8).\n"
+"                          most 8; more than the online CPUs are reduced to\n"
+"                          them, with a warning at start).\n"
 "      --no-steer          do not steer each peer pair's frames through one CPU\n"
 "                          (CPUMAP): one SA's packets may then be decrypted by\n"
 "                          two workers at once and, under load, reordered by\n"
@@ -86,6 +96,9 @@ static const char usage_text[] =
 "                          marker (IKE) or is a NAT keepalive.  An SA's own\n"
 "                          `encap espinudp SPORT DPORT` port counts too, for\n"
 "                          that SA's peer pair only.\n"
+"      --xfrm              mirror the kernel's XFRM SAs (inbound ESP) and dir in\n"
+"                          policies of this network namespace, as an IKE daemon\n"
+"                          installs them, and follow their changes.\n"
 "      --check             probe the kernel features the data plane uses, print\n"
 "                          one line each (name: yes|no (note)) and exit: 0 when\n"
 "                          the data plane can run (perhaps degraded), 1 when\n"
@@ -106,8 +119,9 @@ static const char usage_text[] =
 static struct xdpsecd daemon_state;
 static struct kernel_features kfeatures;
 static struct ctl_server *server;
-static uint64_t last_state_tick;
 static struct drop_watch drop_watch;
+static struct instance_lock if_locks[XDPSEC_IFACES_MAX], state_lock;
+static char default_sock[108], default_state[PATH_MAX];
 
 static int lookup_group(const char *name, gid_t *gid)
 {
@@ -196,10 +210,99 @@ static void tick(void *arg)
 		events_post(d->events, "reasm_timeout", "%u datagrams expired after %u ms", n,
 			    d->limits.reasm_timeout_ms);
 	drop_watch_tick(&drop_watch, d, now);
-	if (now - last_state_tick >= STATE_TICK_MS) {
-		last_state_tick = now;
-		state_file_tick(d);
+	xfrm_mirror_tick(d->xfrm, now);
+	sa_life_tick(d, now);
+	spd_maps_sync(d);
+	state_file_tick(d);
+}
+
+/* A worker passed the middle of an SA's replay margin (replay_marks.h). */
+static void replay_nudged(int fd, void *arg)
+{
+	(void)fd;
+	state_file_wake(arg);
+}
+
+/* Say at start, in one line, that --workers asks for more than there is:
+ * veth feeds far-end queue (CPU % queues), so a worker past the last
+ * online CPU would never see a frame (user/dataplane.c). */
+static void clamp_workers(struct dataplane_opts *o, int n_ifaces)
+{
+	long online = sysconf(_SC_NPROCESSORS_ONLN);
+
+	if (n_ifaces == 0 || o->workers == 0 || online < 1 || o->workers <= online)
+		return;
+	pr_warn("--workers %d: only %ld CPUs are online: using %ld workers\n", o->workers,
+		online, online);
+	o->workers = (int)online;
+}
+
+/* Per-instance defaults (instance.h) for what -S / --state did not give. */
+static int instance_defaults(struct xdpsecd *d, const struct xs_netns *ns, bool sock_given,
+			     bool state_given)
+{
+	const char *const *ifaces = d->ifaces;
+	struct stat st;
+
+	if (!sock_given) {
+		if (instance_default_socket(ns, ifaces, d->n_ifaces, default_sock, sizeof(default_sock)))
+			return -1;
+		d->sock_path = default_sock;
 	}
+	if (!state_given) {
+		if (instance_default_state(ns, ifaces, d->n_ifaces, default_state, sizeof(default_state)))
+			return -1;
+		d->state_path = default_state;
+		if (strcmp(default_state, CTL_DEFAULT_STATE) && ns->host &&
+		    stat(default_state, &st) && !stat(CTL_DEFAULT_STATE, &st))
+			pr_info("note: %s (the default before state files were per instance) is "
+				"not used; to restore its SAs, start with --state %s\n",
+				CTL_DEFAULT_STATE, CTL_DEFAULT_STATE);
+	}
+	return 0;
+}
+
+/* One daemon per interface and per state file: take their locks (failing
+ * with the PID of the daemon that holds one), then remove the feedback
+ * pair a daemon that died holding them recorded, unless it is the one we
+ * are about to create (feedback_pair_create replaces that one). */
+static int claim_instance(struct xdpsecd *d, const struct xs_netns *ns, char *err, size_t errlen)
+{
+	char near[IF_NAMESIZE] = "", far[IF_NAMESIZE], path[PATH_MAX], what[PATH_MAX + 64];
+
+	if (d->n_ifaces > 0)
+		feedback_pair_names(if_nametoindex(d->ifaces[0]), near, far);
+	for (int i = 0; i < d->n_ifaces; i++) {
+		struct instance_lock *l = &if_locks[i];
+
+		instance_iface_lock_path(ns, d->ifaces[i], path, sizeof(path));
+		snprintf(what, sizeof(what), "interface %s is served", d->ifaces[i]);
+		if (instance_lock(l, path, 0755, what, near, err, errlen))
+			return -1;
+		if (!l->stale)
+			continue;
+		pr_info("%s: xdpsecd PID %d died without cleaning up: taking over\n", d->ifaces[i],
+			(int)l->stale_pid);
+		if (l->stale_pair[0] && strcmp(l->stale_pair, near) && if_nametoindex(l->stale_pair)) {
+			pr_info("removing its feedback pair %s\n", l->stale_pair);
+			run_ip((const char *const[]){ "ip", "link", "del", l->stale_pair, NULL });
+		}
+	}
+	if (d->state_path) {
+		snprintf(path, sizeof(path), "%s.lock", d->state_path);
+		snprintf(what, sizeof(what), "state file %s is in use", d->state_path);
+		/* 0700 like the state file's own (state_file.c): it holds keys */
+		if (instance_lock(&state_lock, path, 0700, what, NULL, err, errlen))
+			return -1;
+	}
+	return 0;
+}
+
+static void release_instance(struct xdpsecd *d)
+{
+	for (int i = 0; i < d->n_ifaces; i++)
+		instance_unlock(&if_locks[i]);
+	instance_unlock(&state_lock);
 }
 
 /* Without -f: fork now (before any thread exists); the parent waits for
@@ -247,37 +350,44 @@ int main(int argc, char **argv)
 		{ "no-steer", no_argument, NULL, 5 },
 		{ "natt-port", required_argument, NULL, 7 },
 		{ "check", no_argument, NULL, 6 },
+		{ "xfrm", no_argument, NULL, 8 },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct xdpsecd *d = &daemon_state;
-	const char *ifaces[MAX_IFACES + 1];
+	const char *ifaces[XDPSEC_IFACES_MAX + 1];
 	int n_ifaces = 0, foreground = 0, verbose = 0, ready_fd = -1, opt, sfd, rc = 1, check = 0;
+	int xfrm = 0;
 	gid_t sock_gid = (gid_t)-1, admin_gid = (gid_t)-1;
 	struct dataplane_opts dpo;
+	bool sock_given = false, state_given = false;
+	struct xs_netns ns;
 	sigset_t mask;
 	char err[600];
 	FILE *f;
 
-	d->sock_path = CTL_DEFAULT_SOCKET;
-	d->state_path = CTL_DEFAULT_STATE;
 	d->max_sas = XDPSEC_SA_MAX;
 	memset(&dpo, 0, sizeof(dpo));
 	while ((opt = getopt_long(argc, argv, "i:S:c:w:fvVh", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'i':
-			if (n_ifaces == MAX_IFACES) {
-				fprintf(stderr, "xdpsecd: at most %d interfaces\n", MAX_IFACES);
+			if (n_ifaces == XDPSEC_IFACES_MAX) {
+				fprintf(stderr, "xdpsecd: -i %s: one daemon serves at most %d "
+					"interfaces; start another xdpsecd for the rest\n",
+					optarg, XDPSEC_IFACES_MAX);
 				return 2;
 			}
 			ifaces[n_ifaces++] = optarg;
 			break;
-		case 'S': d->sock_path = optarg; break;
+		case 'S': d->sock_path = optarg; sock_given = true; break;
 		case 'c': d->config_path = optarg; break;
 		case 'f': foreground = 1; break;
 		case 'v': verbose++; break;
 		case 'V': printf("xdpsecd %s (control protocol %d)\n", XDPSEC_VERSION, CTL_PROTO_VERSION); return 0;
 		case 'h': fputs(usage_text, stdout); return 0;
-		case 1: d->state_path = strcmp(optarg, "none") ? optarg : NULL; break;
+		case 1:
+			d->state_path = strcmp(optarg, "none") ? optarg : NULL;
+			state_given = true;
+			break;
 		case 2:
 			if (lookup_group(optarg, &sock_gid)) {
 				fprintf(stderr, "xdpsecd: --group %s: no such group\n", optarg);
@@ -309,8 +419,9 @@ int main(int argc, char **argv)
 		case 'w': {
 			char *end;
 			unsigned long v = strtoul(optarg, &end, 10);
-			if (*end || v == 0 || v > 64) {
-				fprintf(stderr, "xdpsecd: --workers %s: expected 1..64\n", optarg);
+			if (*end || v == 0 || v > XDPSEC_WORKERS_MAX) {
+				fprintf(stderr, "xdpsecd: --workers %s: expected 1..%d\n", optarg,
+					XDPSEC_WORKERS_MAX);
 				return 2;
 			}
 			dpo.workers = (int)v;
@@ -328,6 +439,7 @@ int main(int argc, char **argv)
 			break;
 		}
 		case 6: check = 1; break;
+		case 8: xfrm = 1; break;
 		default:
 			fputs(usage_text, stderr);
 			return 2;
@@ -339,6 +451,7 @@ int main(int argc, char **argv)
 	}
 	ifaces[n_ifaces] = NULL;
 	xs_log_level = verbose ? XS_LOG_DEBUG : XS_LOG_INFO;
+	clamp_workers(&dpo, n_ifaces);
 	libbpf_set_print(xs_libbpf_print);
 	if (check) {
 		kfeat_probe(&kfeatures, verbose ? KFEAT_KEEP_LOGS : 0);
@@ -378,6 +491,17 @@ int main(int argc, char **argv)
 	d->verbose = verbose;
 	d->ifaces = ifaces;
 	d->n_ifaces = n_ifaces;
+	for (int i = 0; i < XDPSEC_IFACES_MAX; i++)
+		if_locks[i].fd = -1;
+	state_lock.fd = -1;
+	if (instance_netns(&ns) || instance_defaults(d, &ns, sock_given, state_given)) {
+		pr_warn("cannot derive the default socket and state file: give -S and --state\n");
+		goto out;
+	}
+	if (claim_instance(d, &ns, err, sizeof(err))) {
+		pr_warn("%s\n", err);
+		goto out;
+	}
 	d->sock_gid = sock_gid;
 	d->admin_gid = admin_gid;
 	pthread_mutex_init(&d->reasm_lock, NULL);
@@ -385,8 +509,13 @@ int main(int argc, char **argv)
 	d->events = events_new();
 	d->sat = sa_table_new(d->max_sas, CRYPTO_BACKEND_AUTO);
 	d->reasm = reasm_new(NULL);
-	if (sfd < 0 || !d->events || !d->sat || !d->reasm) {
+	d->spd = spd_new();
+	if (sfd < 0 || !d->events || !d->sat || !d->reasm || !d->spd) {
 		pr_warn("start-up: out of memory or descriptors\n");
+		goto out;
+	}
+	if (state_file_open(d, err, sizeof(err))) {
+		pr_warn("%s\n", err);
 		goto out;
 	}
 
@@ -419,6 +548,12 @@ int main(int argc, char **argv)
 	}
 	d->loading--;
 	state_file_changed(d);
+	if (xfrm && !(d->xfrm = xfrm_mirror_start(d, err, sizeof(err)))) {
+		pr_warn("--xfrm: %s\n", err);
+		rc = 1;
+		goto out_dp;
+	}
+	spd_maps_sync(d);
 
 	server = ctl_server_new(d, d->sock_path, sock_gid, admin_gid, err, sizeof(err));
 	if (!server) {
@@ -429,8 +564,13 @@ int main(int argc, char **argv)
 	d->srv = server;
 	ctl_server_watch(server, sfd, signal_ready, d);
 	ctl_server_watch(server, events_fd(d->events), events_ready, d->events);
-	pr_info("xdpsecd %s: %u SAs, %d interface(s), control socket %s\n", XDPSEC_VERSION,
-		sa_table_count(d->sat), n_ifaces, d->sock_path);
+	if (state_file_fd(d) >= 0)
+		ctl_server_watch(server, state_file_fd(d), replay_nudged, d);
+	pr_info("xdpsecd %s: %u SAs, %d interface(s), control socket %s, state file %s\n",
+		XDPSEC_VERSION, sa_table_count(d->sat), n_ifaces, d->sock_path,
+		d->state_path ? d->state_path : "none");
+	if (d->xfrm)
+		ctl_server_watch(server, xfrm_mirror_fd(d->xfrm), xfrm_mirror_ready, d->xfrm);
 	if (ready_fd >= 0) {
 		if (write(ready_fd, "r", 1) != 1)
 			pr_warn("cannot notify the parent process\n");
@@ -443,7 +583,6 @@ int main(int argc, char **argv)
 			close(nul);
 		}
 	}
-	last_state_tick = ctl_now_ms();
 
 	rc = ctl_server_run(server, TICK_MS, tick, d) ? 1 : 0;
 
@@ -451,17 +590,22 @@ int main(int argc, char **argv)
 	server = NULL;
 	d->srv = NULL;
 out_dp:
+	xfrm_mirror_free(d->xfrm);
+	d->xfrm = NULL;
 	dataplane_stop(d);
 	if (rc == 0 && state_file_save(d, err, sizeof(err)))
 		pr_warn("state file not saved: %s\n", err);
 out:
+	state_file_close(d);
 	if (d->sat)
 		sa_table_free(d->sat);
 	if (d->reasm)
 		reasm_free(d->reasm);
+	spd_free(d->spd);
 	events_free(d->events);
 	if (sfd >= 0)
 		close(sfd);
+	release_instance(d);
 	kfeat_release(&kfeatures);
 	return rc;
 }

@@ -50,6 +50,12 @@ struct xsk_port {
 	uint32_t n_free;
 	uint32_t tx_outstanding;
 
+	/* Frames ready in their chunk that found the TX ring full: sent
+	 * first at the next flush (FIFO), never dropped for want of a slot
+	 * while there is room here (see xsk_port_tx_backlog()). */
+	struct { uint64_t addr; uint32_t len; } hold[XSKIO_HOLD_MAX];
+	uint32_t hold_head, hold_n;
+
 	uint8_t *gather;                /* multi-buffer RX reassembly         */
 	uint8_t *scratch;               /* the worker's own big buffer        */
 	struct xsk_port_stats st;
@@ -71,9 +77,14 @@ static inline uint64_t get_chunk(struct xsk_port *p)
 	return p->n_free ? p->free_stack[--p->n_free] : XSK_NO_ADDR;
 }
 
+/* At most XSKIO_FILL_DEPTH chunks in the fill ring (why: xsk_io.h). */
+#define XSKIO_FILL_TARGET XSKIO_FILL_DEPTH
+
 static void refill(struct xsk_port *p)
 {
-	uint32_t idx, n = xsk_prod_nb_free(&p->fill, p->n_free);
+	/* chunks the kernel has not taken yet (the producer is ours) */
+	uint32_t queued = *p->fill.producer - __atomic_load_n(p->fill.consumer, __ATOMIC_ACQUIRE);
+	uint32_t idx, n = queued < XSKIO_FILL_TARGET ? XSKIO_FILL_TARGET - queued : 0;
 
 	if (n > p->n_free)
 		n = p->n_free;
@@ -171,6 +182,13 @@ struct xsk_port *xsk_port_open(int rx_ifindex, int tx_ifindex, int queue,
 	p->area_size = (size_t)XSKIO_NUM_FRAMES * XSKIO_FRAME_SIZE;
 	p->area = mmap(NULL, p->area_size, PROT_READ | PROT_WRITE,
 		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+#ifndef XSKIO_NO_THP
+	/* 2 MiB pages where transparent huge pages are on (madvise mode):
+	 * the kernel's copy into a chunk and the daemon's reads of it take
+	 * no TLB miss per 4 KiB chunk.  Advice only: ignored without THP. */
+	if (p->area != MAP_FAILED)
+		madvise(p->area, p->area_size, MADV_HUGEPAGE);
+#endif
 	p->free_stack = calloc(XSKIO_NUM_FRAMES, sizeof(uint64_t));
 	p->gather = malloc(XSKIO_MAX_PKT);
 	p->scratch = malloc(XSKIO_MAX_PKT + XSKIO_HEADROOM);
@@ -363,6 +381,46 @@ void xsk_port_release(struct xsk_port *p, const struct xsk_pkt *pkt)
 		put_chunk(p, pkt->addr);
 }
 
+static void tx_submit1(struct xsk_port *p, uint32_t idx, uint64_t addr, uint32_t len)
+{
+	struct xdp_desc *d = xsk_ring_prod__tx_desc(&p->tx, idx);
+
+	d->addr = addr;
+	d->len = len;
+	d->options = 0;
+	xsk_ring_prod__submit(&p->tx, 1);
+	p->tx_outstanding++;
+	p->st.tx_frames++;
+	p->st.tx_bytes += len;
+}
+
+/* Keep a one-chunk frame for the next flush; false when the hold is full
+ * (the caller drops it, counted in tx_ring_full as before). */
+static bool hold_push(struct xsk_port *p, uint64_t addr, uint32_t len)
+{
+	uint32_t i;
+
+	if (p->hold_n == XSKIO_HOLD_MAX)
+		return false;
+	i = (p->hold_head + p->hold_n++) % XSKIO_HOLD_MAX;
+	p->hold[i].addr = addr;
+	p->hold[i].len = len;
+	p->st.tx_held++;
+	return true;
+}
+
+/* Held frames into the TX ring, oldest first, as far as it has room. */
+static void hold_drain(struct xsk_port *p)
+{
+	uint32_t idx;
+
+	while (p->hold_n && xsk_ring_prod__reserve(&p->tx, 1, &idx) == 1) {
+		tx_submit1(p, idx, p->hold[p->hold_head].addr, p->hold[p->hold_head].len);
+		p->hold_head = (p->hold_head + 1) % XSKIO_HOLD_MAX;
+		p->hold_n--;
+	}
+}
+
 /* Reserve `n` tx descriptors, reaping completions and kicking once if the
  * ring is full. */
 static bool tx_reserve(struct xsk_port *p, uint32_t n, uint32_t *idx)
@@ -373,8 +431,7 @@ static bool tx_reserve(struct xsk_port *p, uint32_t n, uint32_t *idx)
 		kick_tx(p);
 		reap_completions(p);
 	}
-	p->st.tx_ring_full++;
-	return false;
+	return false;           /* the caller holds or drops (and counts) it */
 }
 
 int xsk_port_tx_inplace(struct xsk_port *p, const struct xsk_pkt *pkt,
@@ -392,19 +449,15 @@ int xsk_port_tx_inplace(struct xsk_port *p, const struct xsk_pkt *pkt,
 		put_chunk(p, pkt->addr);
 		return -EMSGSIZE;
 	}
-	if (!tx_reserve(p, 1, &idx)) {
+	if (p->hold_n || !tx_reserve(p, 1, &idx)) {
+		/* behind frames already held (order), or no slot */
+		if (hold_push(p, off, len))
+			return 0;
+		p->st.tx_ring_full++;
 		put_chunk(p, pkt->addr);
 		return -ENOBUFS;
 	}
-	struct xdp_desc *d = xsk_ring_prod__tx_desc(&p->tx, idx);
-
-	d->addr = off;
-	d->len = len;
-	d->options = 0;
-	xsk_ring_prod__submit(&p->tx, 1);
-	p->tx_outstanding++;
-	p->st.tx_frames++;
-	p->st.tx_bytes += len;
+	tx_submit1(p, idx, off, len);
 	return 0;
 }
 
@@ -413,6 +466,7 @@ int xsk_port_tx_copy2(struct xsk_port *p, const uint8_t *hdr, uint32_t hlen,
 {
 	uint32_t len = hlen + blen, idx;
 	uint32_t nchunks = (len + XSKIO_FRAME_SIZE - 1) / XSKIO_FRAME_SIZE;
+	bool held = false;
 
 	if (!len || hlen > XSKIO_FRAME_SIZE)
 		return -EINVAL;
@@ -427,13 +481,19 @@ int xsk_port_tx_copy2(struct xsk_port *p, const uint8_t *hdr, uint32_t hlen,
 			return -ENOBUFS;
 		}
 	}
-	if (!tx_reserve(p, nchunks, &idx))
-		return -ENOBUFS;
+	if (p->hold_n || !tx_reserve(p, nchunks, &idx)) {
+		/* a one-chunk frame waits in the hold (a chain is dropped:
+		 * only frames above 4 KiB, rare) */
+		if (nchunks > 1 || p->hold_n == XSKIO_HOLD_MAX) {
+			p->st.tx_ring_full++;
+			return -ENOBUFS;
+		}
+		held = true;
+	}
 	for (uint32_t c = 0, off = 0; c < nchunks; c++) {
 		uint32_t clen = len - off < XSKIO_FRAME_SIZE ? len - off : XSKIO_FRAME_SIZE;
 		uint64_t addr = get_chunk(p);
 		uint8_t *dst = xsk_umem__get_data(p->area, addr);
-		struct xdp_desc *d = xsk_ring_prod__tx_desc(&p->tx, idx + c);
 
 		/* bytes [off, off + clen) of hdr || body */
 		for (uint32_t done = 0; done < clen;) {
@@ -448,6 +508,12 @@ int xsk_port_tx_copy2(struct xsk_port *p, const uint8_t *hdr, uint32_t hlen,
 			}
 			done += n;
 		}
+		if (held) {
+			hold_push(p, addr, clen);
+			return 0;
+		}
+		struct xdp_desc *d = xsk_ring_prod__tx_desc(&p->tx, idx + c);
+
 		d->addr = addr;
 		d->len = clen;
 		d->options = c + 1 < nchunks ? XDP_PKT_CONTD : 0;
@@ -469,7 +535,20 @@ int xsk_port_tx_copy(struct xsk_port *p, const uint8_t *frame, uint32_t len)
 
 void xsk_port_flush(struct xsk_port *p)
 {
+	reap_completions(p);
+	hold_drain(p);
 	kick_tx(p);
 	reap_completions(p);
+	hold_drain(p);          /* what the kick made room for: next flush */
 	refill(p);
+}
+
+uint32_t xsk_port_tx_backlog(const struct xsk_port *p)
+{
+	return p->hold_n;
+}
+
+uint32_t xsk_port_rx_backlog(const struct xsk_port *p)
+{
+	return __atomic_load_n(p->rx.producer, __ATOMIC_ACQUIRE) - *p->rx.consumer;
 }

@@ -21,6 +21,10 @@
 #define XSKIO_BATCH        64u
 #define XSKIO_HEADROOM     256u    /* XDP_PACKET_HEADROOM: data starts here */
 #define XSKIO_MAX_PKT      (70u * 1024u)
+/* Frames the worker keeps when the TX ring is full (backpressure on the
+ * feedback path: work done on a datagram is not thrown away for want of
+ * a TX slot; the pipeline sheds fresh input meanwhile). */
+#define XSKIO_HOLD_MAX     512u
 /* Without XDP_USE_SG a frame must fit one chunk on the way back in, and
  * veth hands XDP at most this much linear data (a page less the XDP
  * headroom and skb_shared_info): larger frames are refused, counted. */
@@ -35,6 +39,7 @@ struct xsk_port_stats {
 	uint64_t tx_dev_drop;      /* sendto() EBUSY: the device dropped a frame */
 	uint64_t fill_starved;
 	uint64_t tx_too_big;       /* refused: longer than the max frame */
+	uint64_t tx_held;          /* found the TX ring full: held, sent later */
 };
 
 /* The kernel's own counters of both sockets (XDP_STATISTICS): frames it
@@ -91,8 +96,24 @@ int xsk_port_tx_copy(struct xsk_port *p, const uint8_t *frame, uint32_t len);
 /* Same, for a frame given as a header and a body (no staging copy). */
 int xsk_port_tx_copy2(struct xsk_port *p, const uint8_t *hdr, uint32_t hlen,
 		      const uint8_t *body, uint32_t blen);
-/* Kick the TX ring (one syscall per batch), reap completions, refill RX. */
+/* Send held frames, kick the TX ring (one syscall per batch), reap
+ * completions, refill RX. */
 void xsk_port_flush(struct xsk_port *p);
+/* Frames held for want of a TX slot (see XSKIO_HOLD_MAX): while there are
+ * any, the worker is behind on what it already invested in. */
+uint32_t xsk_port_tx_backlog(const struct xsk_port *p);
+/* Frames the kernel has put in the RX ring that the worker has not read. */
+uint32_t xsk_port_rx_backlog(const struct xsk_port *p);
+/* Chunks kept in the fill ring (offered to the kernel for RX): all it
+ * holds.  A shallower ring would hand the kernel chunks still in the cache
+ * (the worker frees last-in first-out, the kernel takes the fill ring in
+ * order; measured: about -0.3 us a datagram at 512, docs/benchmarks.md),
+ * but the fill ring is what absorbs a burst while the worker sleeps: at
+ * 512, 20-180 frames of tests/e2e/test_steering.py's back-to-back burst of
+ * 1200 were dropped for want of a chunk.  Overridable for measurements. */
+#ifndef XSKIO_FILL_DEPTH
+#define XSKIO_FILL_DEPTH XSKIO_RING_SIZE
+#endif
 
 /* Scratch buffer of XSKIO_MAX_PKT bytes for the worker's own use. */
 uint8_t *xsk_port_scratch(struct xsk_port *p);

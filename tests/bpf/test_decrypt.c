@@ -702,7 +702,7 @@ TEST(feedback_loop)
 		printf("        skipped: no private network namespace for the pair\n");
 		return;
 	}
-	CHECK_EQ(feedback_pair_create(&fp, 1, 65535, err, sizeof(err)), 0);
+	CHECK_EQ(feedback_pair_create(&fp, 1 /* lo: names the pair */, 1, 65535, err, sizeof(err)), 0);
 	if (!fp.created) {
 		fprintf(stderr, "  %s\n", err);
 		return;

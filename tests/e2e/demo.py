@@ -11,15 +11,22 @@ and cleans up.  Exits non-zero if any branch delivered nothing (or the
 daemon cannot run).
 
 usage: sudo make demo        (or: sudo BUILD=dir /usr/bin/python3 tests/e2e/demo.py [-n N])
+  --combos 4:gcm,6:chacha    families and algorithms, each pair running every
+                             branch (default; "all" = 4:gcm,4:chacha,6:gcm,6:chacha)
+  --strict                   exit non-zero unless every datagram of every case
+                             arrived byte-exact, once
+  --report FILE              one TSV line per case (combo, case, branch, frames,
+                             sent, delivered, duplicates): tests/kernels reads it
 """
 import argparse
 import os
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import espgen      # noqa: E402
-from xdpsec_env import XdpsecEnv, DaemonUnavailable   # noqa: E402
+from xdpsec_env import XdpsecEnv, DaemonUnavailable, TIME_SCALE   # noqa: E402
 
 BRANCH_ORDER = ("plain", "plain_frag", "esp", "frag_before", "frag_after",
                 "frag_between")
@@ -29,9 +36,26 @@ SHOW = [("decrypt", "fresh"), ("decrypt", "reentered"), ("decrypt", "to_reasm"),
         ("pipeline", "nested"), ("pipeline", "delivered")]
 
 
-def demo_cases(gen, n):
+DEFAULT_COMBOS = "4:gcm,6:chacha"
+ALL_COMBOS = "4:gcm,4:chacha,6:gcm,6:chacha"
+
+
+def parse_combos(text):
+    if text == "all":
+        text = ALL_COMBOS
+    out = []
+    for item in text.split(","):
+        fam, _, alg = item.strip().partition(":")
+        if fam not in ("4", "6") or alg not in ("gcm", "chacha"):
+            raise argparse.ArgumentTypeError(
+                "bad combo %r: FAMILY:ALG with FAMILY 4 or 6, ALG gcm or chacha" % item)
+        out.append((int(fam), alg))
+    return out
+
+
+def demo_cases(gen, n, combos=((4, "gcm"), (6, "chacha"))):
     cs = []
-    for fam, alg in ((4, "gcm"), (6, "chacha")):
+    for fam, alg in combos:
         cs += [gen.plain(fam, alg, count=n), gen.plain_frag(fam, alg, count=n),
                gen.esp(fam, alg, "tunnel", count=n),
                gen.esp(fam, alg, "transport", encap=True, count=n),
@@ -58,18 +82,31 @@ def main():
     ap.add_argument("-n", type=int, default=5, help="datagrams per case")
     ap.add_argument("--no-daemon", action="store_true",
                     help="the same traffic with no xdpsecd: only plain arrives")
+    ap.add_argument("--combos", type=parse_combos, default=parse_combos(DEFAULT_COMBOS),
+                    help="FAMILY:ALG,... (default %s; 'all': %s)" % (DEFAULT_COMBOS, ALL_COMBOS))
+    ap.add_argument("--strict", action="store_true",
+                    help="fail unless every datagram of every case arrived, once")
+    ap.add_argument("--report", metavar="FILE",
+                    help="per-case TSV: combo, case, branch, frames, sent, delivered, duplicates")
     a = ap.parse_args()
     if os.geteuid() != 0:
         print("demo: needs root (namespaces, XDP): sudo make demo", file=sys.stderr)
         return 2
     gen = espgen.Gen(seed=2024, spi_base=0x50000, port_base=41000)
-    cases = demo_cases(gen, a.n)
+    cases, combo_of = [], {}
+    for fam, alg in a.combos:       # the same cases as one call with every combo
+        for c in demo_cases(gen, a.n, [(fam, alg)]):
+            combo_of[id(c)] = "%d:%s" % (fam, alg)
+            cases.append(c)
     try:
         env = XdpsecEnv(tag="dm", daemon=not a.no_daemon).__enter__()
     except DaemonUnavailable as ex:
         print("demo: xdpsecd cannot run: %s" % ex, file=sys.stderr)
         return 1
-    rows, per_branch, totals = [], {}, {}
+    rows, per_branch, totals, lost = [], {}, {}, []
+    rep = open(a.report, "w") if a.report else None
+    if rep:
+        rep.write("combo\tcase\tbranch\tframes\tsent\tdelivered\tduplicates\n")
     try:
         print("xdpsecd on veth1 (receiver namespace %s); sender scapy on veth0\n"
               % env.pair.b.name)
@@ -78,7 +115,8 @@ def main():
                 env.sa_add(c.sa_lines())
         start = env.stats() if env.daemon_alive() else {}
         for c in cases:
-            r = env.run_case(c, idle=1.0 if a.no_daemon else None)
+            # settle=0: the demo reads the counters once, after the last case
+            r = env.run_case(c, idle=1.0 if a.no_daemon else None, settle=0)
             ok = sorted(r.payloads) == sorted(c.payloads)
             dup = len(r.payloads) - len(set(r.payloads))
             rows.append((c.id, c.branch, len(c.packets), c.datagrams,
@@ -89,11 +127,21 @@ def main():
             s, d = per_branch.get(c.branch, (0, 0))
             per_branch[c.branch] = (s + c.datagrams,
                                     d + len(set(r.payloads) & set(c.payloads)))
+            if not ok:
+                lost.append(c.id)
+            if rep:
+                rep.write("%s\t%s\t%s\t%d\t%d\t%d\t%d\n" % (
+                    combo_of[id(c)], c.id, c.branch, len(c.packets), c.datagrams,
+                    len(set(r.payloads) & set(c.payloads)), dup))
+                rep.flush()
+        time.sleep(0.3 * TIME_SCALE)      # let the last counters land
         end = env.stats() if env.daemon_alive() else {}
         totals = {k: end[k] - start.get(k, 0) for k in end}
         alive = env.daemon_alive() or a.no_daemon
     finally:
         env.close()
+        if rep:
+            rep.close()
 
     print("Cases (frames sent, datagrams sent, datagrams delivered byte-exact):")
     table(rows, ("case", "branch", "frames", "sent", "delivered", ""))
@@ -121,6 +169,10 @@ def main():
         return 1
     if failed:
         print("\ndemo: FAILED: nothing delivered on branch(es): %s" % ", ".join(failed))
+        return 1
+    if a.strict and lost:
+        print("\ndemo: FAILED (--strict): %d case(s) lost or duplicated datagrams: %s"
+              % (len(lost), ", ".join(lost)))
         return 1
     print("\ndemo: every branch delivered")
     return 0

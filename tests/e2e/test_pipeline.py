@@ -181,8 +181,12 @@ def check_positive(res, case):
     if case.reassembled_ciphertext:
         # the feedback path: reassembled ciphertext re-entered the decrypt
         # program and was steered to the ESP engine from there
-        assert delta(res, REENTERED) >= n
-        assert delta(res, TO_ESP) - fresh_whole_esp(case) >= n
+        # except on a single-buffer feedback pair (a kernel without AF_XDP
+        # multi-buffer, e.g. 6.1): ciphertext too long for it is decrypted
+        # in the daemon instead, counted pipeline/oversize_decrypted
+        oversize = res.d("pipeline", "oversize_decrypted")
+        assert delta(res, REENTERED) + oversize >= n
+        assert delta(res, TO_ESP) - fresh_whole_esp(case) + oversize >= n
     return res
 
 
@@ -273,39 +277,8 @@ def test_fragments_never_completed(env, case):
     assert delta(d, REASM_TIMEOUT) == case.datagrams
 
 
-def test_tcp_through_kernel_xfrm_sender(env):
-    """One TCP connection: the sender's kernel (xfrm, another independent
-    ESP implementation) encrypts, xdpsecd decrypts, a TCP socket reads the
-    stream.  Replies go back in clear (no policy on the receiver)."""
-    gen = espgen.Gen(seed=99, spi_base=0x30000, port_base=39000)
-    rng = gen.rng("tcp")
-    sa = gen.sa(rng, "tunnel", "gcm", 4)
-    a = env.pair.a
-    r = a.run("ip xfrm state add src %s dst %s proto esp spi 0x%x reqid 7 mode tunnel "
-              "aead 'rfc4106(gcm(aes))' 0x%s 128" % (sa.src, sa.dst, sa.spi, sa.key.hex()),
-              check=False)
-    if r.returncode != 0 and "algorithm not found" in r.stderr:
-        # this kernel has no ESP/GCM (see architecture.md): the sender side
-        # of this test cannot exist here
-        pytest.skip("sender kernel lacks rfc4106(gcm(aes)): " + r.stderr.strip())
-    assert r.returncode == 0, r.stderr
-    a.run("ip xfrm policy add src %s/32 dst %s/32 proto tcp dir out "
-          "tmpl src %s dst %s proto esp reqid 7 mode tunnel"
-          % (sa.src, sa.dst, sa.src, sa.dst))
-    env.sa_add([sa.line()])
-    data = rng.randbytes(200000)
-    port = 39999
-    sink = env.start_sink([], tcp=port, count=1, idle=5)
-    path = os.path.join(env.tmp, "tcp.bin")
-    with open(path, "wb") as f:
-        f.write(data)
-    env.pair.a.run([xdpsec_env.PY, "-c",
-                    "import socket,sys; s=socket.create_connection(('%s',%d),timeout=20);"
-                    "s.sendall(open('%s','rb').read()); s.shutdown(1); s.recv(1); s.close()"
-                    % (sa.dst, port, path)], timeout=60)
-    udp, tcp = env.sink_result(sink)
-    assert len(tcp) == 1 and tcp[0][1] == data
-    env.check_balance()
+# test_tcp_through_kernel_xfrm_sender moved to test_kernel_xfrm.py (runs in
+# the kernel matrix's guests, which have ESP).
 
 
 # ----------------------------------------------- no daemon / daemon killed

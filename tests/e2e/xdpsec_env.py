@@ -13,12 +13,17 @@ once more for whatever a test did besides run_case.
 The topology is nslib.Pair (sender 198.18.0.1 / 2001:db8::1 on veth0,
 receiver .2 / ::2 on veth1).  The daemon runs in the receiver namespace
 (nsenter, so it sees the same bpffs); xdpsecctl talks to it over its Unix
-socket, which is a file and needs no namespace.  close() always stops the
-daemon (SIGTERM, then SIGKILL, by PID) and deletes the namespaces.
+socket, which is a file and needs no namespace.  The daemon has its own
+socket and state file in a temporary directory, never the per-instance
+defaults under /run/xdpsec and /var/lib/xdpsec.  close() always stops the
+daemon (SIGTERM, then SIGKILL, by PID), removes the lock files a killed
+daemon left for the receiver's interfaces (/run/lock/xdpsec) and deletes
+the namespaces.
 
 DaemonUnavailable is raised when the daemon cannot run here (not built, or
 "data plane not built yet"): the tests turn it into a skip with the reason.
 """
+import glob
 import json
 import os
 import signal
@@ -35,6 +40,10 @@ import framefile  # noqa: E402
 import nslib   # noqa: E402
 
 PY = "/usr/bin/python3"
+# Waits (sink idle/max, daemon start, counter settling) are multiplied by
+# XDPSEC_E2E_TIME_SCALE: tests/kernels sets it in qemu TCG guests, where user
+# code runs 10-50x slower and a sink would give up before the sender starts.
+TIME_SCALE = max(1.0, float(os.environ.get("XDPSEC_E2E_TIME_SCALE", "1") or 1))
 
 
 def build_dir():
@@ -155,6 +164,13 @@ class XdpsecEnv:
                 failure = ex
         self.stop_daemon()
         if self.pair is not None:
+            # a daemon killed with SIGKILL leaves its interface locks
+            try:
+                ino = os.stat(self.pair.b.path).st_ino
+                for f in glob.glob("/run/lock/xdpsec/net-%d-*.lock" % ino):
+                    os.unlink(f)
+            except OSError:
+                pass
             self.pair.close()
             self.pair = None
         try:
@@ -168,6 +184,7 @@ class XdpsecEnv:
 
     # ----------------------------------------------------------- daemon
     def start_daemon(self, timeout=15):
+        timeout *= TIME_SCALE
         exe = os.path.join(self.build, "xdpsecd")
         if not os.access(exe, os.X_OK) or not os.access(
                 os.path.join(self.build, "xdpsecctl"), os.X_OK):
@@ -276,15 +293,18 @@ class XdpsecEnv:
     def send(self, frames, gap_us=30):
         path = os.path.join(self.tmp, "frames.bin")
         framefile.write_frames(path, frames)
-        r = self.pair.a.python(os.path.join(HERE, "send_case.py"), path, "veth0",
-                               self.pair.b_mac, "--gap-us", gap_us, timeout=120)
+        # -S: the helpers need only the standard library, and site's scan
+        # of the package folders is most of Python's start-up (1.5 s of
+        # 1.8 s per process in a TCG guest, two processes per case)
+        r = self.pair.a.run([PY, "-S", os.path.join(HERE, "send_case.py"), path, "veth0",
+                             self.pair.b_mac, "--gap-us", str(gap_us)], timeout=120)
         return json.loads(r.stdout)["sent"]
 
     def start_sink(self, udp_ports, count=0, idle=2.0, tcp=0, maxt=60):
-        p = self.pair.b.popen([PY, os.path.join(HERE, "sink.py"),
+        p = self.pair.b.popen([PY, "-S", os.path.join(HERE, "sink.py"),
                                "--udp", ",".join(str(x) for x in udp_ports),
-                               "--count", str(count), "--idle", str(idle),
-                               "--max", str(maxt)] + (["--tcp", str(tcp)] if tcp else []))
+                               "--count", str(count), "--idle", str(idle * TIME_SCALE),
+                               "--max", str(maxt * TIME_SCALE)] + (["--tcp", str(tcp)] if tcp else []))
         line = p.stderr.readline()
         if "READY" not in line:
             raise RuntimeError("sink did not start: %s%s" % (line, p.stderr.read()))
@@ -292,7 +312,7 @@ class XdpsecEnv:
 
     @staticmethod
     def sink_result(p, timeout=90):
-        out, err = p.communicate(timeout=timeout)
+        out, err = p.communicate(timeout=timeout * TIME_SCALE)
         if p.returncode != 0:
             raise RuntimeError("sink failed: %s" % err)
         r = json.loads(out)
@@ -315,7 +335,7 @@ class XdpsecEnv:
             if sink.poll() is None:
                 os.kill(sink.pid, signal.SIGKILL)
                 sink.wait()
-        time.sleep(settle)     # let the last counters land
+        time.sleep(settle * TIME_SCALE)     # let the last counters land
         after = self.stats() if self.daemon_alive() else {}
         delta = {k: after[k] - before.get(k, 0) for k in after}
         if self.daemon_alive():

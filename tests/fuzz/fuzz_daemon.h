@@ -28,6 +28,7 @@
 #include "daemon.h"
 #include "events.h"
 #include "log.h"
+#include "spd.h"
 #include "reasm.h"
 #include "sa_table.h"
 
@@ -47,7 +48,8 @@ static struct xdpsecd *fz_daemon_new(void)
 	d->events = events_new();
 	d->sat = sa_table_new(d->max_sas, CRYPTO_BACKEND_AUTO);
 	d->reasm = reasm_new(NULL);
-	if (!d->events || !d->sat || !d->reasm)
+	d->spd = spd_new();         /* as xdpsecd.c makes it: policy commands */
+	if (!d->events || !d->sat || !d->reasm || !d->spd)
 		abort();
 	return d;
 }
@@ -206,6 +208,7 @@ static void fz_daemon_clear(struct xdpsecd *d)
 	json_object_put(req);
 	if (sa_table_count(d->sat) != 0)
 		abort();
+	spd_flush(d->spd, -1);      /* every policy, whatever its origin */
 	{
 		struct xs_limits def;
 		json_object *l;

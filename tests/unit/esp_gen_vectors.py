@@ -71,8 +71,10 @@ def inner_packet(rng, fam, inner_fam):
         l3 = IPv6(src="2001:db8:1::1", dst="2001:db8:2::2", hlim=rng.randrange(1, 255))
         if rng.random() < 0.3:
             l3 = l3 / IPv6ExtHdrDestOpt()
-    l4 = rng.choice((UDP(sport=rng.randrange(1024, 65535), dport=53),
-                     TCP(sport=rng.randrange(1024, 65535), dport=80, flags="PA"),
+    # ports scapy binds no dissector to: random bytes re-dissected as DNS
+    # (port 53) can nest until Python's recursion limit (seed 1296864525)
+    l4 = rng.choice((UDP(sport=rng.randrange(1024, 65535), dport=5353 + 1),
+                     TCP(sport=rng.randrange(1024, 65535), dport=8081, flags="PA"),
                      ICMP() if inner_fam == 4 else UDP(sport=7, dport=7)))
     return l3 / l4 / Raw(data)
 

@@ -49,7 +49,7 @@ static const char *const pipeline[] = {
 	"rx", "bad_tag", "to_reasm", "reasm_held", "reasm_complete", "reasm_dropped", "to_esp",
 	"esp_ok", "esp_dropped", "nested", "too_deep", "sent_back", "sent_ciphertext",
 	"delivered", "delivered_bytes", "tx_fail", "unexpected", "oversize_decrypted",
-	"oversize_fragmented", "oversize_dropped", "oversize_frags",
+	"oversize_fragmented", "oversize_dropped", "oversize_frags", "spd_dropped", "shed_fresh",
 };
 
 static void add(const char *g, const char *n, int drop)

@@ -152,34 +152,22 @@ static const struct invalid invalid[] = {
 	  "\"replay-seq\": not supported yet: the replay window of a new SA starts at 0" },
 	{ ID "aead rfc4106(gcm(aes)) " K20 " 128 mark x",
 	  "\"x\": invalid mark (expected a 32-bit number)" },
-	{ ID "aead rfc4106(gcm(aes)) " K20 " 128 limit time-hard 3600",
-	  "\"limit time-hard 3600\": not supported yet: lifetimes are not enforced (xdpsec never expires an SA); "
-	  "only the defaults are accepted (time-* 0, byte-* and packet-* inf)" },
-	{ ID "aead rfc4106(gcm(aes)) " K20 " 128 limit packet-hard 1",
-	  "\"limit packet-hard 1\": not supported yet: lifetimes are not enforced (xdpsec never expires an SA); "
-	  "only the defaults are accepted (time-* 0, byte-* and packet-* inf)" },
 	{ ID "aead rfc4106(gcm(aes)) " K20 " 128 limit byte-soft 0",
-	  "\"limit byte-soft 0\": not supported yet: lifetimes are not enforced (xdpsec never expires an SA); "
-	  "only the defaults are accepted (time-* 0, byte-* and packet-* inf)" },
+	  "\"byte-soft\": 0 would expire the SA at its first packet (the kernel's meaning); write inf for no limit" },
 	{ ID "aead rfc4106(gcm(aes)) " K20 " 128 limit time-hard x",
 	  "\"x\": invalid time-hard value" },
 	{ ID "aead rfc4106(gcm(aes)) " K20 " 128 limit lifetime 3",
 	  "\"lifetime\": unknown limit (expected time-soft, time-hard, time-use-soft, time-use-hard, byte-soft, byte-hard, packet-soft or packet-hard)" },
-	{ ID "aead rfc4106(gcm(aes)) " K20 " 128 sel src 198.18.0.1/32 dst 198.18.0.2/32",
-	  "\"198.18.0.1/32\": sel: selectors are not enforced yet (xdpsec delivers every authentic packet of the SA, "
-	  "whatever its inner addresses and ports); only the match-all selector is accepted (src 0.0.0.0/0 dst 0.0.0.0/0, or ::/0)" },
-	{ ID "aead rfc4106(gcm(aes)) " K20 " 128 sel src 0.0.0.0/0 dst 0.0.0.0/0 proto udp",
-	  "\"proto\": sel: selectors are not enforced yet (xdpsec delivers every authentic packet of the SA, "
-	  "whatever its inner addresses and ports); only the match-all selector is accepted (src 0.0.0.0/0 dst 0.0.0.0/0, or ::/0)" },
-	{ ID "aead rfc4106(gcm(aes)) " K20 " 128 sel dst 198.18.0.0",
-	  "\"198.18.0.0\": sel: selectors are not enforced yet (xdpsec delivers every authentic packet of the SA, "
-	  "whatever its inner addresses and ports); only the match-all selector is accepted (src 0.0.0.0/0 dst 0.0.0.0/0, or ::/0)" },
+	{ ID "aead rfc4106(gcm(aes)) " K20 " 128 sel src 198.18.0.1/33",
+	  "\"198.18.0.1/33\": expected ADDR[/PREFIXLEN]" },
+	{ ID "aead rfc4106(gcm(aes)) " K20 " 128 sel src 0.0.0.0/0 dst 0.0.0.0/0 dport 53",
+	  "\"dport\": needs proto before it" },
 	{ ID "aead rfc4106(gcm(aes)) " K20 " 128 flag icmp",
-	  "\"icmp\": flag not supported: it relaxes the kernel's inbound policy check for ICMP errors, and xdpsec makes no policy check" },
+	  "\"icmp\": flag not supported: it relaxes the kernel's inbound policy check for ICMP errors, which xdpsec's check (spd.c) does not relax" },
 	{ ID "aead rfc4106(gcm(aes)) " K20 " 128 flag esn decap-dscp",
 	  "\"decap-dscp\": flag not supported: xdpsec does not copy the outer DSCP into the decapsulated packet" },
 	{ ID "aead rfc4106(gcm(aes)) " K20 " 128 flag wildrecv",
-	  "\"wildrecv\": flag not supported: it relaxes the kernel's inbound policy check on the destination, and xdpsec makes no policy check" },
+	  "\"wildrecv\": flag not supported: it relaxes the kernel's inbound policy check on the destination, which xdpsec's check (spd.c) does not relax" },
 	{ ID "aead rfc4106(gcm(aes)) " K20 " 128 extra-flag 4",
 	  "\"4\": unknown extra-flag (expected dont-encap-dscp or oseq-may-wrap)" },
 	{ ID "enc cbc(aes) " K16 " auth-trunc hmac(md5) " K16 " 96",
@@ -275,6 +263,44 @@ TEST(fields_and_keys)
 	CHECK_MEM(r.cfg.enc_key, k, 20);
 }
 
+/* sel: the selector the SA's inner packets must match (spd.c) */
+TEST(selector)
+{
+	struct sa_parse_result r;
+	char line[512], *argv[64], err[256];
+	int argc;
+
+	snprintf(line, sizeof(line), "%s", ID "aead rfc4106(gcm(aes)) " K20
+		 " 128 sel src 198.19.1.0/24 dst 198.19.2.0/24 proto udp dport 53 mode tunnel");
+	argc = sa_tokenize(line, argv, 64, err, sizeof(err));
+	CHECK_EQ(sa_parse_add(argc, argv, &r, err, sizeof(err)), 0);
+	CHECK_EQ(r.cfg.sel.family, AF_INET);
+	CHECK_EQ(r.cfg.sel.src_plen, 24);
+	CHECK_EQ(r.cfg.sel.dst_plen, 24);
+	CHECK_EQ(r.cfg.sel.dst.bytes[2], 2);
+	CHECK_EQ(r.cfg.sel.proto, 17);
+	CHECK_EQ(r.cfg.sel.dport, 53);
+	CHECK_EQ(r.cfg.sel.dport_mask, 0xffff);
+	CHECK_EQ(r.cfg.sel.sport_mask, 0);
+	CHECK_EQ(r.cfg.mode, XS_MODE_TUNNEL);
+}
+
+TEST(limits)
+{
+	struct sa_parse_result r;
+	char line[512], *argv[64], err[256];
+	int argc;
+
+	snprintf(line, sizeof(line), "%s", ID "aead rfc4106(gcm(aes)) " K20
+		 " 128 limit time-hard 3600 limit packet-hard 1 limit byte-soft inf limit time-use-soft 5");
+	argc = sa_tokenize(line, argv, 64, err, sizeof(err));
+	CHECK_EQ(sa_parse_add(argc, argv, &r, err, sizeof(err)), 0);
+	CHECK_EQ(r.cfg.lft.hard_add_s, 3600u);
+	CHECK_EQ(r.cfg.lft.hard_packets, 1u);
+	CHECK_EQ(r.cfg.lft.soft_bytes, 0u);
+	CHECK_EQ(r.cfg.lft.soft_use_s, 5u);
+}
+
 TEST(id_parser)
 {
 	struct sa_parse_result r;
@@ -332,6 +358,8 @@ int main(void)
 	RUN(valid_lines);
 	RUN(invalid_lines);
 	RUN(fields_and_keys);
+	RUN(selector);
+	RUN(limits);
 	RUN(id_parser);
 	RUN(tokenizer);
 	RUN(hex_roundtrip);
