@@ -148,7 +148,7 @@ $(BUILD)/fuzzobj/%.o: user/%.c $(SKELS) | $(BUILD)/fuzzobj
 
 $(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_OBJS) | $(BUILD)/fuzz
 	$(CLANG) -std=gnu11 $(WARN) $(CPPFLAGS) -O1 -g -fsanitize=fuzzer,address,undefined \
-		-fno-sanitize-recover=all $< $(FUZZ_LIB_OBJS) -o $@ $(LDLIBS)
+		-fno-sanitize-recover=all -MMD -MP $< $(FUZZ_LIB_OBJS) -o $@ $(LDLIBS)
 
 # ---------------------------------------------------------------- man pages
 ifneq ($(HAVE_SCDOC),)

@@ -8,6 +8,7 @@
  * never holds up the data path for long.
  */
 #include <errno.h>
+#include <math.h>
 #include <arpa/inet.h>
 #include <grp.h>
 #include <inttypes.h>
@@ -683,7 +684,10 @@ json_object *ctl_cmds_dispatch(struct xdpsecd *d, json_object *req,
 	if (!json_object_is_type(req, json_type_object))
 		return ctl_reply_err(NULL, "EPROTO", "request must be a JSON object");
 	json_object_object_get_ex(req, "id", &id);
-	if (id && (json_object_is_type(id, json_type_object) || json_object_is_type(id, json_type_array)))
+	/* echoed verbatim: NaN or infinity (json-c reads NaN, 1e400) would make
+	 * the reply something no JSON parser reads (found by tests/fuzz/fuzz_ctl.c) */
+	if (id && (json_object_is_type(id, json_type_object) || json_object_is_type(id, json_type_array) ||
+		   (json_object_is_type(id, json_type_double) && !isfinite(json_object_get_double(id)))))
 		return ctl_reply_err(NULL, "EPROTO", "\"id\" must be a number, string or null");
 	if (json_object_object_get_ex(req, "v", &v) &&
 	    (!json_object_is_type(v, json_type_int) || json_object_get_int(v) != CTL_PROTO_VERSION))

@@ -79,6 +79,26 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size > 1 << 20)
 		return 0;
+	{
+		/* limits that only size memory (fuzz_daemon.h): not applied;
+		 * parsed as state_file_load parses (NUL-terminated) */
+		char *txt = malloc(size + 1);
+		json_object *root, *l;
+		int big = 0;
+
+		if (!txt)
+			abort();
+		memcpy(txt, data, size);
+		txt[size] = 0;
+		root = json_tokener_parse(txt);
+		free(txt);
+		if (root && json_object_is_type(root, json_type_object) &&
+		    json_object_object_get_ex(root, "limits", &l))
+			big = fz_limits_too_big(l);
+		json_object_put(root);
+		if (big)
+			return 0;
+	}
 	write_file(data, size);
 	d->state_path = path;
 	rc = state_file_load(d, err, sizeof(err));

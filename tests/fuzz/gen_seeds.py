@@ -65,7 +65,8 @@ CTL = {
                                      "reasm_src_share_pct": 50, "replay_window_default": 64})],
     "misc": [req(1, "status"), req(2, "reasm"), req(3, "version"), req(4, "monitor"),
              req(5, "nosuch"), "", "{\"v\":2,\"cmd\":\"ping\"}\r", "{\"cmd\":1}",
-             "[1,2]", "{\"cmd\":\"ping\"} trailing", "{\"cmd\":\"ping\",\"id\":{}}"],
+             "[1,2]", "{\"cmd\":\"ping\"} trailing", "{\"cmd\":\"ping\",\"id\":{}}",
+             "{\"cmd\":\"ping\",\"id\":NaN}", "{\"cmd\":\"ping\",\"id\":2E}"],
 }
 
 # one ESP header after IPv4 / IPv6 (framed), ESP-in-UDP, fragments, tag
