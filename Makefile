@@ -14,8 +14,10 @@
 #   bpf/NAME.bpf.c        -> build/NAME.bpf.o + build/NAME.skel.h
 #                            (classify.bpf.c is built as build/xdpsec.bpf.o, the
 #                            name users give to `ip link ... xdp obj`)
-#   user/*.c              -> build/libxdpsec.a, except the programs' mains:
-#   user/xdpsecd.c, user/xdpsecctl.c -> build/xdpsecd, build/xdpsecctl
+#   user/STAGE/*.c        -> build/libxdpsec.a, except the programs' mains
+#                            (one folder a pipeline stage: docs/architecture.md;
+#                            every folder is on the include path):
+#   user/*/xdpsecd.c, user/*/xdpsecctl.c -> build/xdpsecd, build/xdpsecctl
 #   tests/unit/test_*.c, tests/bpf/test_*.c -> build/tests/test_*
 #   tests/fuzz/fuzz_*.c   -> build/fuzz/fuzz_*  (make fuzz)
 #   bench/*.c             -> build/bench/*
@@ -36,7 +38,10 @@ WARN     := -Wall -Wextra -Werror
 CFLAGS   ?= -O2 -g
 VERSION  ?= 0.1
 GIT_REV  := $(shell git rev-parse --short HEAD 2>/dev/null)
-CPPFLAGS := -D_GNU_SOURCE -Iheaders -Iuser -I$(BUILD) \
+# user/ and each of its stage folders (user/io, user/esp, ...), so that
+# "esp.h" is found wherever it lives.
+USER_DIRS := user $(patsubst %/,%,$(sort $(dir $(wildcard user/*/*.c user/*/*.h))))
+CPPFLAGS := -D_GNU_SOURCE -Iheaders $(addprefix -I,$(USER_DIRS)) -I$(BUILD) \
 	    -DXDPSEC_VERSION='"$(VERSION)$(if $(GIT_REV),+g$(GIT_REV))"'
 ALL_CFLAGS := -std=gnu11 $(WARN) $(CFLAGS) $(CPPFLAGS) -MMD -MP -pthread
 LDLIBS   := -lxdp -lbpf -lelf -lz -ljson-c -lcrypto -l:libIPSec_MB.a -lpthread -lm
@@ -55,11 +60,13 @@ bpf_obj     = $(BUILD)/$(if $(filter classify,$(1)),xdpsec,$(1)).bpf.o
 BPF_OBJS   := $(foreach n,$(BPF_NAMES),$(call bpf_obj,$(n)))
 SKELS      := $(patsubst %,$(BUILD)/%.skel.h,$(BPF_NAMES))
 
-MAINS      := user/xdpsecd.c user/xdpsecctl.c
-LIB_SRCS   := $(filter-out $(MAINS),$(wildcard user/*.c))
+PROG_NAMES := xdpsecd xdpsecctl
+USER_SRCS  := $(wildcard $(addsuffix /*.c,$(USER_DIRS)))
+MAINS      := $(foreach p,$(PROG_NAMES),$(filter %/$(p).c,$(USER_SRCS)))
+LIB_SRCS   := $(filter-out $(MAINS),$(USER_SRCS))
 LIB_OBJS   := $(patsubst user/%.c,$(BUILD)/obj/%.o,$(LIB_SRCS))
 LIB        := $(BUILD)/libxdpsec.a
-PROGS      := $(patsubst user/%.c,$(BUILD)/%,$(wildcard $(MAINS)))
+PROGS      := $(addprefix $(BUILD)/,$(PROG_NAMES))
 
 TEST_SRCS  := $(wildcard tests/unit/test_*.c tests/bpf/test_*.c)
 TESTS      := $(patsubst %.c,$(BUILD)/tests/%,$(notdir $(TEST_SRCS)))
@@ -105,14 +112,17 @@ $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
 	$(BPFTOOL) gen skeleton $< name xdpsec_$* > $@.tmp && mv $@.tmp $@
 
 # ---------------------------------------------------------------- userspace
-$(BUILD)/obj/%.o: user/%.c $(SKELS) | $(BUILD)/obj
+$(BUILD)/obj/%.o: user/%.c $(SKELS)
+	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
 $(LIB): $(LIB_OBJS)
 	rm -f $@ && ar rcs $@ $^
 
-$(BUILD)/%: user/%.c $(LIB) $(SKELS)
-	$(CC) $(ALL_CFLAGS) $< -o $@ $(LIB) $(LDLIBS)
+# build/xdpsecd <- user/daemon/xdpsecd.c (wherever the main lives)
+$(foreach p,$(PROG_NAMES),$(eval $(BUILD)/$(p): $(filter %/$(p).c,$(MAINS))))
+$(PROGS): $(LIB) $(SKELS)
+	$(CC) $(ALL_CFLAGS) $(filter %.c,$^) -o $@ $(LIB) $(LDLIBS)
 
 $(BUILD)/tests/%: tests/unit/%.c $(LIB) $(SKELS) $(TEST_HELPERS) | $(BUILD)/tests
 	$(CC) $(ALL_CFLAGS) -Itests/unit $< $(filter tests/unit/%,$(TEST_HELPERS)) -o $@ $(LIB) $(LDLIBS)
@@ -124,7 +134,8 @@ $(BUILD)/bench/%: bench/%.c $(LIB) | $(BUILD)/bench
 	$(CC) $(ALL_CFLAGS) -O3 $(DPDK_CFLAGS) $< -o $@ $(LIB) $(LDLIBS) $(DPDK_LIBS)
 
 # ---------------------------------------------------------------- fuzz
-$(BUILD)/fuzzobj/%.o: user/%.c $(SKELS) | $(BUILD)/fuzzobj
+$(BUILD)/fuzzobj/%.o: user/%.c $(SKELS)
+	@mkdir -p $(@D)
 	$(CLANG) -std=gnu11 $(WARN) $(CPPFLAGS) $(FUZZ_FLAGS) -MMD -MP -c $< -o $@
 
 $(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_OBJS) | $(BUILD)/fuzz
@@ -183,4 +194,5 @@ install: bpf user man
 clean:
 	rm -rf $(BUILD)
 
--include $(wildcard $(BUILD)/*.d $(BUILD)/obj/*.d $(BUILD)/tests/*.d $(BUILD)/bench/*.d $(BUILD)/fuzzobj/*.d)
+-include $(wildcard $(BUILD)/*.d $(BUILD)/obj/*.d $(BUILD)/obj/*/*.d $(BUILD)/tests/*.d \
+	$(BUILD)/bench/*.d $(BUILD)/fuzzobj/*.d $(BUILD)/fuzzobj/*/*.d)
