@@ -119,10 +119,10 @@ $(BUILD)/obj/%.o: user/%.c $(SKELS)
 $(LIB): $(LIB_OBJS)
 	rm -f $@ && ar rcs $@ $^
 
-# build/xdpsecd <- user/daemon/xdpsecd.c (wherever the main lives)
-$(foreach p,$(PROG_NAMES),$(eval $(BUILD)/$(p): $(filter %/$(p).c,$(MAINS))))
-$(PROGS): $(LIB) $(SKELS)
-	$(CC) $(ALL_CFLAGS) $(filter %.c,$^) -o $@ $(LIB) $(LDLIBS)
+# build/xdpsecd <- build/obj/daemon/xdpsecd.o (wherever the main lives)
+$(foreach p,$(PROG_NAMES),$(eval $(BUILD)/$(p): $(patsubst user/%.c,$(BUILD)/obj/%.o,$(filter %/$(p).c,$(MAINS)))))
+$(PROGS): $(LIB)
+	$(CC) $(ALL_CFLAGS) $(filter %.o,$^) -o $@ $(LIB) $(LDLIBS)
 
 $(BUILD)/tests/%: tests/unit/%.c $(LIB) $(SKELS) $(TEST_HELPERS) | $(BUILD)/tests
 	$(CC) $(ALL_CFLAGS) -Itests/unit $< $(filter tests/unit/%,$(TEST_HELPERS)) -o $@ $(LIB) $(LDLIBS)
@@ -194,5 +194,7 @@ install: bpf user man
 clean:
 	rm -rf $(BUILD)
 
--include $(wildcard $(BUILD)/*.d $(BUILD)/obj/*.d $(BUILD)/obj/*/*.d $(BUILD)/tests/*.d \
+# (not $(BUILD)/*.d: the mains' dependency files from before user/ had
+# folders name sources that are gone)
+-include $(wildcard $(BUILD)/*.bpf.d $(BUILD)/obj/*.d $(BUILD)/obj/*/*.d $(BUILD)/tests/*.d \
 	$(BUILD)/bench/*.d $(BUILD)/fuzzobj/*.d $(BUILD)/fuzzobj/*/*.d)
