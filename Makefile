@@ -12,15 +12,20 @@
 #
 # Sources are discovered by directory so that adding a file needs no edit here:
 #   bpf/NAME.bpf.c        -> build/NAME.bpf.o + build/NAME.skel.h
-#                            (classify.bpf.c is built as build/xdpsec.bpf.o, the
-#                            name users give to `ip link ... xdp obj`)
+#                            (and build/xdpsec.bpf.o, a copy of classify.bpf.o:
+#                            the name users give to `ip link ... xdp obj`, and
+#                            the name it is installed under)
 #   user/STAGE/*.c        -> build/libxdpsec.a, except the programs' mains
 #                            (one folder a pipeline stage: docs/architecture.md;
 #                            every folder is on the include path):
 #   user/*/xdpsecd.c, user/*/xdpsecctl.c -> build/xdpsecd, build/xdpsecctl
 #   tests/unit/test_*.c, tests/bpf/test_*.c -> build/tests/test_*
 #   tests/fuzz/fuzz_*.c   -> build/fuzz/fuzz_*  (make fuzz)
-#   bench/*.c             -> build/bench/*
+#   bench/*.c             -> build/bench/*  (bench/reasm.c only with DPDK:
+#                            pkg-config libdpdk; `make` says when it skips it)
+#
+# An object waits for a BPF skeleton only when its source includes one
+# (found with grep below; -MMD records the rest after the first build).
 
 BUILD    ?= build
 CC       ?= gcc
@@ -49,16 +54,19 @@ LDLIBS   := -lxdp -lbpf -lelf -lz -ljson-c -lcrypto -l:libIPSec_MB.a -lpthread -
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) $(WARN) \
 	-Wno-unused-function -Iheaders -Ivmlinux -I$(BUILD)
 
-# DPDK (benchmark baseline only); -isystem keeps its headers out of -Werror.
+# DPDK (bench/reasm.c's baseline only); -isystem keeps its headers out of -Werror.
+HAVE_DPDK   := $(shell pkg-config --exists libdpdk 2>/dev/null && echo yes)
 DPDK_CFLAGS := $(patsubst -I%,-isystem %,$(shell pkg-config --cflags libdpdk 2>/dev/null))
 DPDK_LIBS   := $(shell pkg-config --libs libdpdk 2>/dev/null)
 
 # ---------------------------------------------------------------- sources
 BPF_SRCS   := $(wildcard bpf/*.bpf.c)
 BPF_NAMES  := $(patsubst bpf/%.bpf.c,%,$(BPF_SRCS))
-bpf_obj     = $(BUILD)/$(if $(filter classify,$(1)),xdpsec,$(1)).bpf.o
-BPF_OBJS   := $(foreach n,$(BPF_NAMES),$(call bpf_obj,$(n)))
+BPF_OBJS   := $(patsubst %,$(BUILD)/%.bpf.o,$(BPF_NAMES))
 SKELS      := $(patsubst %,$(BUILD)/%.skel.h,$(BPF_NAMES))
+# the classify program under the name users attach and we install
+ATTACH_OBJ := $(BUILD)/xdpsec.bpf.o
+INSTALL_BPF := $(ATTACH_OBJ) $(filter-out $(BUILD)/classify.bpf.o,$(BPF_OBJS))
 
 PROG_NAMES := xdpsecd xdpsecctl
 USER_SRCS  := $(wildcard $(addsuffix /*.c,$(USER_DIRS)))
@@ -78,6 +86,10 @@ FUZZ_FLAGS := -O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-r
 FUZZ_LIB_OBJS := $(patsubst user/%.c,$(BUILD)/fuzzobj/%.o,$(LIB_SRCS))
 
 BENCH_SRCS := $(wildcard bench/*.c)
+DPDK_BENCH := bench/reasm.c
+ifneq ($(HAVE_DPDK),yes)
+BENCH_SRCS := $(filter-out $(DPDK_BENCH),$(BENCH_SRCS))
+endif
 BENCHES    := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
 
 # docs/NAME.8.scd -> build/man/NAME.8.  scdoc is optional, as for
@@ -92,27 +104,27 @@ HAVE_SCDOC := $(shell command -v $(SCDOC) 2>/dev/null)
 
 all: bpf user tests bench man
 
-bpf: $(BPF_OBJS) $(SKELS)
+bpf: $(BPF_OBJS) $(ATTACH_OBJ) $(SKELS)
 user: $(LIB) $(PROGS)
 tests: $(TESTS)
 bench: $(BENCHES)
+ifneq ($(HAVE_DPDK),yes)
+	@echo "bench: libdpdk not found by pkg-config: $(DPDK_BENCH) not built (sudo make deps)"
+endif
 fuzz: $(FUZZERS)
 
 # ---------------------------------------------------------------- BPF
-$(BUILD)/xdpsec.bpf.o: bpf/classify.bpf.c | $(BUILD)
-	$(CLANG) $(BPF_CFLAGS) -MMD -MP -c $< -o $@
-
 $(BUILD)/%.bpf.o: bpf/%.bpf.c | $(BUILD)
 	$(CLANG) $(BPF_CFLAGS) -MMD -MP -c $< -o $@
 
-$(BUILD)/classify.skel.h: $(BUILD)/xdpsec.bpf.o
-	$(BPFTOOL) gen skeleton $< name xdpsec_classify > $@.tmp && mv $@.tmp $@
+$(ATTACH_OBJ): $(BUILD)/classify.bpf.o
+	cp $< $@
 
 $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
 	$(BPFTOOL) gen skeleton $< name xdpsec_$* > $@.tmp && mv $@.tmp $@
 
 # ---------------------------------------------------------------- userspace
-$(BUILD)/obj/%.o: user/%.c $(SKELS)
+$(BUILD)/obj/%.o: user/%.c
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
@@ -124,17 +136,30 @@ $(foreach p,$(PROG_NAMES),$(eval $(BUILD)/$(p): $(patsubst user/%.c,$(BUILD)/obj
 $(PROGS): $(LIB)
 	$(CC) $(ALL_CFLAGS) $(filter %.o,$^) -o $@ $(LIB) $(LDLIBS)
 
-$(BUILD)/tests/%: tests/unit/%.c $(LIB) $(SKELS) $(TEST_HELPERS) | $(BUILD)/tests
+$(BUILD)/tests/%: tests/unit/%.c $(LIB) $(TEST_HELPERS) | $(BUILD)/tests
 	$(CC) $(ALL_CFLAGS) -Itests/unit $< $(filter tests/unit/%,$(TEST_HELPERS)) -o $@ $(LIB) $(LDLIBS)
 
-$(BUILD)/tests/%: tests/bpf/%.c $(LIB) $(SKELS) $(BPF_OBJS) $(TEST_HELPERS) | $(BUILD)/tests
+$(BUILD)/tests/%: tests/bpf/%.c $(LIB) $(BPF_OBJS) $(ATTACH_OBJ) $(TEST_HELPERS) | $(BUILD)/tests
 	$(CC) $(ALL_CFLAGS) -Itests/unit -Itests/bpf $< $(filter tests/bpf/%,$(TEST_HELPERS)) -o $@ $(LIB) $(LDLIBS)
 
 $(BUILD)/bench/%: bench/%.c $(LIB) | $(BUILD)/bench
+	$(CC) $(ALL_CFLAGS) -O3 $< -o $@ $(LIB) $(LDLIBS)
+
+$(patsubst bench/%.c,$(BUILD)/bench/%,$(DPDK_BENCH)): $(BUILD)/bench/%: bench/%.c $(LIB) | $(BUILD)/bench
 	$(CC) $(ALL_CFLAGS) -O3 $(DPDK_CFLAGS) $< -o $@ $(LIB) $(LDLIBS) $(DPDK_LIBS)
 
+# ---------------------------------------------------------------- skeleton users
+# "SRC:NAME.skel.h" for every source that includes a skeleton; its object
+# (or test program) waits for that skeleton only.
+SKEL_USES  := $(shell grep -o --include='*.c' -r '"[a-z0-9_]*\.skel\.h"' user tests bench 2>/dev/null | tr -d '"')
+skel_src    = $(word 1,$(subst :, ,$(1)))
+skel_hdr    = $(BUILD)/$(word 2,$(subst :, ,$(1)))
+skel_tgts   = $(if $(filter user/%,$(1)),$(patsubst user/%.c,$(BUILD)/obj/%.o,$(1)) \
+		$(patsubst user/%.c,$(BUILD)/fuzzobj/%.o,$(1)),$(BUILD)/$(patsubst %/,%,$(dir $(1)))/$(basename $(notdir $(1))))
+$(foreach u,$(SKEL_USES),$(eval $(call skel_tgts,$(call skel_src,$(u))): $(call skel_hdr,$(u))))
+
 # ---------------------------------------------------------------- fuzz
-$(BUILD)/fuzzobj/%.o: user/%.c $(SKELS)
+$(BUILD)/fuzzobj/%.o: user/%.c
 	@mkdir -p $(@D)
 	$(CLANG) -std=gnu11 $(WARN) $(CPPFLAGS) $(FUZZ_FLAGS) -MMD -MP -c $< -o $@
 
@@ -188,7 +213,7 @@ vmlinux:
 install: bpf user man
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/lib/xdpsec
 	install -m 0755 $(PROGS) $(DESTDIR)$(PREFIX)/sbin/
-	install -m 0644 $(BPF_OBJS) $(DESTDIR)$(PREFIX)/lib/xdpsec/
+	install -m 0644 $(INSTALL_BPF) $(DESTDIR)$(PREFIX)/lib/xdpsec/
 	@if [ -f docs/install.mk ]; then $(MAKE) -f docs/install.mk BUILD=$(BUILD) PREFIX=$(PREFIX) DESTDIR=$(DESTDIR); fi
 
 clean:
