@@ -4,7 +4,9 @@
 #                   unit tests, benchmarks and man pages (build/man, with
 #                   scdoc when it is installed: `man -l build/man/xdpsecd.8`)
 #   sudo make deps  install every Debian package the project needs (idempotent)
+#   make check      build, then the unit tests that need no root
 #   sudo make test  deps, build, then every test (unit, BPF, fuzz smoke, netns)
+#   make fixtures   tests/bpf/classify_fixtures.txt anew (scapy)
 #   sudo make demo  deps, build, then the end-to-end demo in namespaces
 #   make fuzz       libFuzzer targets (clang) into build/fuzz/
 #   make vmlinux    regenerate vmlinux/vmlinux.h from the running kernel's BTF
@@ -78,6 +80,10 @@ PROGS      := $(addprefix $(BUILD)/,$(PROG_NAMES))
 
 TEST_SRCS  := $(wildcard tests/unit/test_*.c tests/bpf/test_*.c)
 TESTS      := $(patsubst %.c,$(BUILD)/tests/%,$(notdir $(TEST_SRCS)))
+# the tests that need no root: every unit test, and the BPF helper audit
+# (it reads the objects, loads nothing)
+CHECK_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c)) \
+	       $(BUILD)/tests/test_helpers
 TEST_HELPERS := $(filter-out $(TEST_SRCS),$(wildcard tests/unit/*.c tests/bpf/*.c))
 
 FUZZ_SRCS  := $(wildcard tests/fuzz/fuzz_*.c)
@@ -99,7 +105,7 @@ MAN_SRCS   := $(wildcard docs/*.scd)
 MANS       := $(patsubst docs/%.scd,$(BUILD)/man/%,$(MAN_SRCS))
 HAVE_SCDOC := $(shell command -v $(SCDOC) 2>/dev/null)
 
-.PHONY: all bpf user tests bench fuzz man deps test demo clean vmlinux install
+.PHONY: all bpf user tests bench fuzz man deps check test demo clean vmlinux install fixtures
 .DEFAULT_GOAL := all
 
 all: bpf user tests bench man
@@ -197,6 +203,15 @@ deps:
 		echo "deps: installing:" $$missing; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	else echo "deps: all Debian packages present"; fi
+
+check: $(CHECK_TESTS)
+	@failed=; for t in $(CHECK_TESTS); do echo "=== $$t"; $$t || failed="$$failed $$t"; done; \
+	if [ -n "$$failed" ]; then echo "FAILED:$$failed"; exit 1; fi; \
+	echo "make check: $(words $(CHECK_TESTS)) unit tests passed (sudo make test runs everything)"
+
+fixtures:
+	$(PYTHON) tests/bpf/gen_fixtures.py > tests/bpf/classify_fixtures.txt.tmp
+	mv tests/bpf/classify_fixtures.txt.tmp tests/bpf/classify_fixtures.txt
 
 test: deps
 	$(MAKE) all fuzz
