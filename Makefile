@@ -4,7 +4,9 @@
 #                   unit tests, benchmarks and man pages (build/man, with
 #                   scdoc when it is installed: `man -l build/man/xdpsecd.8`)
 #   sudo make deps  install every Debian package the project needs (idempotent)
+#   make check      build, then the unit tests that need no root
 #   sudo make test  deps, build, then every test (unit, BPF, fuzz smoke, netns)
+#   make fixtures   tests/bpf/classify_fixtures.txt anew (scapy)
 #   sudo make demo  deps, build, then the end-to-end demo in namespaces
 #   sudo make test-kernels  deps, build, then the smoke set inside each kernel
 #                   of tests/kernels/kernels.list (Debian's 6.1 and 6.12, qemu
@@ -15,13 +17,21 @@
 #
 # Sources are discovered by directory so that adding a file needs no edit here:
 #   bpf/NAME.bpf.c        -> build/NAME.bpf.o + build/NAME.skel.h
-#                            (classify.bpf.c is built as build/xdpsec.bpf.o, the
-#                            name users give to `ip link ... xdp obj`)
-#   user/*.c              -> build/libxdpsec.a, except the programs' mains:
-#   user/xdpsecd.c, user/xdpsecctl.c -> build/xdpsecd, build/xdpsecctl
+#                            (and build/xdpsec.bpf.o, a copy of classify.bpf.o:
+#                            the name users give to `ip link ... xdp obj`, and
+#                            the name it is installed under)
+#   user/STAGE/*.c        -> build/libxdpsec.a, except the programs' mains
+#                            (one folder a pipeline stage: docs/architecture.md;
+#                            every folder is on the include path):
+#   user/*/xdpsecd.c, user/*/xdpsecctl.c -> build/xdpsecd, build/xdpsecctl
 #   tests/unit/test_*.c, tests/bpf/test_*.c -> build/tests/test_*
 #   tests/fuzz/fuzz_*.c   -> build/fuzz/fuzz_*  (make fuzz)
-#   bench/*.c             -> build/bench/*  (bench/traffic_*.c: libc only)
+#   bench/*.c             -> build/bench/*  (bench/traffic_*.c: libc only;
+#                            bench/reasm.c only with DPDK: pkg-config libdpdk;
+#                            `make` says when it skips it)
+#
+# An object waits for a BPF skeleton only when its source includes one
+# (found with grep below; -MMD records the rest after the first build).
 
 BUILD    ?= build
 CC       ?= gcc
@@ -49,7 +59,10 @@ WARN     := -Wall -Wextra -Werror
 CFLAGS   ?= -O2 -g
 VERSION  ?= 0.1
 GIT_REV  := $(shell git rev-parse --short HEAD 2>/dev/null)
-CPPFLAGS := -D_GNU_SOURCE -Iheaders -Iuser -I$(BUILD) \
+# user/ and each of its stage folders (user/io, user/esp, ...), so that
+# "esp.h" is found wherever it lives.
+USER_DIRS := user $(patsubst %/,%,$(sort $(dir $(wildcard user/*/*.c user/*/*.h))))
+CPPFLAGS := -D_GNU_SOURCE -Iheaders $(addprefix -I,$(USER_DIRS)) -I$(BUILD) \
 	    -DXDPSEC_VERSION='"$(VERSION)$(if $(GIT_REV),+g$(GIT_REV))"'
 ALL_CFLAGS := -std=gnu11 $(WARN) $(CFLAGS) $(CPPFLAGS) -MMD -MP -pthread
 LDLIBS   := -lmnl -lxdp -lbpf -lelf -lz -ljson-c -lcrypto -l:libIPSec_MB.a -lpthread -lm
@@ -57,25 +70,34 @@ LDLIBS   := -lmnl -lxdp -lbpf -lelf -lz -ljson-c -lcrypto -l:libIPSec_MB.a -lpth
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) $(WARN) \
 	-Wno-unused-function -Iheaders -Ivmlinux -I$(BUILD)
 
-# DPDK (benchmark baseline only); -isystem keeps its headers out of -Werror.
+# DPDK (bench/reasm.c's baseline only); -isystem keeps its headers out of -Werror.
+HAVE_DPDK   := $(shell pkg-config --exists libdpdk 2>/dev/null && echo yes)
 DPDK_CFLAGS := $(patsubst -I%,-isystem %,$(shell pkg-config --cflags libdpdk 2>/dev/null))
 DPDK_LIBS   := $(shell pkg-config --libs libdpdk 2>/dev/null)
 
 # ---------------------------------------------------------------- sources
 BPF_SRCS   := $(wildcard bpf/*.bpf.c)
 BPF_NAMES  := $(patsubst bpf/%.bpf.c,%,$(BPF_SRCS))
-bpf_obj     = $(BUILD)/$(if $(filter classify,$(1)),xdpsec,$(1)).bpf.o
-BPF_OBJS   := $(foreach n,$(BPF_NAMES),$(call bpf_obj,$(n)))
+BPF_OBJS   := $(patsubst %,$(BUILD)/%.bpf.o,$(BPF_NAMES))
 SKELS      := $(patsubst %,$(BUILD)/%.skel.h,$(BPF_NAMES))
+# the classify program under the name users attach and we install
+ATTACH_OBJ := $(BUILD)/xdpsec.bpf.o
+INSTALL_BPF := $(ATTACH_OBJ) $(filter-out $(BUILD)/classify.bpf.o,$(BPF_OBJS))
 
-MAINS      := user/xdpsecd.c user/xdpsecctl.c
-LIB_SRCS   := $(filter-out $(MAINS),$(wildcard user/*.c))
+PROG_NAMES := xdpsecd xdpsecctl
+USER_SRCS  := $(wildcard $(addsuffix /*.c,$(USER_DIRS)))
+MAINS      := $(foreach p,$(PROG_NAMES),$(filter %/$(p).c,$(USER_SRCS)))
+LIB_SRCS   := $(filter-out $(MAINS),$(USER_SRCS))
 LIB_OBJS   := $(patsubst user/%.c,$(BUILD)/obj/%.o,$(LIB_SRCS))
 LIB        := $(BUILD)/libxdpsec.a
-PROGS      := $(patsubst user/%.c,$(BUILD)/%,$(wildcard $(MAINS)))
+PROGS      := $(addprefix $(BUILD)/,$(PROG_NAMES))
 
 TEST_SRCS  := $(wildcard tests/unit/test_*.c tests/bpf/test_*.c)
 TESTS      := $(patsubst %.c,$(BUILD)/tests/%,$(notdir $(TEST_SRCS)))
+# the tests that need no root: every unit test, and the BPF helper audit
+# (it reads the objects, loads nothing)
+CHECK_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c)) \
+	       $(BUILD)/tests/test_helpers
 TEST_HELPERS := $(filter-out $(TEST_SRCS),$(wildcard tests/unit/*.c tests/bpf/*.c))
 
 FUZZ_SRCS  := $(wildcard tests/fuzz/fuzz_*.c)
@@ -84,6 +106,10 @@ FUZZ_FLAGS := -O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-r
 FUZZ_LIB_OBJS := $(patsubst user/%.c,$(BUILD)/fuzzobj/%.o,$(LIB_SRCS))
 
 BENCH_SRCS := $(wildcard bench/*.c)
+DPDK_BENCH := bench/reasm.c
+ifneq ($(HAVE_DPDK),yes)
+BENCH_SRCS := $(filter-out $(DPDK_BENCH),$(BENCH_SRCS))
+endif
 BENCHES    := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
 
 # docs/NAME.8.scd -> build/man/NAME.8.  scdoc is optional, as for
@@ -93,47 +119,53 @@ MAN_SRCS   := $(wildcard docs/*.scd)
 MANS       := $(patsubst docs/%.scd,$(BUILD)/man/%,$(MAN_SRCS))
 HAVE_SCDOC := $(shell command -v $(SCDOC) 2>/dev/null)
 
-.PHONY: all bpf user tests bench fuzz man deps test test-kernels demo clean vmlinux install
+.PHONY: all bpf user tests bench fuzz man deps check test test-kernels demo clean vmlinux install fixtures
 .DEFAULT_GOAL := all
 
 all: bpf user tests bench man
 
-bpf: $(BPF_OBJS) $(SKELS)
+bpf: $(BPF_OBJS) $(ATTACH_OBJ) $(SKELS)
 user: $(LIB) $(PROGS)
 tests: $(TESTS)
 bench: $(BENCHES)
+ifneq ($(HAVE_DPDK),yes)
+	@echo "bench: libdpdk not found by pkg-config: $(DPDK_BENCH) not built (sudo make deps)"
+endif
 fuzz: $(FUZZERS)
 
 # ---------------------------------------------------------------- BPF
-$(BUILD)/xdpsec.bpf.o: bpf/classify.bpf.c | $(BUILD)
-	$(CLANG) $(BPF_CFLAGS) -MMD -MP -c $< -o $@
-
 $(BUILD)/%.bpf.o: bpf/%.bpf.c | $(BUILD)
 	$(CLANG) $(BPF_CFLAGS) -MMD -MP -c $< -o $@
 
-$(BUILD)/classify.skel.h: $(BUILD)/xdpsec.bpf.o
-	$(BPFTOOL) gen skeleton $< name xdpsec_classify > $@.tmp && mv $@.tmp $@
+$(ATTACH_OBJ): $(BUILD)/classify.bpf.o
+	cp $< $@
 
 $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
 	$(BPFTOOL) gen skeleton $< name xdpsec_$* > $@.tmp && mv $@.tmp $@
 
 # ---------------------------------------------------------------- userspace
-$(BUILD)/obj/%.o: user/%.c $(SKELS) | $(BUILD)/obj
+$(BUILD)/obj/%.o: user/%.c
+	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
 $(LIB): $(LIB_OBJS)
 	rm -f $@ && ar rcs $@ $^
 
-$(BUILD)/%: user/%.c $(LIB) $(SKELS)
-	$(CC) $(ALL_CFLAGS) $< -o $@ $(LIB) $(LDLIBS)
+# build/xdpsecd <- build/obj/daemon/xdpsecd.o (wherever the main lives)
+$(foreach p,$(PROG_NAMES),$(eval $(BUILD)/$(p): $(patsubst user/%.c,$(BUILD)/obj/%.o,$(filter %/$(p).c,$(MAINS)))))
+$(PROGS): $(LIB)
+	$(CC) $(ALL_CFLAGS) $(filter %.o,$^) -o $@ $(LIB) $(LDLIBS)
 
-$(BUILD)/tests/%: tests/unit/%.c $(LIB) $(SKELS) $(TEST_HELPERS) | $(BUILD)/tests
+$(BUILD)/tests/%: tests/unit/%.c $(LIB) $(TEST_HELPERS) | $(BUILD)/tests
 	$(CC) $(ALL_CFLAGS) -Itests/unit $< $(filter tests/unit/%,$(TEST_HELPERS)) -o $@ $(LIB) $(LDLIBS)
 
-$(BUILD)/tests/%: tests/bpf/%.c $(LIB) $(SKELS) $(BPF_OBJS) $(TEST_HELPERS) | $(BUILD)/tests
+$(BUILD)/tests/%: tests/bpf/%.c $(LIB) $(BPF_OBJS) $(ATTACH_OBJ) $(TEST_HELPERS) | $(BUILD)/tests
 	$(CC) $(ALL_CFLAGS) -Itests/unit -Itests/bpf $< $(filter tests/bpf/%,$(TEST_HELPERS)) -o $@ $(LIB) $(LDLIBS)
 
 $(BUILD)/bench/%: bench/%.c $(LIB) | $(BUILD)/bench
+	$(CC) $(ALL_CFLAGS) -O3 $< -o $@ $(LIB) $(LDLIBS)
+
+$(patsubst bench/%.c,$(BUILD)/bench/%,$(DPDK_BENCH)): $(BUILD)/bench/%: bench/%.c $(LIB) | $(BUILD)/bench
 	$(CC) $(ALL_CFLAGS) -O3 $(DPDK_CFLAGS) $< -o $@ $(LIB) $(LDLIBS) $(DPDK_LIBS)
 
 # The traffic harness (bench/traffic_*.c) is libc only: no libxdpsec, no
@@ -142,8 +174,19 @@ $(BUILD)/bench/%: bench/%.c $(LIB) | $(BUILD)/bench
 $(BUILD)/bench/traffic_%: bench/traffic_%.c | $(BUILD)/bench
 	$(CC) $(ALL_CFLAGS) -O2 $< -o $@
 
+# ---------------------------------------------------------------- skeleton users
+# "SRC:NAME.skel.h" for every source that includes a skeleton; its object
+# (or test program) waits for that skeleton only.
+SKEL_USES  := $(shell grep -o --include='*.c' -r '"[a-z0-9_]*\.skel\.h"' user tests bench 2>/dev/null | tr -d '"')
+skel_src    = $(word 1,$(subst :, ,$(1)))
+skel_hdr    = $(BUILD)/$(word 2,$(subst :, ,$(1)))
+skel_tgts   = $(if $(filter user/%,$(1)),$(patsubst user/%.c,$(BUILD)/obj/%.o,$(1)) \
+		$(patsubst user/%.c,$(BUILD)/fuzzobj/%.o,$(1)),$(BUILD)/$(patsubst %/,%,$(dir $(1)))/$(basename $(notdir $(1))))
+$(foreach u,$(SKEL_USES),$(eval $(call skel_tgts,$(call skel_src,$(u))): $(call skel_hdr,$(u))))
+
 # ---------------------------------------------------------------- fuzz
-$(BUILD)/fuzzobj/%.o: user/%.c $(SKELS) | $(BUILD)/fuzzobj
+$(BUILD)/fuzzobj/%.o: user/%.c
+	@mkdir -p $(@D)
 	$(CLANG) -std=gnu11 $(WARN) $(CPPFLAGS) $(FUZZ_FLAGS) -MMD -MP -c $< -o $@
 
 $(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_OBJS) | $(BUILD)/fuzz
@@ -185,6 +228,15 @@ deps:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	else echo "deps: all Debian packages present"; fi
 
+check: $(CHECK_TESTS)
+	@failed=; for t in $(CHECK_TESTS); do echo "=== $$t"; $$t || failed="$$failed $$t"; done; \
+	if [ -n "$$failed" ]; then echo "FAILED:$$failed"; exit 1; fi; \
+	echo "make check: $(words $(CHECK_TESTS)) unit tests passed (sudo make test runs everything)"
+
+fixtures:
+	$(PYTHON) tests/bpf/gen_fixtures.py > tests/bpf/classify_fixtures.txt.tmp
+	mv tests/bpf/classify_fixtures.txt.tmp tests/bpf/classify_fixtures.txt
+
 test: deps
 ifeq ($(SANITIZE),1)
 	$(MAKE) bpf user tests
@@ -212,13 +264,16 @@ vmlinux:
 install: bpf user man
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/lib/xdpsec
 	install -m 0755 $(PROGS) $(DESTDIR)$(PREFIX)/sbin/
-	install -m 0644 $(BPF_OBJS) $(DESTDIR)$(PREFIX)/lib/xdpsec/
+	install -m 0644 $(INSTALL_BPF) $(DESTDIR)$(PREFIX)/lib/xdpsec/
 	@if [ -f docs/install.mk ]; then $(MAKE) -f docs/install.mk BUILD=$(BUILD) PREFIX=$(PREFIX) DESTDIR=$(DESTDIR); fi
 
 clean:
 	rm -rf $(BUILD)
 
--include $(wildcard $(BUILD)/*.d $(BUILD)/obj/*.d $(BUILD)/tests/*.d $(BUILD)/bench/*.d $(BUILD)/fuzzobj/*.d)
+# (not $(BUILD)/*.d: the mains' dependency files from before user/ had
+# folders name sources that are gone)
+-include $(wildcard $(BUILD)/*.bpf.d $(BUILD)/obj/*.d $(BUILD)/obj/*/*.d $(BUILD)/tests/*.d \
+	$(BUILD)/bench/*.d $(BUILD)/fuzzobj/*.d $(BUILD)/fuzzobj/*/*.d)
 
 # ---------------------------------------------------------------- issue 15: sanitizers, memcheck, fuzz campaigns
 # make test SANITIZE=1   daemon, CLI, unit and BPF tests built with ASan +

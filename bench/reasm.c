@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
- * bench/reasm.c - throughput of user/reasm.c against DPDK's rte_ip_frag on
+ * bench/reasm.c - throughput of user/reasm/reasm.c against DPDK's rte_ip_frag on
  * the same fragment stream, in the same process.  Not a test.
  *
  *   build/bench/reasm [seconds-per-case]        (default 0.5)

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
  * probe.bpf.c - one tiny program per kernel feature the data plane relies
- * on, loaded one at a time by user/kernel_features.c (xdpsecd --check).
+ * on, loaded one at a time by user/daemon/kernel_features.c (xdpsecd --check).
  *
  * Each program makes the same calls, on the same map types and the same
  * key/value types, as the data plane's programs (bpf/classify.bpf.c,

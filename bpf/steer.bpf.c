@@ -49,7 +49,7 @@ int xdpsec_steer(struct xdp_md *ctx)
  * program above, and the kernel tells only its xdp_cpumap_enqueue
  * tracepoint.  This raw tracepoint program counts them for the CPUMAPs
  * of our classify programs (ids set by the daemon before load;
- * user/cpu_steer.c), so that the conservation law's CPUMAP stage sees them
+ * user/io/cpu_steer.c), so that the conservation law's CPUMAP stage sees them
  * (docs/counters.md).  TP_PROTO(int map_id, unsigned int processed,
  * unsigned int drops, int to_cpu).
  */

@@ -34,7 +34,7 @@
 #define XDPSEC_CPU_MAX       64    /* CPUMAP slots (CPU ids) used for steering */
 
 /* What one daemon serves.  xdpsecd checks both when it starts
- * (user/xdpsecd.c); the data plane (user/dataplane.c, user/cpu_steer.h)
+ * (user/daemon/xdpsecd.c); the data plane (user/dataplane/dataplane.c, user/io/cpu_steer.h)
  * sizes its arrays with them. */
 #define XDPSEC_IFACES_MAX    8     /* ingress interfaces (-i)                 */
 #define XDPSEC_WORKERS_MAX   64    /* workers = feedback queues = XSKMAP and
@@ -128,7 +128,7 @@ enum xdpsec_counter {
 	XDPSEC_CNT_STEER_UNTAGGED,       /* steer program: feedback slot gone, tag
 					    removed, frame passed to the stack   */
 	/* Stage totals: each program's frames in = out + dropped
-	 * (docs/counters.md, user/counter_balance.c) */
+	 * (docs/counters.md, user/common/counter_balance.c) */
 	XDPSEC_CNT_EARLY_DROPPED,        /* classify: whole ESP dropped early
 					    (UNKNOWN_SPI / REPLAY_EARLY)         */
 	XDPSEC_CNT_DEC_RX,               /* decrypt program: every frame          */
@@ -192,7 +192,7 @@ struct xdpsec_config {
  * program removes the tag before anything reaches the host's stack.
  *
  * Writers and parsers: headers/xdpsec_tag.bpf.h (BPF side),
- * user/frame_tag.c (daemon side). */
+ * user/io/frame_tag.c (daemon side). */
 #define XDPSEC_TAG_MAGIC      0x58505345u /* "XPSE" */
 #define XDPSEC_TAG_ETHERTYPE  0x88B5
 #define XDPSEC_TAG_OFF        14          /* the tag follows the Ethernet header */

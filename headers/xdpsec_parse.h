@@ -8,7 +8,7 @@
  * userspace (include after xdpsec_common.h): the daemon's "is this ESP"
  * is the classifier's own answer.  Two steps, so that the NAT-T peer pair
  * can be looked up in between (BPF: headers/xdpsec_classify.bpf.h; the
- * daemon: user/pipeline.c):
+ * daemon: user/dataplane/pipeline.c):
  *
  *   xdpsec_parse_l3(data, data_end, frame_len, flags, &pkt)   link + IP
  *   xdpsec_parse_ip_l3(ip, len, &pkt)                         bare IP
@@ -568,7 +568,7 @@ xdpsec_parse_l4(void *data, void *data_end, struct xdpsec_pkt *p, __u16 natt_por
 		/* no upper header here: only the protocol number speaks.
 		 * A fragment without data is malformed, but one of an IPsec
 		 * datagram still goes to the daemon: its reassembly discards
-		 * the whole datagram, as Linux does (user/reasm.c); dropped
+		 * the whole datagram, as Linux does (user/reasm/reasm.c); dropped
 		 * here the rest could still complete. */
 		if (p->l4_proto == XDPSEC_IPPROTO_ESP ||
 		    (p->l4_proto == XDPSEC_IPPROTO_UDP && peer))

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
  * xdpsec_spd.bpf.h - the inbound SPD for plaintext, in the classify
- * program (BPF side; the daemon's side: user/spd.c, user/spd_maps.c).
+ * program (BPF side; the daemon's side: user/spd/spd.c, user/spd/spd_maps.c).
  *
  * Plaintext that a `dir in` policy wants protected (a template that is
  * not optional) is dropped before any skb, counted TmplMismatch, and

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
  * xdpsec_spd_common.h - the SPD maps' layout, shared by the classify
- * program (headers/xdpsec_spd.bpf.h) and the daemon (user/spd_maps.c).
- * Verdicts use the numbers of enum spd_verdict (user/spd.h).
+ * program (headers/xdpsec_spd.bpf.h) and the daemon (user/spd/spd_maps.c).
+ * Verdicts use the numbers of enum spd_verdict (user/spd/spd.h).
  */
 #ifndef XDPSEC_SPD_COMMON_H
 #define XDPSEC_SPD_COMMON_H

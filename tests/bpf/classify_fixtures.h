@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
- * classify_fixtures.h - loads the packet fixtures printed by
- * tests/bpf/gen_fixtures.py (`NAME HEX` per line) for test_classify.c.
- * The generator runs at test time with /usr/bin/python3 so the ESP packets
- * always come from scapy's ESP implementation, never from our own code.
+ * classify_fixtures.h - loads the packet fixtures of test_classify.c:
+ * tests/bpf/classify_fixtures.txt, `NAME HEX` per line, committed data
+ * printed by tests/bpf/gen_fixtures.py (`make fixtures` writes it anew).
+ * The ESP packets come from scapy's ESP implementation, never from our
+ * own code; the test needs no Python.
  */
 #ifndef XDPSEC_CLASSIFY_FIXTURES_H
 #define XDPSEC_CLASSIFY_FIXTURES_H
@@ -36,15 +37,13 @@ static int fx_hexval(int c)
 	return -1;
 }
 
-/* Runs the generator; returns the number of fixtures or -1. */
-static int fx_load(const char *script)
+/* Reads the fixture file; returns the number of fixtures or -1. */
+static int fx_load(const char *path)
 {
 	static char line[2 * FX_LEN_MAX + FX_NAME_MAX + 8];
-	char cmd[512];
 	FILE *f;
 
-	snprintf(cmd, sizeof(cmd), "/usr/bin/python3 %s", script);
-	f = popen(cmd, "r");
+	f = fopen(path, "r");
 	if (!f)
 		return -1;
 	while (fx_n < FX_MAX && fgets(line, sizeof(line), f)) {
@@ -76,8 +75,11 @@ static int fx_load(const char *script)
 		}
 		fx_n++;
 	}
-	if (pclose(f) != 0)
+	if (ferror(f)) {
+		fclose(f);
 		return -1;
+	}
+	fclose(f);
 	return fx_n;
 }
 

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
- * test_classify.c - runs the real classify program (build/xdpsec.bpf.o via
+ * test_classify.c - runs the real classify program (build/classify.bpf.o via
  * its skeleton) in the kernel with bpf_prog_test_run_opts over a table of
- * packet fixtures (tests/bpf/gen_fixtures.py, scapy).  For every row:
+ * packet fixtures (tests/bpf/classify_fixtures.txt, made by
+ * tests/bpf/gen_fixtures.py with scapy: `make fixtures`).  For every row:
  * the verdict, the class, and the delta of EVERY counter of xdpsec_cnt
  * (summed over CPUs) against the row's expectation; for redirected frames
  * also the frame tag written in place of its Ethernet header.  Needs root.
@@ -516,15 +517,15 @@ TEST(truncations_and_corruptions)
 
 int main(void)
 {
-	const char *gen = getenv("XDPSEC_FIXTURE_GEN");
+	const char *file = getenv("XDPSEC_FIXTURES");
 	int n;
 
 	libbpf_set_strict_mode(LIBBPF_STRICT_ALL);
 	ncpus = libbpf_num_possible_cpus();
-	n = fx_load(gen ? gen : "tests/bpf/gen_fixtures.py");
+	n = fx_load(file ? file : "tests/bpf/classify_fixtures.txt");
 	if (n < 40) {
-		fprintf(stderr, "fixture generator failed (%d fixtures); run from the "
-			"source tree or set XDPSEC_FIXTURE_GEN\n", n);
+		fprintf(stderr, "fixtures not read (%d); run from the source tree "
+			"or set XDPSEC_FIXTURES\n", n);
 		printf("0 passed, 1 failed\n");
 		return 1;
 	}

@@ -95,7 +95,7 @@ static bool native_attach_ok(__u32 prog_flags)
 	return ok;
 }
 
-/* libxdp's socket, bound like the daemon's (user/xsk_io.c): copy mode,
+/* libxdp's socket, bound like the daemon's (user/io/xsk_io.c): copy mode,
  * no program loaded by libxdp, optionally multi-buffer. */
 static bool libxdp_bind_ok(int ifindex, bool sg)
 {

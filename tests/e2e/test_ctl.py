@@ -502,12 +502,12 @@ def test_src_must_match_on_del_and_get(env):
 
 # (words added to SA_GCM, what the refusal must say)
 REFUSED_WORDS = [
-    # limit: enforced since user/sa_life.c (tests/e2e/test_spd.py::test_lifetimes)
+    # limit: enforced since user/esp/sa_life.c (tests/e2e/test_spd.py::test_lifetimes)
     (["mark", "7/0xff"], '"mark": not supported'),
     (["output-mark", "1"], '"output-mark": not supported'),
     (["if_id", "3"], '"if_id": not supported'),
     (["replay-seq", "100"], '"replay-seq": not supported yet'),
-    # sel: enforced since the inbound SPD (user/spd.c, tests/e2e/test_spd.py)
+    # sel: enforced since the inbound SPD (user/spd/spd.c, tests/e2e/test_spd.py)
     (["flag", "icmp"], '"icmp": flag not supported'),
     (["flag", "decap-dscp"], '"decap-dscp": flag not supported'),
     (["flag", "wildrecv"], '"wildrecv": flag not supported'),

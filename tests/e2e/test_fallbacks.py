@@ -1,7 +1,7 @@
 """test_fallbacks - the data plane on a kernel that lacks a feature.
 
 This kernel has every feature the data plane uses, so each fallback is
-forced with XDPSEC_DISABLE (user/kernel_features.h), which makes the probe
+forced with XDPSEC_DISABLE (user/daemon/kernel_features.h), which makes the probe
 report the named features missing; the daemon then takes the same road it
 would on a kernel without them:
 - no multi-buffer AF_XDP (xsk_sg) or multi-buffer XDP (xdp_frags): the

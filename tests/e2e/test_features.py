@@ -27,7 +27,7 @@ BUILD = os.path.join(ROOT, os.environ.get("BUILD", "build"))
 XDPSECD = os.path.join(BUILD, "xdpsecd")
 XDPSECCTL = os.path.join(BUILD, "xdpsecctl")
 
-# Every feature, in the order --check prints them (user/kernel_features.h).
+# Every feature, in the order --check prints them (user/daemon/kernel_features.h).
 FEATURES = ["xdp_native_veth", "xdp_frags", "devmap_redirect", "cpumap_redirect",
             "cpumap_prog", "xskmap_redirect", "af_xdp", "xsk_sg", "mmapable_array",
             "btf", "percpu_array", "array_map", "hash_map", "xdp_adjust_head",

@@ -136,7 +136,7 @@ def test_max_sas_beyond_kernel_map_refused():
 
 def saved_spis(state):
     """The SPIs a restart would restore: the snapshot's SAs with the
-    journal of the same generation applied (user/state_journal.h)."""
+    journal of the same generation applied (user/daemon/state_journal.h)."""
     with open(state) as f:
         snap = json.load(f)
     spis = [s["spi"] for s in snap["sas"]]

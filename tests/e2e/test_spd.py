@@ -208,7 +208,7 @@ def test_xfrm_mirror_policies():
 def test_lifetimes():
     """`limit` on sa add (issue 16, item 4): soft -> an expire event; hard ->
     the SA decrypts no more, counted spd/StateExpired.  Checked once a
-    second (user/sa_life.h), hence the pauses."""
+    second (user/esp/sa_life.h), hence the pauses."""
     from test_events import Monitor
     import time
     env = env_or_skip(tag="sp5")

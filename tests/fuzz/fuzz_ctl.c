@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
- * fuzz_ctl.c - libFuzzer target for the control protocol (user/ctl_proto.c
- * framing and JSON, user/ctl_cmds.c commands): the bytes a client writes
+ * fuzz_ctl.c - libFuzzer target for the control protocol (user/ctl/ctl_proto.c
+ * framing and JSON, user/ctl/ctl_cmds.c commands): the bytes a client writes
  * to the control socket.
  *
  * Byte 0: bit 0 = the client is an admin (root / admin group).  The rest
- * is the stream, cut into lines as user/ctl_server.c does (newline ends a
+ * is the stream, cut into lines as user/ctl/ctl_server.c does (newline ends a
  * request, a trailing \r is dropped, blank lines are keep-alives, a line
  * longer than CTL_MAX_REQUEST is refused); each line goes through
  * ctl_parse_line and, when it is JSON, ctl_cmds_dispatch into a

@@ -2,7 +2,7 @@
 /*
  * fuzz_daemon.h - a control-plane-only xdpsecd for the control fuzzers
  * (fuzz_ctl.c, fuzz_sa_parse.c, fuzz_state_file.c): the state
- * user/xdpsecd.c builds before serving (SA table, reassembly engine,
+ * user/daemon/xdpsecd.c builds before serving (SA table, reassembly engine,
  * events, default limits), no data plane (every dataplane_* call is then a
  * no-op), no state file unless a target sets one.  Requests go through
  * ctl_cmds_dispatch exactly as the control socket hands them over.

@@ -6,7 +6,7 @@
  * without XDPSEC_PARSE_TAGGED, with and without a NAT-T peer entry, in a
  * single buffer or as the linear part of a multi-buffer frame; and
  * xdpsec_parse_ip_l3 + xdpsec_parse_l4 on the bare IP datagram (what the
- * daemon does with a reassembled datagram, user/pipeline.c).
+ * daemon does with a reassembled datagram, user/dataplane/pipeline.c).
  *
  * Input: byte 0 options (bit 0 tagged, bit 1 peer entry, bit 2 multi-
  * buffer, bits 3-4 the host's NAT-T port), bytes 1-8 the peer's four SA

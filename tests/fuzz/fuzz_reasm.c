@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
- * fuzz_reasm.c - libFuzzer target for user/reasm.c.
+ * fuzz_reasm.c - libFuzzer target for user/reasm/reasm.c.
  *
  * The input is a program of operations on one engine with small limits
  * (so every limit is reached): structured fragments cut from fixed

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
- * fuzz_reasm_diff.c - differential libFuzzer target for user/reasm.c: the
+ * fuzz_reasm_diff.c - differential libFuzzer target for user/reasm/reasm.c: the
  * in-order fast path (feed_fast) against the general path alone
  * (reasm_set_fast_path(r, false)).  Two engines with the same small
  * limits take the same program of operations:

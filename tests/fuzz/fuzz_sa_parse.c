@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
  * fuzz_sa_parse.c - libFuzzer target for the `ip xfrm` grammar
- * (user/sa_parse.c) and the requests xdpsecctl builds from words
- * (ctl_build_request in user/ctl_proto.c): one line of a batch file
+ * (user/ctl/sa_parse.c) and the requests xdpsecctl builds from words
+ * (ctl_build_request in user/ctl/ctl_proto.c): one line of a batch file
  * (xdpsecctl -b, xdpsecd -c).
  *
  * Byte 0: bit 0 --keys, bit 1 admin.  The rest is the line:

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
  * fuzz_state_file.c - libFuzzer target for the state-file loader
- * (user/state_file.c): the input is the file's content.
+ * (user/daemon/state_file.c): the input is the file's content.
  *
  * It is written (mode 0600) to a private directory on /dev/shm and loaded
  * by state_file_load into a control-plane-only daemon (fuzz_daemon.h).

@@ -2,7 +2,7 @@
 /*
  * reasm_gen.h - builds IPv4/IPv6 datagrams and cuts them into fragments,
  * for the reassembly unit test, fuzzer and benchmark.  Written from the
- * RFCs, independently of user/reasm.c (it shares no code with it), so the
+ * RFCs, independently of user/reasm/reasm.c (it shares no code with it), so the
  * test compares the engine against a second implementation; a sample is
  * also checked against scapy's defragment().
  */

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
- * test_counter_balance.c - the conservation law (user/counter_balance.c)
+ * test_counter_balance.c - the conservation law (user/common/counter_balance.c)
  * over a counter list shaped like the daemon's: the reassembly and ESP
  * groups come from the real engines (reasm_counters, esp_counters), the
- * BPF, xsk, feedback and pipeline names are those of user/dataplane.c.
+ * BPF, xsk, feedback and pipeline names are those of user/dataplane/dataplane.c.
  *  - a consistent flow of frames through every stage balances;
  *  - one frame missing at any single stage unbalances exactly that stage;
  *  - a stage whose counters are absent (no data plane) is not judged;
@@ -233,7 +233,7 @@ TEST(one_missing_frame_names_its_stage)
 /* A single-buffer feedback pair (no multi-buffer XDP): one datagram of 3
  * ESP fragments reassembled into ciphertext too long to re-enter, so
  * decrypted on the spot, its plaintext too long as well, so sent back in
- * 2 fragments the stack reassembles (user/pipeline.c send_oversize). */
+ * 2 fragments the stack reassembles (user/dataplane/pipeline.c send_oversize). */
 TEST(oversize_on_a_single_buffer_pair)
 {
 	static const struct { const char *g, *n; int d; } d[] = {

@@ -748,7 +748,7 @@ TEST(truncated_every_length)
 }
 
 /* A whole packet with a wrong outer IPv4 header checksum is dropped and
- * counted, as a fragment with one is by reassembly (user/reasm.c) and as
+ * counted, as a fragment with one is by reassembly (user/reasm/reasm.c) and as
  * the kernel's ip_rcv_core drops it; nothing is decrypted. */
 TEST(outer_checksum)
 {

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
-/* test_events.c - the event stream (user/events.c): peer addresses taken
+/* test_events.c - the event stream (user/daemon/events.c): peer addresses taken
  * from a packet's IP header, per-type rate limiting with the lock-free
  * refusal, and an exact account of every post under contention
  * (admitted + suppressed + lost == posted). */

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
- * test_reasm.c - unit tests of the reassembly engine (user/reasm.c).
+ * test_reasm.c - unit tests of the reassembly engine (user/reasm/reasm.c).
  *
  * Datagrams come from tests/unit/reasm_gen.h (an independent fragmenter);
  * every completed datagram is compared byte for byte with the original, and

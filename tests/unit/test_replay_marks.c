@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
  * test_replay_marks.c - the replay edge never passes what is saved
- * (user/replay_marks.h): on a guarded table a new SA accepts nothing
+ * (user/esp/replay_marks.h): on a guarded table a new SA accepts nothing
  * before its first mark is granted, stops at its ceiling, nudges the main
  * thread at the middle of its margin, gets a larger margin when it is
  * busy and a smaller one when idle; an unguarded table (tests, bench,

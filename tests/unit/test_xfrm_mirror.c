@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
  * test_xfrm_mirror.c - XFRM netlink messages -> SAs and policies
- * (user/xfrm_nl.c), and the SPD's matching (user/spd.c).  The messages
+ * (user/xfrm/xfrm_nl.c), and the SPD's matching (user/spd/spd.c).  The messages
  * are built here with libmnl, byte for byte as the kernel's
  * copy_to_user_state_extra / copy_to_user_policy lay them out: this host's
  * kernel has no ESP algorithms, so `ip xfrm state add` cannot make them.

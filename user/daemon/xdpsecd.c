@@ -225,7 +225,7 @@ static void replay_nudged(int fd, void *arg)
 
 /* Say at start, in one line, that --workers asks for more than there is:
  * veth feeds far-end queue (CPU % queues), so a worker past the last
- * online CPU would never see a frame (user/dataplane.c). */
+ * online CPU would never see a frame (user/dataplane/dataplane.c). */
 static void clamp_workers(struct dataplane_opts *o, int n_ifaces)
 {
 	long online = sysconf(_SC_NPROCESSORS_ONLN);

@@ -329,7 +329,7 @@ static enum esp_drop esp_parse(struct esp_ctx *c, uint8_t *pkt, size_t len,
 		if (tot > len)
 			return ESP_DROP_TRUNC;
 		/* as the kernel's ip_rcv_core: a whole packet is checked here
-		 * as a fragment is in user/reasm.c (the BPF parser does not
+		 * as a fragment is in user/reasm/reasm.c (the BPF parser does not
 		 * sum headers); every datagram the daemon rebuilds carries a
 		 * recomputed checksum */
 		if (ip4_csum(pkt, ihl) != 0)

@@ -6,7 +6,7 @@
  *     frames in = frames out + frames dropped (with a reason) + frames held
  *
  * computed from one snapshot of the flat counter list (counters.h) that
- * `xdpsecctl stats` shows.  The daemon computes it (user/ctl_cmds.c), the
+ * `xdpsecctl stats` shows.  The daemon computes it (user/ctl/ctl_cmds.c), the
  * CLI prints it and `stats --check` exits 1 on an unbalanced stage.
  *
  * A stage whose counters are not all in the list (no data plane: the
