@@ -9,6 +9,7 @@ a socket.  Needs root.
 import json
 import os
 import re
+import subprocess
 import sys
 import time
 
@@ -26,10 +27,13 @@ HEADER = os.path.join(ROOT, "headers", "xdpsec_common.h")
 
 def enum_values():
     """Evaluate the enums of xdpsec_common.h (names -> ints), so the test
-    follows the header instead of copying its numbers."""
-    text = re.sub(r"/\*.*?\*/", "", open(HEADER).read(), flags=re.S)
+    follows the header instead of copying its numbers.  The header makes
+    its counter enums from X-macro lists, so it is read as the compiler
+    sees it: preprocessed (cc -E)."""
+    text = subprocess.run([os.environ.get("CC", "cc"), "-E", "-P", "-D_GNU_SOURCE", HEADER],
+                          check=True, capture_output=True, text=True).stdout
     vals = {}
-    for body in re.findall(r"enum\s+\w+\s*\{(.*?)\}", text, flags=re.S):
+    for body in re.findall(r"enum\s+xdpsec_\w+\s*\{(.*?)\}", text, flags=re.S):
         nxt = 0
         for item in body.split(","):
             item = item.strip()

@@ -18,70 +18,26 @@
 
 /* ------------------------------------------------------------- counters */
 
-static const char *const cnt_names[XDPSEC_CNT__MAX] = {
-	[XDPSEC_CNT_CLASS_BASE + XDPSEC_CLASS_PLAIN] = "class_plain",
-	[XDPSEC_CNT_CLASS_BASE + XDPSEC_CLASS_PLAIN_FRAG] = "class_plain_frag",
-	[XDPSEC_CNT_CLASS_BASE + XDPSEC_CLASS_ESP] = "class_esp",
-	[XDPSEC_CNT_CLASS_BASE + XDPSEC_CLASS_ESP_FRAG_FIRST] = "class_esp_frag_first",
-	[XDPSEC_CNT_CLASS_BASE + XDPSEC_CLASS_ESP_FRAG_MIDDLE] = "class_esp_frag_middle",
-	[XDPSEC_CNT_CLASS_BASE + XDPSEC_CLASS_ESP_FRAG_LAST] = "class_esp_frag_last",
-	[XDPSEC_CNT_CLASS_BASE + XDPSEC_CLASS_IKE] = "class_ike",
-	[XDPSEC_CNT_CLASS_BASE + XDPSEC_CLASS_NATT_KEEPALIVE] = "class_natt_keepalive",
-	[XDPSEC_CNT_CLASS_BASE + XDPSEC_CLASS_MALFORMED] = "class_malformed",
-	[XDPSEC_CNT_CLASS_BASE + XDPSEC_CLASS_PLAINTEXT] = "class_plaintext",
-	[XDPSEC_CNT_DROP_BASE + XDPSEC_DROP_TRUNC_ETH] = "drop_trunc_eth",
-	[XDPSEC_CNT_DROP_BASE + XDPSEC_DROP_TRUNC_VLAN] = "drop_trunc_vlan",
-	[XDPSEC_CNT_DROP_BASE + XDPSEC_DROP_VLAN_DEPTH] = "drop_vlan_depth",
-	[XDPSEC_CNT_DROP_BASE + XDPSEC_DROP_TRUNC_IPV4] = "drop_trunc_ipv4",
-	[XDPSEC_CNT_DROP_BASE + XDPSEC_DROP_IPV4_BAD_IHL] = "drop_ipv4_bad_ihl",
-	[XDPSEC_CNT_DROP_BASE + XDPSEC_DROP_IPV4_BAD_VERSION] = "drop_ipv4_bad_version",
-	[XDPSEC_CNT_DROP_BASE + XDPSEC_DROP_IPV4_BAD_LEN] = "drop_ipv4_bad_len",
-	[XDPSEC_CNT_DROP_BASE + XDPSEC_DROP_TRUNC_IPV6] = "drop_trunc_ipv6",
-	[XDPSEC_CNT_DROP_BASE + XDPSEC_DROP_IPV6_BAD_LEN] = "drop_ipv6_bad_len",
-	[XDPSEC_CNT_DROP_BASE + XDPSEC_DROP_IPV6_TRUNC_EXTHDR] = "drop_ipv6_trunc_exthdr",
-	[XDPSEC_CNT_DROP_BASE + XDPSEC_DROP_IPV6_EXTHDR_DEPTH] = "drop_ipv6_exthdr_depth",
-	[XDPSEC_CNT_DROP_BASE + XDPSEC_DROP_FRAG_TOO_BIG] = "drop_frag_too_big",
-	[XDPSEC_CNT_DROP_BASE + XDPSEC_DROP_FRAG_ZERO_LEN] = "drop_frag_zero_len",
-	[XDPSEC_CNT_DROP_BASE + XDPSEC_DROP_TRUNC_ESP] = "drop_trunc_esp",
-	[XDPSEC_CNT_DROP_BASE + XDPSEC_DROP_TRUNC_UDP] = "drop_trunc_udp",
-	[XDPSEC_CNT_DROP_BASE + XDPSEC_DROP_ESP_ZERO_SPI] = "drop_esp_zero_spi",
-	[XDPSEC_CNT_DROP_BASE + XDPSEC_DROP_UNKNOWN_SPI] = "drop_unknown_spi",
-	[XDPSEC_CNT_DROP_BASE + XDPSEC_DROP_REPLAY_EARLY] = "drop_replay_early",
-	[XDPSEC_CNT_DROP_BASE + XDPSEC_DROP_BAD_TAG] = "drop_bad_tag",
-	[XDPSEC_CNT_DROP_BASE + XDPSEC_DROP_NO_XSK] = "drop_no_xsk",
-	[XDPSEC_CNT_DROP_BASE + XDPSEC_DROP_IPV6_HBH_NOT_FIRST] = "drop_ipv6_hbh_not_first",
-	[XDPSEC_CNT_REDIRECTED] = "redirected",
-	[XDPSEC_CNT_REDIRECT_FAIL] = "redirect_fail",
-	[XDPSEC_CNT_NOT_CONFIGURED] = "not_configured",
-	[XDPSEC_CNT_MALFORMED_PASSED] = "malformed_passed",
-	[XDPSEC_CNT_MALFORMED_DROPPED] = "malformed_dropped",
-	[XDPSEC_CNT_ATOMIC_FRAG] = "atomic_frag",
-	[XDPSEC_CNT_DEC_FRESH] = "fresh",
-	[XDPSEC_CNT_DEC_REENTERED] = "reentered",
-	[XDPSEC_CNT_DEC_TO_REASM] = "to_reasm",
-	[XDPSEC_CNT_DEC_TO_ESP] = "to_esp",
-	[XDPSEC_CNT_DEC_PASS_PLAIN] = "pass_plain",
-	[XDPSEC_CNT_DEC_UNTAGGED] = "untagged",
-	[XDPSEC_CNT_PLAIN_FRAG_FIRST] = "plain_frag_datagrams",
-	[XDPSEC_CNT_DEC_IKE] = "ike_passed",
-	[XDPSEC_CNT_STEERED] = "steered",
-	[XDPSEC_CNT_STEER_FAIL] = "steer_fail",
-	[XDPSEC_CNT_TAG_NO_ROOM] = "tag_no_room",
-	[XDPSEC_CNT_STEER_UNTAGGED] = "steer_passed_untagged",
-	[XDPSEC_CNT_EARLY_DROPPED] = "early_dropped",
-	[XDPSEC_CNT_DEC_RX] = "rx",
-	[XDPSEC_CNT_DEC_PASSED] = "passed",
-	[XDPSEC_CNT_DEC_DROPPED] = "dropped",
-	[XDPSEC_CNT_STEER_FWD] = "steer_forwarded",
-	[XDPSEC_CNT_STEER_DROPPED] = "steer_dropped",
-	[XDPSEC_CNT_CPUMAP_DROPPED] = "cpumap_dropped",
+/* The BPF counters, made from the lists in headers/xdpsec_common.h. */
+static const struct bpf_counter_desc {
+	const char *group, *name, *help;
+	int is_drop;
+} bpf_cnt[XDPSEC_CNT__MAX] = {
+#define XDPSEC_X(id, name, help) \
+	[XDPSEC_CNT_CLASS_BASE + XDPSEC_CLASS_##id] = { "classify", name, help, 0 },
+	XDPSEC_CLASS_LIST(XDPSEC_X)
+#undef XDPSEC_X
+#define XDPSEC_X(id, name, help) \
+	[XDPSEC_CNT_DROP_BASE + XDPSEC_DROP_##id] = { "classify", name, help, 1 },
+	XDPSEC_DROP_LIST(XDPSEC_X)
+#undef XDPSEC_X
+#define XDPSEC_X(id, group, name, help, is_drop) \
+	[XDPSEC_CNT_##id] = { group, name, help, is_drop },
+	XDPSEC_CNT_EVENT_LIST(XDPSEC_X)
+#undef XDPSEC_X
 };
-
-static bool is_decrypt_counter(int i)
-{
-	return i >= XDPSEC_CNT_DEC_FRESH && i <= XDPSEC_CNT_DEC_UNTAGGED ? true :
-	       i == XDPSEC_CNT_DEC_IKE || (i >= XDPSEC_CNT_DEC_RX && i <= XDPSEC_CNT_DEC_DROPPED);
-}
+_Static_assert(sizeof(bpf_cnt) / sizeof(bpf_cnt[0]) == XDPSEC_CNT__MAX,
+	       "one descriptor per BPF counter");
 
 /* Sum the per-CPU counters of every distinct counter map. */
 void dp_read_bpf_counters(struct dataplane *dp, uint64_t out[XDPSEC_CNT__MAX])
@@ -254,13 +210,12 @@ size_t dataplane_counters(struct xdpsecd *d, struct xs_counter *out, size_t max)
 		return 0;
 	dp_read_bpf_counters(dp, c);
 	for (int i = 0; i < XDPSEC_CNT__MAX; i++) {
-		const char *name = cnt_names[i];
+		const struct bpf_counter_desc *cd = &bpf_cnt[i];
 
-		if (!name)
-			continue;
-		n = xs_counter_add(out, n, max, is_decrypt_counter(i) ? "decrypt" : "classify",
-				   name, "BPF stage counter", SUB(c[i], dp->cnt_base[i]),
-				   i >= XDPSEC_CNT_DROP_BASE && i < XDPSEC_CNT_REDIRECTED);
+		if (!cd->name)
+			continue;      /* drop reason "none" */
+		n = xs_counter_add(out, n, max, cd->group, cd->name, cd->help,
+				   SUB(c[i], dp->cnt_base[i]), cd->is_drop);
 	}
 	sum_pipeline(dp, &p);
 	b = &dp->pipe_base;
