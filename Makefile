@@ -125,7 +125,7 @@ HAVE_SCDOC := $(shell command -v $(SCDOC) 2>/dev/null)
 all: bpf user tests bench man
 
 bpf: $(BPF_OBJS) $(ATTACH_OBJ) $(SKELS)
-user: $(LIB) $(PROGS)
+user: $(LIB) $(PROGS) $(BUILD)/xdpsecctl.bash
 tests: $(TESTS)
 bench: $(BENCHES)
 ifneq ($(HAVE_DPDK),yes)
@@ -183,6 +183,14 @@ skel_hdr    = $(BUILD)/$(word 2,$(subst :, ,$(1)))
 skel_tgts   = $(if $(filter user/%,$(1)),$(patsubst user/%.c,$(BUILD)/obj/%.o,$(1)) \
 		$(patsubst user/%.c,$(BUILD)/fuzzobj/%.o,$(1)),$(BUILD)/$(patsubst %/,%,$(dir $(1)))/$(basename $(notdir $(1))))
 $(foreach u,$(SKEL_USES),$(eval $(call skel_tgts,$(call skel_src,$(u))): $(call skel_hdr,$(u))))
+
+# bash completion: the command part generated from the command table
+# (CTL_CMD_LIST, user/ctl/ctl_proto.h), then packaging/xdpsecctl.bash.in
+$(BUILD)/gen_completion: packaging/gen_completion.c user/ctl/ctl_proto.h | $(BUILD)
+	$(CC) $(ALL_CFLAGS) $< -o $@
+
+$(BUILD)/xdpsecctl.bash: $(BUILD)/gen_completion packaging/xdpsecctl.bash.in
+	$(BUILD)/gen_completion > $@.tmp && cat packaging/xdpsecctl.bash.in >> $@.tmp && mv $@.tmp $@
 
 # ---------------------------------------------------------------- fuzz
 $(BUILD)/fuzzobj/%.o: user/%.c

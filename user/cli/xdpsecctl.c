@@ -397,39 +397,68 @@ static void print_event(json_object *ev)
 	fflush(stdout);
 }
 
-static void print_result(const char *cmd, json_object *res)
+static void p_sa_list(json_object *res)
 {
 	json_object *v;
+
+	json_object_object_get_ex(res, "sas", &v);
+	for (size_t i = 0; v && i < json_object_array_length(v); i++)
+		print_sa(json_object_array_get_idx(v, i));
+}
+
+static void p_sa_get(json_object *res)
+{
+	json_object *v;
+
+	if (json_object_object_get_ex(res, "sa", &v))
+		print_sa(v);
+}
+
+static void p_sa_stats(json_object *res)
+{
+	json_object *v;
+
+	if (json_object_object_get_ex(res, "sas", &v))
+		print_sa_stats(v);
+}
+
+static void p_sa_count(json_object *res)
+{
+	printf("%" PRId64 " of %" PRId64 " SAs\n", jint(res, "count"), jint(res, "max"));
+}
+
+static void p_sa_flush(json_object *res)
+{
+	printf("deleted %" PRId64 " SAs\n", jint(res, "deleted"));
+}
+
+/* How each command's reply is printed without -j (commands of
+ * CTL_CMD_LIST, ctl_proto.h).  None: silent on success, like ip. */
+static void (*const printers[CTL_CMD__MAX])(json_object *) = {
+	[CTL_CMD_SA_LIST] = p_sa_list,
+	[CTL_CMD_SA_GET] = p_sa_get,
+	[CTL_CMD_SA_STATS] = p_sa_stats,
+	[CTL_CMD_SA_COUNT] = p_sa_count,
+	[CTL_CMD_SA_FLUSH] = p_sa_flush,
+	[CTL_CMD_STATS] = print_stats,
+	[CTL_CMD_REASM] = print_reasm,
+	[CTL_CMD_LIMITS_GET] = print_limits,
+	[CTL_CMD_LIMITS_SET] = print_limits,
+	[CTL_CMD_STATUS] = print_status,
+	[CTL_CMD_VERSION] = print_status,
+};
+
+static void print_result(const char *cmd, json_object *res)
+{
+	int which = ctl_cmd_find(cmd);
 
 	if (json_out) {
 		printf("%s\n", json_object_to_json_string_ext(res, JSON_C_TO_STRING_PRETTY |
 							      JSON_C_TO_STRING_NOSLASHESCAPE));
 		return;
 	}
-	if (!strcmp(cmd, "sa list")) {
-		json_object_object_get_ex(res, "sas", &v);
-		for (size_t i = 0; v && i < json_object_array_length(v); i++)
-			print_sa(json_object_array_get_idx(v, i));
-	} else if (!strcmp(cmd, "sa get")) {
-		if (json_object_object_get_ex(res, "sa", &v))
-			print_sa(v);
-	} else if (!strcmp(cmd, "sa stats")) {
-		if (json_object_object_get_ex(res, "sas", &v))
-			print_sa_stats(v);
-	} else if (!strcmp(cmd, "sa count")) {
-		printf("%" PRId64 " of %" PRId64 " SAs\n", jint(res, "count"), jint(res, "max"));
-	} else if (!strcmp(cmd, "sa flush")) {
-		printf("deleted %" PRId64 " SAs\n", jint(res, "deleted"));
-	} else if (!strcmp(cmd, "stats")) {
-		print_stats(res);
-	} else if (!strcmp(cmd, "reasm")) {
-		print_reasm(res);
-	} else if (!strcmp(cmd, "limits get") || !strcmp(cmd, "limits set")) {
-		print_limits(res);
-	} else if (!strcmp(cmd, "status") || !strcmp(cmd, "version")) {
-		print_status(res);
-	}
-	/* sa add / sa del / ping: silent on success, like ip */
+	if (which >= 0 && printers[which])
+		printers[which](res);
 }
 
 /* ------------------------------------------------------------ running */

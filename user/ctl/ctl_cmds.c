@@ -656,29 +656,233 @@ static json_object *cmd_status(struct xdpsecd *d, json_object *id)
 
 /* ------------------------------------------------------------ dispatch */
 
-static bool is_change(const char *cmd, json_object *args)
+/* One request being handled: what every handler may need. */
+struct ctl_call {
+	struct xdpsecd *d;
+	json_object *id, *args, *sa;    /* args.sa, when given */
+	const struct ctl_peer *p;
+	bool *monitor;
+};
+
+static json_object *h_PING(struct ctl_call *c)
+{
+	return ctl_reply_ok(c->id, NULL);
+}
+
+static json_object *h_VERSION(struct ctl_call *c)
+{
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "xdpsec", json_object_new_string(XDPSEC_VERSION));
+	json_object_object_add(o, "protocol", json_object_new_int(CTL_PROTO_VERSION));
+	return ctl_reply_ok(c->id, o);
+}
+
+static json_object *h_SA_ADD(struct ctl_call *c)
+{
+	struct sa_parse_result r;
+	char err[512] = "";
+	int rc;
+
+	if (ctl_sa_from_json(c->sa, &r, err, sizeof(err)))
+		return ctl_reply_err(c->id, "EINVAL", "%s", err);
+	/* saves the state file itself: a save that fails refuses the SA */
+	rc = ctl_cmds_sa_add(c->d, &r, false, err, sizeof(err));
+	explicit_bzero(&r, sizeof(r));
+	return rc ? ctl_reply_err(c->id, errno_code(-rc), "%s", err) : ctl_reply_ok(c->id, NULL);
+}
+
+static json_object *h_SA_DEL(struct ctl_call *c)
+{
+	struct sa_parse_result r;
+	char err[512] = "";
+	int rc;
+
+	if (ctl_sa_id_from_json(c->sa, &r, err, sizeof(err)))
+		return ctl_reply_err(c->id, "EINVAL", "%s", err);
+	rc = sa_del(c->d, &r.cfg, id_src(&r), err, sizeof(err));
+	if (rc)
+		return ctl_reply_err(c->id, errno_code(-rc), "%s", err);
+	state_file_changed(c->d);
+	return ctl_reply_ok(c->id, NULL);
+}
+
+static json_object *h_SA_GET(struct ctl_call *c)
+{
+	struct sa_parse_result r;
+	struct xs_sa_config sc;
+	struct sa_stats st;
+	enum crypto_backend be;
+	char err[512] = "";
+	json_object *v, *o, *res;
+	uint32_t idx;
+	int rc;
+
+	if (ctl_sa_id_from_json(c->sa, &r, err, sizeof(err)))
+		return ctl_reply_err(c->id, "EINVAL", "%s", err);
+	if ((rc = sa_table_get(c->d->sat, &r.cfg.dst, r.cfg.spi, r.cfg.proto, id_src(&r),
+			       &sc, &st, &idx))) {
+		no_sa(c->d, &r.cfg, rc, err, sizeof(err));
+		return ctl_reply_err(c->id, "ENOENT", "%s", err);
+	}
+	v = json_object_object_get_ex(c->args, "keys", &v) ? v : NULL;
+	o = ctl_sa_to_json(&sc, v && json_object_get_boolean(v));
+	explicit_bzero(&sc, sizeof(sc));
+	json_object_object_add(o, "index", json_object_new_int64(idx));
+	json_object_object_add(o, "stats", sa_stats_json(&st));
+	if (!sa_table_sa_backend(c->d->sat, &r.cfg.dst, r.cfg.spi, r.cfg.proto, &be))
+		json_object_object_add(o, "crypto_backend", json_object_new_string(crypto_backend_name(be)));
+	res = json_object_new_object();
+	json_object_object_add(res, "sa", o);
+	return ctl_reply_ok(c->id, res);
+}
+
+/* sa list, and sa stats (with an SA id: just that SA) */
+static json_object *sa_walk_reply(struct ctl_call *c, bool stats_only)
+{
+	struct walk_arg w = { json_object_new_array(), false, stats_only };
+	json_object *v, *res;
+
+	if (json_object_object_get_ex(c->args, "keys", &v))
+		w.keys = json_object_get_boolean(v);
+	if (c->sa && w.stats_only) {
+		struct sa_parse_result r;
+		struct xs_sa_config sc;
+		struct sa_stats st;
+		char err[512] = "";
+		uint32_t idx;
+		int rc;
+
+		if (ctl_sa_id_from_json(c->sa, &r, err, sizeof(err))) {
+			json_object_put(w.arr);
+			return ctl_reply_err(c->id, "EINVAL", "%s", err);
+		}
+		if ((rc = sa_table_get(c->d->sat, &r.cfg.dst, r.cfg.spi, r.cfg.proto, id_src(&r),
+				       &sc, &st, &idx))) {
+			json_object_put(w.arr);
+			no_sa(c->d, &r.cfg, rc, err, sizeof(err));
+			return ctl_reply_err(c->id, "ENOENT", "%s", err);
+		}
+		walk_cb(idx, &sc, &st, &w);
+		explicit_bzero(&sc, sizeof(sc));
+	} else {
+		sa_table_walk(c->d->sat, walk_cb, &w);
+	}
+	res = json_object_new_object();
+	json_object_object_add(res, "sas", w.arr);
+	return ctl_reply_ok(c->id, res);
+}
+
+static json_object *h_SA_LIST(struct ctl_call *c)
+{
+	return sa_walk_reply(c, false);
+}
+
+static json_object *h_SA_STATS(struct ctl_call *c)
+{
+	return sa_walk_reply(c, true);
+}
+
+static json_object *h_SA_COUNT(struct ctl_call *c)
+{
+	json_object *res = json_object_new_object();
+
+	json_object_object_add(res, "count", json_object_new_int64(sa_table_count(c->d->sat)));
+	json_object_object_add(res, "max", json_object_new_int64(c->d->max_sas));
+	return ctl_reply_ok(c->id, res);
+}
+
+static json_object *h_SA_FLUSH(struct ctl_call *c)
+{
+	uint32_t n = sa_table_count(c->d->sat);
+	json_object *res;
+
+	sa_table_flush(c->d->sat, flush_cb, c->d);
+	events_post(c->d->events, "sa_flushed", "%u SAs", n);
+	state_file_changed(c->d);
+	res = json_object_new_object();
+	json_object_object_add(res, "deleted", json_object_new_int64(n));
+	return ctl_reply_ok(c->id, res);
+}
+
+static json_object *h_STATS(struct ctl_call *c)
+{
+	return cmd_stats(c->d, c->args, c->p, c->id);
+}
+
+static json_object *h_REASM(struct ctl_call *c)
+{
+	return cmd_reasm(c->d, c->id);
+}
+
+static json_object *h_STATUS(struct ctl_call *c)
+{
+	return cmd_status(c->d, c->id);
+}
+
+static json_object *h_LIMITS_GET(struct ctl_call *c)
+{
+	return ctl_reply_ok(c->id, ctl_cmds_limits_json(&c->d->limits));
+}
+
+static json_object *h_LIMITS_SET(struct ctl_call *c)
+{
+	char err[512] = "";
+	int rc = ctl_cmds_limits_apply(c->d, c->args, err, sizeof(err));
+
+	if (rc)
+		return ctl_reply_err(c->id, errno_code(-rc), "%s", err);
+	state_file_changed(c->d);
+	return ctl_reply_ok(c->id, ctl_cmds_limits_json(&c->d->limits));
+}
+
+/* policy add|del|list|flush: ctl_policy.c, by the command's name */
+static json_object *h_POLICY(struct ctl_call *c, enum ctl_cmd_id which)
+{
+	return ctl_policy_dispatch(c->d, ctl_cmd_table[which].name, c->args, c->id);
+}
+
+static json_object *h_POLICY_ADD(struct ctl_call *c) { return h_POLICY(c, CTL_CMD_POLICY_ADD); }
+static json_object *h_POLICY_DEL(struct ctl_call *c) { return h_POLICY(c, CTL_CMD_POLICY_DEL); }
+static json_object *h_POLICY_LIST(struct ctl_call *c) { return h_POLICY(c, CTL_CMD_POLICY_LIST); }
+static json_object *h_POLICY_FLUSH(struct ctl_call *c) { return h_POLICY(c, CTL_CMD_POLICY_FLUSH); }
+
+static json_object *h_MONITOR(struct ctl_call *c)
+{
+	json_object *res = json_object_new_object();
+
+	*c->monitor = true;
+	json_object_object_add(res, "monitoring", json_object_new_boolean(1));
+	return ctl_reply_ok(c->id, res);
+}
+
+/* One handler per command of CTL_CMD_LIST (ctl_proto.h): a command without
+ * a handler does not compile. */
+static json_object *(*const handlers[CTL_CMD__MAX])(struct ctl_call *) = {
+#define CTL_X(id, name, admin, words, help) [CTL_CMD_##id] = h_##id,
+	CTL_CMD_LIST(CTL_X)
+#undef CTL_X
+};
+_Static_assert(sizeof(handlers) / sizeof(handlers[0]) == CTL_CMD__MAX, "a handler per command");
+
+static bool needs_admin(const struct ctl_cmd *cmd, json_object *args)
 {
 	json_object *v;
 
-	if (!strcmp(cmd, "sa add") || !strcmp(cmd, "sa del") || !strcmp(cmd, "sa flush") ||
-	    !strcmp(cmd, "limits set") || !strcmp(cmd, "policy add") ||
-	    !strcmp(cmd, "policy del") || !strcmp(cmd, "policy flush"))
+	if (cmd->admin == CTL_ADMIN)
 		return true;
 	/* key material is as sensitive as the right to change it */
-	if ((!strcmp(cmd, "sa get") || !strcmp(cmd, "sa list")) &&
-	    json_object_object_get_ex(args, "keys", &v) && json_object_get_boolean(v))
-		return true;
-	return false;
+	return cmd->admin == CTL_ADMIN_KEYS &&
+	       json_object_object_get_ex(args, "keys", &v) && json_object_get_boolean(v);
 }
 
 json_object *ctl_cmds_dispatch(struct xdpsecd *d, json_object *req,
 			       const struct ctl_peer *p, bool *monitor)
 {
-	json_object *id = NULL, *v, *args = NULL, *sa;
-	struct sa_parse_result r;
-	char err[512] = "";
+	json_object *id = NULL, *v, *args = NULL, *empty = NULL, *reply;
+	struct ctl_call call;
 	const char *cmd;
-	int rc;
+	int which;
 
 	*monitor = false;
 	if (!json_object_is_type(req, json_type_object))
@@ -700,136 +904,19 @@ json_object *ctl_cmds_dispatch(struct xdpsecd *d, json_object *req,
 	    !json_object_is_type(args, json_type_object))
 		return ctl_reply_err(id, "EPROTO", "\"args\": must be an object");
 	if (!args)
-		args = NULL;
-	json_object *empty = NULL;
-	if (!args)
 		args = empty = json_object_new_object();
 
-	json_object *reply = NULL;
-	if (is_change(cmd, args) && !p->can_change) {
+	which = ctl_cmd_find(cmd);
+	if (which < 0) {
+		reply = ctl_reply_err(id, "ENOSYS", "unknown command \"%.64s\"", cmd);
+	} else if (needs_admin(&ctl_cmd_table[which], args) && !p->can_change) {
 		reply = ctl_reply_err(id, "EPERM", "%s needs root or the admin group%s", cmd,
 				      d->admin_group ? "" : " (no --admin-group configured)");
-		goto out;
-	}
-	json_object_object_get_ex(args, "sa", &sa);
-
-	if (!strcmp(cmd, "ping")) {
-		reply = ctl_reply_ok(id, NULL);
-	} else if (!strcmp(cmd, "version")) {
-		json_object *o = json_object_new_object();
-		json_object_object_add(o, "xdpsec", json_object_new_string(XDPSEC_VERSION));
-		json_object_object_add(o, "protocol", json_object_new_int(CTL_PROTO_VERSION));
-		reply = ctl_reply_ok(id, o);
-	} else if (!strcmp(cmd, "sa add")) {
-		if (ctl_sa_from_json(sa, &r, err, sizeof(err))) {
-			reply = ctl_reply_err(id, "EINVAL", "%s", err);
-		} else {
-			/* saves the state file itself: a save that fails refuses the SA */
-			rc = ctl_cmds_sa_add(d, &r, false, err, sizeof(err));
-			explicit_bzero(&r, sizeof(r));
-			reply = rc ? ctl_reply_err(id, errno_code(-rc), "%s", err) : ctl_reply_ok(id, NULL);
-		}
-	} else if (!strcmp(cmd, "sa del")) {
-		if (ctl_sa_id_from_json(sa, &r, err, sizeof(err))) {
-			reply = ctl_reply_err(id, "EINVAL", "%s", err);
-		} else {
-			rc = sa_del(d, &r.cfg, id_src(&r), err, sizeof(err));
-			reply = rc ? ctl_reply_err(id, errno_code(-rc), "%s", err) : ctl_reply_ok(id, NULL);
-			if (!rc)
-				state_file_changed(d);
-		}
-	} else if (!strcmp(cmd, "sa get")) {
-		struct xs_sa_config c;
-		struct sa_stats st;
-		uint32_t idx;
-		if (ctl_sa_id_from_json(sa, &r, err, sizeof(err))) {
-			reply = ctl_reply_err(id, "EINVAL", "%s", err);
-		} else if ((rc = sa_table_get(d->sat, &r.cfg.dst, r.cfg.spi, r.cfg.proto, id_src(&r),
-					      &c, &st, &idx))) {
-			no_sa(d, &r.cfg, rc, err, sizeof(err));
-			reply = ctl_reply_err(id, "ENOENT", "%s", err);
-		} else {
-			enum crypto_backend be;
-			json_object *v2 = json_object_object_get_ex(args, "keys", &v2) ? v2 : NULL;
-			json_object *o = ctl_sa_to_json(&c, v2 && json_object_get_boolean(v2));
-			explicit_bzero(&c, sizeof(c));
-			json_object_object_add(o, "index", json_object_new_int64(idx));
-			json_object_object_add(o, "stats", sa_stats_json(&st));
-			if (!sa_table_sa_backend(d->sat, &r.cfg.dst, r.cfg.spi, r.cfg.proto, &be))
-				json_object_object_add(o, "crypto_backend", json_object_new_string(crypto_backend_name(be)));
-			json_object *res = json_object_new_object();
-			json_object_object_add(res, "sa", o);
-			reply = ctl_reply_ok(id, res);
-		}
-	} else if (!strcmp(cmd, "sa list") || !strcmp(cmd, "sa stats")) {
-		struct walk_arg w = { json_object_new_array(), false, cmd[3] == 's' };
-		if (json_object_object_get_ex(args, "keys", &v))
-			w.keys = json_object_get_boolean(v);
-		if (sa && w.stats_only) {
-			/* sa stats ID: just that SA */
-			struct xs_sa_config c;
-			struct sa_stats st;
-			uint32_t idx;
-			if (ctl_sa_id_from_json(sa, &r, err, sizeof(err))) {
-				json_object_put(w.arr);
-				reply = ctl_reply_err(id, "EINVAL", "%s", err);
-				goto out;
-			}
-			if ((rc = sa_table_get(d->sat, &r.cfg.dst, r.cfg.spi, r.cfg.proto, id_src(&r),
-					       &c, &st, &idx))) {
-				json_object_put(w.arr);
-				no_sa(d, &r.cfg, rc, err, sizeof(err));
-				reply = ctl_reply_err(id, "ENOENT", "%s", err);
-				goto out;
-			}
-			walk_cb(idx, &c, &st, &w);
-			explicit_bzero(&c, sizeof(c));
-		} else {
-			sa_table_walk(d->sat, walk_cb, &w);
-		}
-		json_object *res = json_object_new_object();
-		json_object_object_add(res, "sas", w.arr);
-		reply = ctl_reply_ok(id, res);
-	} else if (!strcmp(cmd, "sa count")) {
-		json_object *res = json_object_new_object();
-		json_object_object_add(res, "count", json_object_new_int64(sa_table_count(d->sat)));
-		json_object_object_add(res, "max", json_object_new_int64(d->max_sas));
-		reply = ctl_reply_ok(id, res);
-	} else if (!strcmp(cmd, "sa flush")) {
-		uint32_t n = sa_table_count(d->sat);
-		sa_table_flush(d->sat, flush_cb, d);
-		events_post(d->events, "sa_flushed", "%u SAs", n);
-		state_file_changed(d);
-		json_object *res = json_object_new_object();
-		json_object_object_add(res, "deleted", json_object_new_int64(n));
-		reply = ctl_reply_ok(id, res);
-	} else if (!strcmp(cmd, "stats")) {
-		reply = cmd_stats(d, args, p, id);
-	} else if (!strcmp(cmd, "reasm")) {
-		reply = cmd_reasm(d, id);
-	} else if (!strcmp(cmd, "status")) {
-		reply = cmd_status(d, id);
-	} else if (!strcmp(cmd, "limits get")) {
-		reply = ctl_reply_ok(id, ctl_cmds_limits_json(&d->limits));
-	} else if (!strcmp(cmd, "limits set")) {
-		rc = ctl_cmds_limits_apply(d, args, err, sizeof(err));
-		if (rc) {
-			reply = ctl_reply_err(id, errno_code(-rc), "%s", err);
-		} else {
-			state_file_changed(d);
-			reply = ctl_reply_ok(id, ctl_cmds_limits_json(&d->limits));
-		}
-	} else if (!strcmp(cmd, "monitor")) {
-		*monitor = true;
-		json_object *res = json_object_new_object();
-		json_object_object_add(res, "monitoring", json_object_new_boolean(1));
-		reply = ctl_reply_ok(id, res);
-	} else if (!strncmp(cmd, "policy ", 7)) {
-		reply = ctl_policy_dispatch(d, cmd, args, id);
 	} else {
-		reply = ctl_reply_err(id, "ENOSYS", "unknown command \"%.64s\"", cmd);
+		call = (struct ctl_call){ .d = d, .id = id, .args = args, .p = p, .monitor = monitor };
+		json_object_object_get_ex(args, "sa", &call.sa);
+		reply = handlers[which](&call);
 	}
-out:
 	json_object_put(empty);
 	return reply;
 }

@@ -394,6 +394,20 @@ out:
 	return rc;
 }
 
+const struct ctl_cmd ctl_cmd_table[CTL_CMD__MAX] = {
+#define CTL_X(id, name, admin, words, help) [CTL_CMD_##id] = { name, admin, words, help },
+	CTL_CMD_LIST(CTL_X)
+#undef CTL_X
+};
+
+int ctl_cmd_find(const char *name)
+{
+	for (int i = 0; name && i < CTL_CMD__MAX; i++)
+		if (!strcmp(ctl_cmd_table[i].name, name))
+			return i;
+	return -1;
+}
+
 int ctl_build_request(int argc, char *const *argv, const struct ctl_req_opts *o,
 		      json_object **req, char *err, size_t errlen)
 {
