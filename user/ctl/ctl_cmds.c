@@ -707,24 +707,34 @@ static json_object *h_SA_DEL(struct ctl_call *c)
 	return ctl_reply_ok(c->id, NULL);
 }
 
+/* The SA named by args.sa: NULL, or the error reply (bad id, no such SA). */
+static json_object *lookup_sa(struct ctl_call *c, struct sa_parse_result *r,
+			      struct xs_sa_config *sc, struct sa_stats *st, uint32_t *idx)
+{
+	char err[512] = "";
+	int rc;
+
+	if (ctl_sa_id_from_json(c->sa, r, err, sizeof(err)))
+		return ctl_reply_err(c->id, "EINVAL", "%s", err);
+	if ((rc = sa_table_get(c->d->sat, &r->cfg.dst, r->cfg.spi, r->cfg.proto, id_src(r),
+			       sc, st, idx))) {
+		no_sa(c->d, &r->cfg, rc, err, sizeof(err));
+		return ctl_reply_err(c->id, "ENOENT", "%s", err);
+	}
+	return NULL;
+}
+
 static json_object *h_SA_GET(struct ctl_call *c)
 {
 	struct sa_parse_result r;
 	struct xs_sa_config sc;
 	struct sa_stats st;
 	enum crypto_backend be;
-	char err[512] = "";
-	json_object *v, *o, *res;
+	json_object *v, *o, *res, *reply;
 	uint32_t idx;
-	int rc;
 
-	if (ctl_sa_id_from_json(c->sa, &r, err, sizeof(err)))
-		return ctl_reply_err(c->id, "EINVAL", "%s", err);
-	if ((rc = sa_table_get(c->d->sat, &r.cfg.dst, r.cfg.spi, r.cfg.proto, id_src(&r),
-			       &sc, &st, &idx))) {
-		no_sa(c->d, &r.cfg, rc, err, sizeof(err));
-		return ctl_reply_err(c->id, "ENOENT", "%s", err);
-	}
+	if ((reply = lookup_sa(c, &r, &sc, &st, &idx)))
+		return reply;
 	v = json_object_object_get_ex(c->args, "keys", &v) ? v : NULL;
 	o = ctl_sa_to_json(&sc, v && json_object_get_boolean(v));
 	explicit_bzero(&sc, sizeof(sc));
@@ -749,19 +759,12 @@ static json_object *sa_walk_reply(struct ctl_call *c, bool stats_only)
 		struct sa_parse_result r;
 		struct xs_sa_config sc;
 		struct sa_stats st;
-		char err[512] = "";
+		json_object *reply;
 		uint32_t idx;
-		int rc;
 
-		if (ctl_sa_id_from_json(c->sa, &r, err, sizeof(err))) {
+		if ((reply = lookup_sa(c, &r, &sc, &st, &idx))) {
 			json_object_put(w.arr);
-			return ctl_reply_err(c->id, "EINVAL", "%s", err);
-		}
-		if ((rc = sa_table_get(c->d->sat, &r.cfg.dst, r.cfg.spi, r.cfg.proto, id_src(&r),
-				       &sc, &st, &idx))) {
-			json_object_put(w.arr);
-			no_sa(c->d, &r.cfg, rc, err, sizeof(err));
-			return ctl_reply_err(c->id, "ENOENT", "%s", err);
+			return reply;
 		}
 		walk_cb(idx, &sc, &st, &w);
 		explicit_bzero(&sc, sizeof(sc));

@@ -15,6 +15,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <bpf/bpf.h>
 
@@ -89,6 +90,20 @@ struct dataplane {
 	const struct kernel_features *features;
 	uint16_t natt_port;           /* the host's default ESP-in-UDP port */
 };
+
+/* Whether ingress i uses the same map (the fd in field `field` of struct
+ * ingress) as an earlier one: ours share the first interface's maps, an
+ * adopted program may have its own.  Each map is written or read once. */
+#define DP_MAP_SEEN(dp, i, field) dp_map_seen(dp, i, offsetof(struct ingress, field))
+static inline bool dp_map_seen(const struct dataplane *dp, int i, size_t off)
+{
+	int fd = *(const int *)(const void *)((const char *)&dp->in[i] + off);
+
+	for (int j = 0; j < i; j++)
+		if (*(const int *)(const void *)((const char *)&dp->in[j] + off) == fd)
+			return true;
+	return false;
+}
 
 /* dp_attach.c */
 int dp_map_fd_by_name(int prog_fd, const char *want);

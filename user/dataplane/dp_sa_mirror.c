@@ -53,11 +53,7 @@ static int natt_update(struct dataplane *dp, const struct xs_sa_config *cfg, boo
 		present = natt_peers_del(dp->natt, &k, cfg->encap_dport, &v);
 	}
 	for (int i = 0; i < dp->n_in; i++) {
-		bool dup_map = false;
-
-		for (int j = 0; j < i; j++)
-			dup_map |= dp->in[j].natt_fd == dp->in[i].natt_fd;
-		if (dup_map)
+		if (DP_MAP_SEEN(dp, i, natt_fd))
 			continue;
 		if (present ? bpf_map_update_elem(dp->in[i].natt_fd, &k, &v, BPF_ANY)
 			    : bpf_map_delete_elem(dp->in[i].natt_fd, &k) && errno != ENOENT)
@@ -186,16 +182,9 @@ void dp_sa_maps_reset(struct dataplane *dp)
 	unsigned removed = 0;
 
 	for (int i = 0; i < dp->n_in; i++) {
-		bool seen = false;
-
-		for (int j = 0; j < i; j++)
-			seen |= dp->in[j].sa_fd == dp->in[i].sa_fd;
-		if (!seen)
+		if (!DP_MAP_SEEN(dp, i, sa_fd))
 			removed += sa_map_clear(dp->in[i].sa_fd);
-		seen = false;
-		for (int j = 0; j < i; j++)
-			seen |= dp->in[j].sastate_fd == dp->in[i].sastate_fd;
-		if (seen)
+		if (DP_MAP_SEEN(dp, i, sastate_fd))
 			continue;
 		if (i == 0 && dp->sastate) {
 			memset(dp->sastate, 0, dp->sastate_len);

@@ -48,11 +48,7 @@ void dp_read_bpf_counters(struct dataplane *dp, uint64_t out[XDPSEC_CNT__MAX])
 	if (!vals)
 		return;
 	for (int i = 0; i < dp->n_in; i++) {
-		bool dup_map = false;
-
-		for (int j = 0; j < i; j++)
-			dup_map |= dp->in[j].cnt_fd == dp->in[i].cnt_fd;
-		if (dup_map)
+		if (DP_MAP_SEEN(dp, i, cnt_fd))
 			continue;
 		for (__u32 k = 0; k < XDPSEC_CNT__MAX; k++) {
 			if (bpf_map_lookup_elem(dp->in[i].cnt_fd, &k, vals))
