@@ -80,7 +80,7 @@
 #define XDPSEC_ETH_P_8021AD   0x88A8
 #define XDPSEC_VLAN_MAX       2
 /* IPv6 extension headers walked; one more is IPV6_EXTHDR_DEPTH.  6 is the
- * issue's minimum and more than real traffic carries; the verifier's work
+ * minimum we committed to (docs/classify.md) and more than real traffic carries; the verifier's work
  * grows about quadratically with it (classify: 6 -> ~146k instructions
  * processed, 8 -> ~280k), and every program including this header pays. */
 #ifndef XDPSEC_IPV6_EXT_MAX
