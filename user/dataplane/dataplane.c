@@ -268,8 +268,8 @@ int dataplane_start(struct xdpsecd *d, const struct dataplane_opts *o, char *err
 	dp->n_workers = (int)sysconf(_SC_NPROCESSORS_ONLN);
 	if (dp->n_workers < 1)
 		dp->n_workers = 1;
-	if (dp->n_workers > 8)
-		dp->n_workers = 8;
+	if (dp->n_workers > DATAPLANE_DEFAULT_WORKERS_MAX)
+		dp->n_workers = DATAPLANE_DEFAULT_WORKERS_MAX;
 	if (o->workers > 0) {
 		long online = sysconf(_SC_NPROCESSORS_ONLN);
 
