@@ -22,6 +22,29 @@
 
 /* ---------------------------------------------------------------- maps */
 
+/* A skeleton's maps (classify's or decrypt's: same names, other types)
+ * become the first interface's: one SA map, one counter array, one config
+ * for every program of this daemon. */
+#define SHARE_MAPS(maps, first) do {                                        \
+	bpf_map__reuse_fd((maps).xdpsec_cnt, (first)->cnt_fd);              \
+	bpf_map__reuse_fd((maps).xdpsec_cfg, (first)->cfg_fd);              \
+	bpf_map__reuse_fd((maps).xdpsec_devmap, (first)->devmap_fd);        \
+	bpf_map__reuse_fd((maps).xdpsec_sa, (first)->sa_fd);                \
+	bpf_map__reuse_fd((maps).xdpsec_sastate, (first)->sastate_fd);      \
+	bpf_map__reuse_fd((maps).xdpsec_xsks, (first)->xsks_fd);            \
+	bpf_map__reuse_fd((maps).xdpsec_natt, (first)->natt_fd);            \
+} while (0)
+
+/* Without mmapable arrays (kernel_features.h) the SA state array is
+ * created without BPF_F_MMAPABLE, which such a kernel refuses; the daemon
+ * then has no mapping of it (dataplane.c: no early replay drop in XDP). */
+#define SASTATE_FLAGS(dp, maps) do {                                        \
+	if (!kfeat_has((dp)->features, KFEAT_MMAPABLE_ARRAY))                \
+		bpf_map__set_map_flags((maps).xdpsec_sastate,                 \
+				       bpf_map__map_flags((maps).xdpsec_sastate) & \
+				       ~(__u32)BPF_F_MMAPABLE);               \
+} while (0)
+
 int dp_map_fd_by_name(int prog_fd, const char *want)
 {
 	struct bpf_prog_info info = { 0 };
@@ -109,18 +132,9 @@ int dp_attach_or_adopt(struct dataplane *dp, struct ingress *in, char *err, size
 	if (dp->n_in > 0 && dp->in != in) {
 		struct ingress *first = &dp->in[0];
 
-		bpf_map__reuse_fd(in->skel->maps.xdpsec_cnt, first->cnt_fd);
-		bpf_map__reuse_fd(in->skel->maps.xdpsec_cfg, first->cfg_fd);
-		bpf_map__reuse_fd(in->skel->maps.xdpsec_devmap, first->devmap_fd);
-		bpf_map__reuse_fd(in->skel->maps.xdpsec_sa, first->sa_fd);
-		bpf_map__reuse_fd(in->skel->maps.xdpsec_sastate, first->sastate_fd);
-		bpf_map__reuse_fd(in->skel->maps.xdpsec_xsks, first->xsks_fd);
-		bpf_map__reuse_fd(in->skel->maps.xdpsec_natt, first->natt_fd);
+		SHARE_MAPS(in->skel->maps, first);
 	}
-	if (!kfeat_has(dp->features, KFEAT_MMAPABLE_ARRAY))
-		bpf_map__set_map_flags(in->skel->maps.xdpsec_sastate,
-				       bpf_map__map_flags(in->skel->maps.xdpsec_sastate) &
-				       ~(__u32)BPF_F_MMAPABLE);
+	SASTATE_FLAGS(dp, in->skel->maps);
 	ret = xdpsec_classify__load(in->skel);
 	if (ret) {
 		snprintf(err, errlen, "%s: loading the classify program failed: %s (run with -v)",
@@ -205,13 +219,7 @@ int dp_load_decrypt(struct dataplane *dp, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot open the decrypt program");
 		return -ENOMEM;
 	}
-	bpf_map__reuse_fd(dp->dec->maps.xdpsec_cnt, first->cnt_fd);
-	bpf_map__reuse_fd(dp->dec->maps.xdpsec_cfg, first->cfg_fd);
-	bpf_map__reuse_fd(dp->dec->maps.xdpsec_devmap, first->devmap_fd);
-	bpf_map__reuse_fd(dp->dec->maps.xdpsec_sa, first->sa_fd);
-	bpf_map__reuse_fd(dp->dec->maps.xdpsec_sastate, first->sastate_fd);
-	bpf_map__reuse_fd(dp->dec->maps.xdpsec_xsks, first->xsks_fd);
-	bpf_map__reuse_fd(dp->dec->maps.xdpsec_natt, first->natt_fd);
+	SHARE_MAPS(dp->dec->maps, first);
 	if (!dp->sg) {
 		/* single-buffer pair: a program that is not frags-aware, no
 		 * multi-buffer length helper, no near-end program (it only
@@ -222,10 +230,7 @@ int dp_load_decrypt(struct dataplane *dp, char *err, size_t errlen)
 		bpf_program__set_autoload(dp->dec->progs.xdpsec_near, false);
 		dp->dec->rodata->xdpsec_multibuf = false;
 	}
-	if (!kfeat_has(dp->features, KFEAT_MMAPABLE_ARRAY))
-		bpf_map__set_map_flags(dp->dec->maps.xdpsec_sastate,
-				       bpf_map__map_flags(dp->dec->maps.xdpsec_sastate) &
-				       ~(__u32)BPF_F_MMAPABLE);
+	SASTATE_FLAGS(dp, dp->dec->maps);
 	ret = xdpsec_decrypt__load(dp->dec);
 	if (ret) {
 		snprintf(err, errlen, "loading the decrypt program failed: %s (run with -v)", strerror(-ret));
