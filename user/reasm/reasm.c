@@ -52,6 +52,8 @@
 #include <string.h>
 
 #include "reasm_int.h"
+#include "xdpsec_common.h"
+#include "xdpsec_parse.h"      /* named constants, the IPv6 depth limit */
 
 /*
  * Payload copies go through libc's memcpy: with the size bounded by the
@@ -303,12 +305,12 @@ static int parse(const uint8_t *pkt, size_t len, uint64_t ctx, struct rfrag *f, 
 			return -REASM_R_BAD_CSUM;
 		fo = be16(pkt + 6);
 		*wlen = tot;
-		if (!(fo & 0x2000) && !(fo & 0x1fff))
+		if (!(fo & XDPSEC_IP_FRAG_MASK))
 			return P_WHOLE;
 		plen = tot - ihl;
-		f->start = (fo & 0x1fff) * 8u;
+		f->start = (fo & XDPSEC_IP_OFFMASK) * 8u;
 		f->end = f->start + plen;
-		f->last = !(fo & 0x2000);
+		f->last = !(fo & XDPSEC_IP_MF);
 		f->hdr = pkt;
 		f->hdr_len = ihl;
 		f->nh_off = 0;
@@ -329,7 +331,7 @@ static int parse(const uint8_t *pkt, size_t len, uint64_t ctx, struct rfrag *f, 
 		return P_FRAG;
 	}
 	if (pkt[0] >> 4 == 6) {
-		uint32_t plen, tot, off = 40, nh_off = 6, fo, dlen;
+		uint32_t plen, tot, off = 40, nh_off = 6, fo, dlen, depth = 0;
 		uint8_t nh;
 
 		if (len < 40)
@@ -344,13 +346,16 @@ static int parse(const uint8_t *pkt, size_t len, uint64_t ctx, struct rfrag *f, 
 		*wlen = tot;
 		/* Unfragmentable part: hop-by-hop, routing and destination
 		 * options headers that precede the fragment header. */
-		while (nh == 0 || nh == 43 || nh == 60) {
+		while (nh != XDPSEC_IPPROTO_FRAGMENT && xdpsec_ipv6_is_ext(nh)) {
 			uint32_t hl;
 
 			/* RFC 8200 4.1: Linux drops the packet (no handler
 			 * for next header 0 past the first header) */
-			if (nh == 0 && off != 40)
+			if (nh == XDPSEC_IPPROTO_HOPOPTS && off != 40)
 				return -REASM_R_HBH_NOT_FIRST;
+			/* the classifier's depth limit (xdpsec_parse.h) */
+			if (depth++ == XDPSEC_IPV6_EXT_MAX)
+				return -REASM_R_MALFORMED;
 			if (off + 2 > tot)
 				return -REASM_R_MALFORMED;
 			hl = (pkt[off + 1] + 1u) * 8u;
@@ -360,15 +365,17 @@ static int parse(const uint8_t *pkt, size_t len, uint64_t ctx, struct rfrag *f, 
 			nh = pkt[off];
 			off += hl;
 		}
-		if (nh != 44)
+		if (nh != XDPSEC_IPPROTO_FRAGMENT)
 			return P_WHOLE;
+		if (depth == XDPSEC_IPV6_EXT_MAX)      /* the fragment header too */
+			return -REASM_R_MALFORMED;
 		if (off + 8 > tot)
 			return -REASM_R_MALFORMED;
 		fo = be16(pkt + off + 2);
 		dlen = tot - off - 8;
-		f->start = fo & 0xfff8;
+		f->start = fo & XDPSEC_IP6_OFFMASK;
 		f->end = f->start + dlen;
-		f->last = !(fo & 1);
+		f->last = !(fo & XDPSEC_IP6_MF);
 		f->hdr = pkt;
 		f->hdr_len = off;
 		f->nh_off = nh_off;
@@ -641,20 +648,20 @@ static int feed_fast(struct reasm *r, const uint8_t *pkt, size_t len, uint64_t n
 	if (len >= 20 && pkt[0] == 0x45) {
 		uint32_t tot = be16(pkt + 2), fo = be16(pkt + 6);
 
-		if (tot <= 20 || tot > len || !(fo & 0x3fff) || csum_fold32(pkt, 20) != 0xffff)
+		if (tot <= 20 || tot > len || !(fo & XDPSEC_IP_FRAG_MASK) || csum_fold32(pkt, 20) != 0xffff)
 			return -1;
 		f.key.w[1] = be16(pkt + 4) | (uint64_t)4 << 32 | (uint64_t)pkt[9] << 40;
 		f.key.w[2] = addr4_word(ld32(pkt + 12));
 		f.key.w[3] = 0;
 		f.key.w[4] = addr4_word(ld32(pkt + 16));
 		f.key.w[5] = 0;
-		f.start = (fo & 0x1fff) * 8u;
-		f.last = !(fo & 0x2000);
+		f.start = (fo & XDPSEC_IP_OFFMASK) * 8u;
+		f.last = !(fo & XDPSEC_IP_MF);
 		f.hdr_len = 20;                  /* the total length counts it */
 		f.nh_off = 0;
 		f.nh = pkt[9];
 		dlen = tot - 20;
-	} else if (len >= 48 && pkt[0] >> 4 == 6 && pkt[6] == 44) {
+	} else if (len >= 48 && pkt[0] >> 4 == 6 && pkt[6] == XDPSEC_IPPROTO_FRAGMENT) {
 		uint32_t plen = be16(pkt + 4), fo = be16(pkt + 42);
 
 		if (plen <= 8 || 40 + plen > len)
@@ -664,8 +671,8 @@ static int feed_fast(struct reasm *r, const uint8_t *pkt, size_t len, uint64_t n
 		f.key.w[3] = ld64(pkt + 16);
 		f.key.w[4] = ld64(pkt + 24);
 		f.key.w[5] = ld64(pkt + 32);
-		f.start = fo & 0xfff8;
-		f.last = !(fo & 1);
+		f.start = fo & XDPSEC_IP6_OFFMASK;
+		f.last = !(fo & XDPSEC_IP6_MF);
 		if (f.start == 0 && f.last)
 			return -1;                   /* atomic */
 		f.hdr_len = 40;                  /* the payload length does not */
