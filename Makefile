@@ -46,7 +46,7 @@ ARCH     := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
 
 # ---------------------------------------------------------------- sanitizers
 # SANITIZE=1: daemon, CLI and tests with ASan + UBSan, into build-san/ (see
-# the "issue 15" block at the end and docs/testing.md).
+# the sanitizers block at the end and docs/testing.md).
 ifeq ($(SANITIZE),1)
 BUILD    := build-san
 SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
@@ -283,7 +283,7 @@ clean:
 -include $(wildcard $(BUILD)/*.bpf.d $(BUILD)/obj/*.d $(BUILD)/obj/*/*.d $(BUILD)/tests/*.d \
 	$(BUILD)/bench/*.d $(BUILD)/fuzzobj/*.d $(BUILD)/fuzzobj/*/*.d)
 
-# ---------------------------------------------------------------- issue 15: sanitizers, memcheck, fuzz campaigns
+# ---------------------------------------------------------------- sanitizers, memcheck, fuzz campaigns
 # make test SANITIZE=1   daemon, CLI, unit and BPF tests built with ASan +
 #                        UBSan into build-san/, then the unit and e2e suites
 #                        against them; any sanitizer report fails the run

@@ -378,7 +378,7 @@ def test_unprivileged_client(env):
 
 def test_socket_directory_left_alone(env):
     """-S in an existing directory changes nothing about that directory
-    (issue 12 item 7: a 755 directory became 750 root:nogroup); one the
+    (a 755 directory once became 750 root:nogroup); one the
     daemon creates is 0750 with the socket's group, those above it 0755."""
     import grp
     ns, tmp = env
@@ -464,7 +464,7 @@ def test_prometheus_parses(env):
     assert len(names) == len(set(names))
 
 
-# ------------------------------------------------------------ issue 12, items 9-12
+# ------------------------------------------------------------ SA identity, refused words, transforms
 
 def test_src_must_match_on_del_and_get(env):
     """An SA is named by (dst, spi, proto), as the kernel keys SAs; a src

@@ -1,4 +1,4 @@
-"""`xdpsecctl monitor` shows what the data plane refuses (issue 12, item 14).
+"""`xdpsecctl monitor` shows what the data plane refuses (user/daemon/events.c).
 
 docs/control.md lists the events; these tests make each one happen with
 real traffic and read it from `xdpsecctl -j monitor`:

@@ -1,4 +1,4 @@
-"""Several daemons on one host (issue 12, items 5, 6 and 17).
+"""Several daemons on one host (user/daemon/instance.c, docs/control.md).
 
 - One daemon per interface: a second xdpsecd for an interface already
   served refuses, naming the PID that serves it, and leaves the first one's

@@ -53,7 +53,7 @@ LARGE = [_GEN.large(_f, _a, _k) for _f, _a in COMBOS
          for _k in ("frag_after", "frag_before")]
 LARGE += [_GEN.large(_f, "gcm", "frag_after", encap=True) for _f in (4, 6)]
 LARGE += [_GEN.large(_f, "gcm", "plain_frag") for _f in (4, 6)]
-# The transforms `ip xfrm` takes beyond GCM and ChaCha20 (issue 12 item 11):
+# The transforms `ip xfrm` takes beyond GCM and ChaCha20:
 # GMAC (RFC 4543, payload in clear), NULL encryption (RFC 2410) and CBC
 # with HMACs of the kernel's default truncation (sha256: 96), other
 # truncations, keys shorter than the digest and longer than the block.

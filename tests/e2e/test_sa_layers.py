@@ -1,4 +1,4 @@
-"""An SA is acknowledged only when every layer holds it (issue 12, item 8).
+"""An SA is acknowledged only when every layer holds it (user/daemon/sa_apply.c).
 
 `sa add` goes through the SA table, the kernel's SA map (the one the
 classify and decrypt programs look SAs up in, XDPSEC_SA_MAX entries) and

@@ -1,4 +1,4 @@
-"""The state file across kill -9 (issue 12, items 18 and 19).
+"""The state file across kill -9 (user/daemon/state_journal.c, replay_marks.c).
 
 - Replay: packets delivered before a kill -9 are replay drops after the
   restart, every one of them, however soon after their delivery the daemon

@@ -5,7 +5,8 @@
  * scapy (tests/unit/esp_gen_vectors.py, run now, fresh random vectors;
  * GMAC and every HMAC truncation and key length included) on both crypto
  * backends, published HMAC vectors for keys shorter and longer than the
- * hash's block over NULL encryption, and every negative case of issue 4.
+ * hash's block over NULL encryption, and every negative case the ESP engine
+ * counts (enum esp_drop, esp.h).
  */
 #include <arpa/inet.h>
 #include <errno.h>
