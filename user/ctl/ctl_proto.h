@@ -40,7 +40,10 @@ struct ctl_req_opts {
 int ctl_build_request(int argc, char *const *argv, const struct ctl_req_opts *o,
 		      json_object **req, char *err, size_t errlen);
 
-/* SA <-> JSON (see docs/control.md for the fields). */
+/* err gets the formatted message; returns -1. */
+int ctl_usage(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* SA <-> JSON (sa_json.c; see docs/control.md for the fields). */
 json_object *ctl_sa_to_json(const struct xs_sa_config *c, bool keys);
 /* Full SA (for add); keys required.  has_replay_window tells whether the
  * object carried "replay_window". Returns 0 or -1 with err. */
