@@ -46,7 +46,7 @@ ARCH     := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
 
 # ---------------------------------------------------------------- sanitizers
 # SANITIZE=1: daemon, CLI and tests with ASan + UBSan, into build-san/ (see
-# the "issue 15" block at the end and docs/testing.md).
+# the sanitizers block at the end and docs/testing.md).
 ifeq ($(SANITIZE),1)
 BUILD    := build-san
 SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
@@ -125,7 +125,7 @@ HAVE_SCDOC := $(shell command -v $(SCDOC) 2>/dev/null)
 all: bpf user tests bench man
 
 bpf: $(BPF_OBJS) $(ATTACH_OBJ) $(SKELS)
-user: $(LIB) $(PROGS)
+user: $(LIB) $(PROGS) $(BUILD)/xdpsecctl.bash
 tests: $(TESTS)
 bench: $(BENCHES)
 ifneq ($(HAVE_DPDK),yes)
@@ -183,6 +183,14 @@ skel_hdr    = $(BUILD)/$(word 2,$(subst :, ,$(1)))
 skel_tgts   = $(if $(filter user/%,$(1)),$(patsubst user/%.c,$(BUILD)/obj/%.o,$(1)) \
 		$(patsubst user/%.c,$(BUILD)/fuzzobj/%.o,$(1)),$(BUILD)/$(patsubst %/,%,$(dir $(1)))/$(basename $(notdir $(1))))
 $(foreach u,$(SKEL_USES),$(eval $(call skel_tgts,$(call skel_src,$(u))): $(call skel_hdr,$(u))))
+
+# bash completion: the command part generated from the command table
+# (CTL_CMD_LIST, user/ctl/ctl_proto.h), then packaging/xdpsecctl.bash.in
+$(BUILD)/gen_completion: packaging/gen_completion.c user/ctl/ctl_proto.h | $(BUILD)
+	$(CC) $(ALL_CFLAGS) $< -o $@
+
+$(BUILD)/xdpsecctl.bash: $(BUILD)/gen_completion packaging/xdpsecctl.bash.in
+	$(BUILD)/gen_completion > $@.tmp && cat packaging/xdpsecctl.bash.in >> $@.tmp && mv $@.tmp $@
 
 # ---------------------------------------------------------------- fuzz
 $(BUILD)/fuzzobj/%.o: user/%.c
@@ -275,7 +283,7 @@ clean:
 -include $(wildcard $(BUILD)/*.bpf.d $(BUILD)/obj/*.d $(BUILD)/obj/*/*.d $(BUILD)/tests/*.d \
 	$(BUILD)/bench/*.d $(BUILD)/fuzzobj/*.d $(BUILD)/fuzzobj/*/*.d)
 
-# ---------------------------------------------------------------- issue 15: sanitizers, memcheck, fuzz campaigns
+# ---------------------------------------------------------------- sanitizers, memcheck, fuzz campaigns
 # make test SANITIZE=1   daemon, CLI, unit and BPF tests built with ASan +
 #                        UBSan into build-san/, then the unit and e2e suites
 #                        against them; any sanitizer report fails the run

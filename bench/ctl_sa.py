@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""bench/ctl_sa.py - how fast the control plane takes SAs (issue 12 item 19).
+"""bench/ctl_sa.py - how fast the control plane takes SAs (docs/benchmarks.md, control plane).
 
 Runs build/xdpsecd control-plane only (no -i: the BPF SA map and its 4096
 entries are not involved) with its own socket and state file in a temporary

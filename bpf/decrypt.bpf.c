@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
  * decrypt.bpf.c - the decrypt stage's kernel half, attached natively on
- * the far end of the feedback veth pair (the patent's IPsec processing
- * logic 21a, input 124 behind multiplexer 120).
+ * the far end of the feedback veth pair: the one entrance of the decrypt
+ * stage, for fresh and fed-back frames alike (docs/decision-tree.md).
  *
  * Every ciphertext frame enters here through the same door, tagged in-band
  * ([Ethernet 0x88B5][struct xdpsec_tag][IP], see xdpsec_common.h):

@@ -46,5 +46,5 @@ install:
 		install -m 0644 $(BUILD)/systemd/$$u $(DESTDIR)$(UNITDIR)/$$u || exit 1; \
 	done
 	install -m 0644 packaging/xdpsecd.env.example $(DESTDIR)$(DOCDIR)/
-	install -m 0644 packaging/xdpsecctl.bash $(DESTDIR)$(BASHCOMPDIR)/xdpsecctl
+	install -m 0644 $(BUILD)/xdpsecctl.bash $(DESTDIR)$(BASHCOMPDIR)/xdpsecctl
 	@echo "install: systemd units in $(DESTDIR)$(UNITDIR): xdpsecd@IFACE.service, or xdpsecd.service with /etc/xdpsec/xdpsecd.env (example in $(DOCDIR))"

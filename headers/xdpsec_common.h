@@ -46,18 +46,132 @@
  * (struct xdpsec_natt_val). */
 #define XDPSEC_NATT_PORT     4500
 
-/* ---- Classification (what the classify program decided) */
+/* ---- Counters, defined once.
+ * Each list below gives, per entry, the enum name, the counter's name in
+ * `xdpsecctl stats` (group/name, stable: scripts and Prometheus use it)
+ * and a line of help saying what it counts; the event list also gives the
+ * group and whether it counts dropped packets.  The enums below and the
+ * daemon's counter table (user/dataplane/dp_stats.c) are made from these
+ * lists, so they cannot drift apart.  The order is the BPF counter map's
+ * layout (enum xdpsec_counter): append, never reorder.
+ */
+
+/* Classification (what the classify program decided): one counter each,
+ * group "classify".  X(id, name, help) */
+#define XDPSEC_CLASS_LIST(X) \
+	X(PLAIN, "class_plain", \
+	  "frames neither ESP nor fragmented: passed to the stack (bypass)") \
+	X(PLAIN_FRAG, "class_plain_frag", \
+	  "non-ESP IP fragments: passed to the stack, which reassembles them") \
+	X(ESP, "class_esp", \
+	  "whole ESP or ESP-in-UDP datagrams") \
+	X(ESP_FRAG_FIRST, "class_esp_frag_first", \
+	  "first fragments of ESP datagrams") \
+	X(ESP_FRAG_MIDDLE, "class_esp_frag_middle", \
+	  "middle fragments of ESP datagrams (IP protocol 50, or UDP of a NAT-T peer pair)") \
+	X(ESP_FRAG_LAST, "class_esp_frag_last", \
+	  "last fragments of ESP datagrams") \
+	X(IKE, "class_ike", \
+	  "IKE on the NAT-T port (non-ESP marker): passed to the stack") \
+	X(NATT_KEEPALIVE, "class_natt_keepalive", \
+	  "NAT-T keepalives (one 0xFF byte on the NAT-T port): passed to the stack") \
+	X(MALFORMED, "class_malformed", \
+	  "malformed frames (the drop_* counters say why)") \
+	X(PLAINTEXT, "class_plaintext", \
+	  "frames the daemon decrypted, as the decrypt program saw them come back")
+
+/* Drop / anomaly reasons of the BPF stages, after XDPSEC_DROP_NONE: one
+ * counter each, group "classify", counted as drops.  X(id, name, help) */
+#define XDPSEC_DROP_LIST(X) \
+	X(TRUNC_ETH, "drop_trunc_eth", "frames shorter than an Ethernet header") \
+	X(TRUNC_VLAN, "drop_trunc_vlan", "frames whose VLAN tag is cut short") \
+	X(VLAN_DEPTH, "drop_vlan_depth", "frames with more than two VLAN tags") \
+	X(TRUNC_IPV4, "drop_trunc_ipv4", "IPv4 packets shorter than their header (IHL)") \
+	X(IPV4_BAD_IHL, "drop_ipv4_bad_ihl", "IPv4 packets with IHL below 5") \
+	X(IPV4_BAD_VERSION, "drop_ipv4_bad_version", \
+	  "packets of EtherType IPv4 whose version is not 4") \
+	X(IPV4_BAD_LEN, "drop_ipv4_bad_len", \
+	  "IPv4 packets whose total length is below IHL or beyond the frame") \
+	X(TRUNC_IPV6, "drop_trunc_ipv6", "IPv6 packets shorter than the IPv6 header") \
+	X(IPV6_BAD_LEN, "drop_ipv6_bad_len", "IPv6 packets whose payload length is beyond the frame") \
+	X(IPV6_TRUNC_EXTHDR, "drop_ipv6_trunc_exthdr", "IPv6 packets with an extension header cut short") \
+	X(IPV6_EXTHDR_DEPTH, "drop_ipv6_exthdr_depth", \
+	  "IPv6 packets whose extension header chain is deeper than the parser walks") \
+	X(FRAG_TOO_BIG, "drop_frag_too_big", "fragments whose offset + length exceeds 65535") \
+	X(FRAG_ZERO_LEN, "drop_frag_zero_len", "fragments with no payload") \
+	X(TRUNC_ESP, "drop_trunc_esp", "ESP packets too short for SPI and sequence number") \
+	X(TRUNC_UDP, "drop_trunc_udp", "UDP packets whose header is cut short") \
+	X(ESP_ZERO_SPI, "drop_esp_zero_spi", "ESP packets with SPI 0 (reserved, RFC 4303 2.1)") \
+	X(UNKNOWN_SPI, "drop_unknown_spi", "ESP packets with no SA for (destination, SPI)") \
+	X(REPLAY_EARLY, "drop_replay_early", \
+	  "ESP packets left of their SA's replay window, dropped in XDP") \
+	X(BAD_TAG, "drop_bad_tag", \
+	  "frames whose tag is cut short, has a bad magic or origin, or cannot be removed") \
+	X(NO_XSK, "drop_no_xsk", "frames for the daemon while no daemon socket was bound") \
+	X(IPV6_HBH_NOT_FIRST, "drop_ipv6_hbh_not_first", \
+	  "IPv6 packets with a hop-by-hop header anywhere but right after the IPv6 header (RFC 8200 4.1)")
+
+/* Events, after the class and drop counters.
+ * X(id, group, name, help, is_drop) */
+#define XDPSEC_CNT_EVENT_LIST(X) \
+	X(REDIRECTED, "classify", "redirected", \
+	  "IPsec frames redirected to the daemon's feedback pair", 0) \
+	X(REDIRECT_FAIL, "classify", "redirect_fail", \
+	  "IPsec frames whose redirect failed: passed to the stack untouched", 0) \
+	X(NOT_CONFIGURED, "classify", "not_configured", \
+	  "IPsec frames passed to the stack because no daemon serves the interface", 0) \
+	X(MALFORMED_PASSED, "classify", "malformed_passed", \
+	  "malformed frames passed to the stack (malformed policy: pass)", 0) \
+	X(MALFORMED_DROPPED, "classify", "malformed_dropped", \
+	  "malformed frames dropped (malformed policy: drop)", 0) \
+	X(ATOMIC_FRAG, "classify", "atomic_frag", \
+	  "atomic fragments (RFC 6946: offset 0, no more fragments), handled as whole", 0) \
+	X(DEC_FRESH, "decrypt", "fresh", \
+	  "frames the decrypt program received from an ingress interface", 0) \
+	X(DEC_REENTERED, "decrypt", "reentered", \
+	  "frames the decrypt program received back from the daemon (feedback path)", 0) \
+	X(DEC_TO_REASM, "decrypt", "to_reasm", \
+	  "ESP fragments sent to the daemon's reassembly", 0) \
+	X(DEC_TO_ESP, "decrypt", "to_esp", \
+	  "whole ESP datagrams sent to the daemon's ESP engine", 0) \
+	X(DEC_PASS_PLAIN, "decrypt", "pass_plain", \
+	  "plaintext the decrypt program passed into the host stack", 0) \
+	X(DEC_UNTAGGED, "decrypt", "untagged", \
+	  "frames without a frame tag on the feedback pair: not ours, passed", 0) \
+	X(PLAIN_FRAG_FIRST, "classify", "plain_frag_datagrams", \
+	  "plain fragments at offset 0: one per datagram the kernel reassembles", 0) \
+	X(DEC_IKE, "decrypt", "ike_passed", \
+	  "IKE and NAT-T keepalives the decrypt program passed to the stack", 0) \
+	X(STEERED, "classify", "steered", \
+	  "IPsec frames sent through the CPUMAP (per-peer steering)", 0) \
+	X(STEER_FAIL, "classify", "steer_fail", \
+	  "IPsec frames whose CPUMAP redirect failed: sent to the feedback pair directly", 0) \
+	X(TAG_NO_ROOM, "classify", "tag_no_room", \
+	  "IPsec frames without headroom for the frame tag: passed to the stack untouched", 0) \
+	X(STEER_UNTAGGED, "classify", "steer_passed_untagged", \
+	  "frames the steer program found no feedback slot for: tag removed, passed to the stack", 0) \
+	/* Stage totals: each program's frames in = out + dropped \
+	 * (docs/counters.md, user/common/counter_balance.c) */ \
+	X(EARLY_DROPPED, "classify", "early_dropped", \
+	  "whole ESP datagrams the classify program dropped before the redirect " \
+	  "(unknown SPI, or left of the replay window; drop_* says which)", 0) \
+	X(DEC_RX, "decrypt", "rx", \
+	  "frames the decrypt program received, fresh and re-entered", 0) \
+	X(DEC_PASSED, "decrypt", "passed", \
+	  "frames the decrypt program passed to the stack, tag removed", 0) \
+	X(DEC_DROPPED, "decrypt", "dropped", \
+	  "frames the decrypt program dropped (each also counted under its drop_* reason)", 0) \
+	X(STEER_FWD, "classify", "steer_forwarded", \
+	  "frames the steer program redirected into the feedback pair", 0) \
+	X(STEER_DROPPED, "classify", "steer_dropped", \
+	  "frames the steer program dropped: feedback slot gone and the tag could not be removed", 0) \
+	X(CPUMAP_DROPPED, "classify", "cpumap_dropped", \
+	  "frames the kernel dropped on a full CPUMAP queue, before the steer program", 0)
+
 enum xdpsec_class {
-	XDPSEC_CLASS_PLAIN = 0,          /* not ESP, not fragmented: bypass        */
-	XDPSEC_CLASS_PLAIN_FRAG,         /* not ESP, IP fragment: kernel reassembles */
-	XDPSEC_CLASS_ESP,                /* whole ESP (or ESP-in-UDP)              */
-	XDPSEC_CLASS_ESP_FRAG_FIRST,     /* first fragment of an ESP datagram      */
-	XDPSEC_CLASS_ESP_FRAG_MIDDLE,    /* non-first, non-last fragment (see note) */
-	XDPSEC_CLASS_ESP_FRAG_LAST,      /* last fragment                          */
-	XDPSEC_CLASS_IKE,                /* UDP/4500 with the non-ESP marker       */
-	XDPSEC_CLASS_NATT_KEEPALIVE,     /* UDP/4500 with one 0xFF byte            */
-	XDPSEC_CLASS_MALFORMED,          /* see enum xdpsec_drop_reason            */
-	XDPSEC_CLASS_PLAINTEXT,          /* decrypted by the daemon (decrypt stage) */
+#define XDPSEC_X(id, name, help) XDPSEC_CLASS_##id,
+	XDPSEC_CLASS_LIST(XDPSEC_X)
+#undef XDPSEC_X
 	XDPSEC_CLASS__MAX
 };
 /*
@@ -70,79 +184,31 @@ enum xdpsec_class {
  * fragments between any other addresses are the stack's.
  */
 
-/* ---- Drop / anomaly reasons of the BPF stages */
 enum xdpsec_drop_reason {
 	XDPSEC_DROP_NONE = 0,
-	XDPSEC_DROP_TRUNC_ETH,           /* frame shorter than an Ethernet header  */
-	XDPSEC_DROP_TRUNC_VLAN,          /* VLAN tag cut short                     */
-	XDPSEC_DROP_VLAN_DEPTH,          /* more than two VLAN tags                */
-	XDPSEC_DROP_TRUNC_IPV4,          /* shorter than the IPv4 header/IHL       */
-	XDPSEC_DROP_IPV4_BAD_IHL,        /* IHL < 5                                */
-	XDPSEC_DROP_IPV4_BAD_VERSION,    /* version nibble is not 4                */
-	XDPSEC_DROP_IPV4_BAD_LEN,        /* total length < IHL or > frame          */
-	XDPSEC_DROP_TRUNC_IPV6,          /* shorter than the IPv6 header           */
-	XDPSEC_DROP_IPV6_BAD_LEN,        /* payload length > frame                 */
-	XDPSEC_DROP_IPV6_TRUNC_EXTHDR,   /* extension header cut short             */
-	XDPSEC_DROP_IPV6_EXTHDR_DEPTH,   /* extension chain deeper than the bound  */
-	XDPSEC_DROP_FRAG_TOO_BIG,        /* fragment offset + length > 65535       */
-	XDPSEC_DROP_FRAG_ZERO_LEN,       /* fragment with no payload               */
-	XDPSEC_DROP_TRUNC_ESP,           /* ESP header (SPI+seq) cut short         */
-	XDPSEC_DROP_TRUNC_UDP,           /* UDP header cut short                   */
-	XDPSEC_DROP_ESP_ZERO_SPI,        /* SPI 0 is reserved (RFC 4303 2.1)       */
-	XDPSEC_DROP_UNKNOWN_SPI,         /* decrypt stage: no SA for (dst, SPI)    */
-	XDPSEC_DROP_REPLAY_EARLY,        /* decrypt stage: left of replay window   */
-	XDPSEC_DROP_BAD_TAG,             /* decrypt stage: frame tag cut short,
-					    bad magic/origin, or not removable    */
-	XDPSEC_DROP_NO_XSK,              /* decrypt stage: no daemon socket        */
-	XDPSEC_DROP_IPV6_HBH_NOT_FIRST,  /* hop-by-hop header anywhere but right
-					    after the IPv6 header (RFC 8200 4.1) */
+#define XDPSEC_X(id, name, help) XDPSEC_DROP_##id,
+	XDPSEC_DROP_LIST(XDPSEC_X)
+#undef XDPSEC_X
 	XDPSEC_DROP__MAX
 };
 
-/* ---- Counters: one per-CPU array indexed by this enum (Cilium style).
- * Class counters first (index == enum xdpsec_class), then drops (offset by
- * XDPSEC_CNT_DROP_BASE + reason), then steering events. */
+/* One per-CPU array indexed by this enum (Cilium style): class counters
+ * first (index == enum xdpsec_class), then drops (XDPSEC_CNT_DROP_BASE +
+ * reason), then the events. */
 enum xdpsec_counter {
 	XDPSEC_CNT_CLASS_BASE      = 0,
 	XDPSEC_CNT_DROP_BASE       = XDPSEC_CNT_CLASS_BASE + XDPSEC_CLASS__MAX,
-	XDPSEC_CNT_REDIRECTED      = XDPSEC_CNT_DROP_BASE + XDPSEC_DROP__MAX,
-	XDPSEC_CNT_REDIRECT_FAIL,        /* bpf_redirect_map returned an error     */
-	XDPSEC_CNT_NOT_CONFIGURED,       /* ESP passed: no DEVMAP entry (no daemon) */
-	XDPSEC_CNT_MALFORMED_PASSED,     /* malformed, policy = pass               */
-	XDPSEC_CNT_MALFORMED_DROPPED,    /* malformed, policy = drop               */
-	XDPSEC_CNT_ATOMIC_FRAG,          /* RFC 6946 atomic fragment seen (whole)  */
-	/* decrypt program (feedback far end) */
-	XDPSEC_CNT_DEC_FRESH,            /* frame redirected from an ingress netdev */
-	XDPSEC_CNT_DEC_REENTERED,        /* frame produced by the daemon (feedback) */
-	XDPSEC_CNT_DEC_TO_REASM,         /* ESP fragment -> daemon reassembly      */
-	XDPSEC_CNT_DEC_TO_ESP,           /* whole ESP -> daemon ESP engine         */
-	XDPSEC_CNT_DEC_PASS_PLAIN,       /* plaintext passed into the host stack   */
-	XDPSEC_CNT_DEC_UNTAGGED,         /* no frame tag: not ours, passed         */
-	XDPSEC_CNT_PLAIN_FRAG_FIRST,     /* plain fragments at offset 0: one per
-					    datagram the kernel reassembles      */
-	XDPSEC_CNT_DEC_IKE,              /* decrypt stage: IKE/keepalive passed    */
-	XDPSEC_CNT_STEERED,              /* IPsec frame sent via the CPUMAP        */
-	XDPSEC_CNT_STEER_FAIL,           /* CPUMAP redirect failed: sent direct    */
-	XDPSEC_CNT_TAG_NO_ROOM,          /* no headroom for the frame tag: the
-					    IPsec frame was passed to the stack  */
-	XDPSEC_CNT_STEER_UNTAGGED,       /* steer program: feedback slot gone, tag
-					    removed, frame passed to the stack   */
-	/* Stage totals: each program's frames in = out + dropped
-	 * (docs/counters.md, user/common/counter_balance.c) */
-	XDPSEC_CNT_EARLY_DROPPED,        /* classify: whole ESP dropped early
-					    (UNKNOWN_SPI / REPLAY_EARLY)         */
-	XDPSEC_CNT_DEC_RX,               /* decrypt program: every frame          */
-	XDPSEC_CNT_DEC_PASSED,           /* decrypt program: passed to the stack,
-					    tag removed                          */
-	XDPSEC_CNT_DEC_DROPPED,          /* decrypt program: dropped (and counted
-					    under its reason)                    */
-	XDPSEC_CNT_STEER_FWD,            /* steer program: into the feedback pair */
-	XDPSEC_CNT_STEER_DROPPED,        /* steer program: slot gone, tag stuck   */
-	XDPSEC_CNT_CPUMAP_DROPPED,       /* CPUMAP queue full: frames the kernel
-					    dropped before the steer program
-					    (bpf/steer.bpf.c, raw tracepoint)    */
+	XDPSEC_CNT_EVENT_BASE      = XDPSEC_CNT_DROP_BASE + XDPSEC_DROP__MAX,
+	XDPSEC_CNT__BEFORE_EVENTS  = XDPSEC_CNT_EVENT_BASE - 1,   /* so the list starts at EVENT_BASE */
+#define XDPSEC_X(id, group, name, help, is_drop) XDPSEC_CNT_##id,
+	XDPSEC_CNT_EVENT_LIST(XDPSEC_X)
+#undef XDPSEC_X
 	XDPSEC_CNT__MAX
 };
+/* The map layout adopted programs and older daemons share. */
+_Static_assert(XDPSEC_CLASS__MAX == 10 && XDPSEC_DROP__MAX == 22 && XDPSEC_CNT__MAX == 57,
+	       "counter layout changed: append to the lists, and update this check");
+_Static_assert(XDPSEC_CNT_REDIRECTED == XDPSEC_CNT_EVENT_BASE, "events start after the drops");
 
 /* ---- Runtime configuration of the classify program (array map, key 0). */
 enum xdpsec_malformed_policy {

@@ -80,7 +80,7 @@
 #define XDPSEC_ETH_P_8021AD   0x88A8
 #define XDPSEC_VLAN_MAX       2
 /* IPv6 extension headers walked; one more is IPV6_EXTHDR_DEPTH.  6 is the
- * issue's minimum and more than real traffic carries; the verifier's work
+ * minimum we committed to (docs/classify.md) and more than real traffic carries; the verifier's work
  * grows about quadratically with it (classify: 6 -> ~146k instructions
  * processed, 8 -> ~280k), and every program including this header pays. */
 #ifndef XDPSEC_IPV6_EXT_MAX
@@ -102,12 +102,21 @@
 #define XDPSEC_IPPROTO_ESP      50
 #define XDPSEC_IPPROTO_DSTOPTS  60
 
+/* IPv4 fragment field (host order) and IPv6 fragment header offset word */
+#define XDPSEC_IP_MF            0x2000  /* more fragments */
+#define XDPSEC_IP_OFFMASK       0x1fff  /* offset in 8-byte units */
+#define XDPSEC_IP_FRAG_MASK     (XDPSEC_IP_MF | XDPSEC_IP_OFFMASK) /* a fragment if any is set */
+#define XDPSEC_IP6_OFFMASK      0xfff8  /* offset in bytes */
+#define XDPSEC_IP6_MF           0x0001
+
 struct xdpsec_pkt {
 	__u16 l2_len;        /* Ethernet + VLAN tags == offset of the IP header */
 	__u16 l3_off;
 	__u32 l3_end;        /* l3_off + IP datagram length (<= frame length;
 				can lie beyond data_end in a multi-buffer frame) */
 	__u16 l4_off;        /* first header after IP + extension headers      */
+	__u16 nh_off;        /* offset of the byte that holds l4_proto (IPv4
+				protocol field, or the last next-header walked) */
 	__u16 vlan_tci[XDPSEC_VLAN_MAX]; /* host order, outer first            */
 	__u8  vlan_depth;
 	__u8  family;        /* XDPSEC_AF_INET / XDPSEC_AF_INET6, 0 = not IP    */
@@ -250,11 +259,12 @@ xdpsec_parse_ipv4(void *data, void *data_end, __u32 frame_len, struct xdpsec_pkt
 	__builtin_memcpy(p->daddr, &ip->daddr, 4);
 	p->l3_end = p->l3_off + tot;
 	p->l4_off = p->l3_off + ihl;
+	p->nh_off = p->l3_off + 9;
 	p->l4_proto = ip->protocol;
 	p->frag_id = bpf_ntohs(ip->id);
 	fo = bpf_ntohs(ip->frag_off);
-	p->frag_off = (fo & 0x1fff) * 8;
-	p->is_last = !(fo & 0x2000);
+	p->frag_off = (fo & XDPSEC_IP_OFFMASK) * 8;
+	p->is_last = !(fo & XDPSEC_IP_MF);
 	p->is_first = p->frag_off == 0;
 	p->is_fragment = !p->is_first || !p->is_last;
 	/* reassembled length = this header + offset + this payload */
@@ -302,6 +312,7 @@ xdpsec_parse_ipv6(void *data, void *data_end, __u32 frame_len, struct xdpsec_pkt
 	p->is_first = 1;
 	p->is_last = 1;
 	nh = ip6->nexthdr;
+	p->nh_off = p->l3_off + 6;
 
 	/* A do-while whose back edge is the conditional jump at its bottom.
 	 * Written as a for loop with break/continue, clang laid the latch out
@@ -349,8 +360,8 @@ XDPSEC_NO_UNROLL
 					__u16 fo = ((__u16)h[2] << 8) | h[3];
 
 					seen_frag = 1;
-					p->frag_off = fo & 0xfff8;
-					p->is_last = !(fo & 1);
+					p->frag_off = fo & XDPSEC_IP6_OFFMASK;
+					p->is_last = !(fo & XDPSEC_IP6_MF);
 					p->is_first = p->frag_off == 0;
 					p->frag_id = ((__u32)h[4] << 24) | ((__u32)h[5] << 16) |
 						     ((__u32)h[6] << 8) | h[7];
@@ -362,12 +373,14 @@ XDPSEC_NO_UNROLL
 					/* a non-first fragment: the rest is payload */
 					if (p->is_fragment && !p->is_first) {
 						nh = h[0];
+						p->nh_off = off;
 						off += 8;
 						break;
 					}
 				}
 			}
 			nh = h[0];
+			p->nh_off = off;
 			off += hlen;
 			i++;
 		} while (xdpsec_ipv6_is_ext(nh));

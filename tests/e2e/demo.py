@@ -23,7 +23,6 @@ import os
 import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import espgen      # noqa: E402
 from xdpsec_env import XdpsecEnv, DaemonUnavailable, TIME_SCALE   # noqa: E402

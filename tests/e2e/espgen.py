@@ -2,7 +2,7 @@
 
 Builds, with scapy's own IPsec implementation (`scapy.layers.ipsec`, an
 implementation independent of xdpsec), the packets of every test case of the
-decision tree (../../../shared/design/receive-logic.md), together with what
+decision tree (docs/decision-tree.md), together with what
 the receiver must be told (`xdpsecctl sa add ...` lines in `ip xfrm state`
 grammar) and what it must deliver (the exact payloads, the branch).
 

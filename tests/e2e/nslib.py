@@ -6,7 +6,7 @@ deleted and every process started through `Netns.popen` is killed by PID.
 
 Commands run with `nsenter --net=/run/netns/NAME`, not `ip netns exec`:
 `ip netns exec` remounts /sys, so bpffs pins made inside it vanish when it
-exits (see ../shared/design/architecture.md).
+exits.
 
 Addresses: only 198.18.0.0/15 and 2001:db8::/32.
 """

@@ -23,7 +23,7 @@ import struct
 import pytest
 
 import espgen
-from xdpsec_env import XdpsecEnv, DaemonUnavailable
+from xdpsec_env import env_or_skip
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root (netns, XDP)")
 
@@ -38,12 +38,7 @@ ALL = [BAD_CSUM, BAD_CSUM_FRAG, ZERO4, ZERO6, HBH]
 
 @pytest.fixture(scope="module")
 def env():
-    try:
-        e = XdpsecEnv(tag="cl").__enter__()
-    except DaemonUnavailable as ex:
-        if os.environ.get("XDPSEC_E2E_REQUIRE") == "1":
-            pytest.fail("xdpsecd cannot run here: %s" % ex)
-        pytest.skip("xdpsecd cannot run here: %s" % ex)
+    e = env_or_skip(tag="cl")
     try:
         e.ctl("limits", "set", "timeout", "2s")
         for c in ALL:

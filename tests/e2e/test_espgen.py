@@ -1,7 +1,7 @@
 """test_espgen - checks the end-to-end traffic generator without xdpsec.
 
 Runs anywhere (no root, no daemon).  A reference receiver written here in
-Python follows the decision tree of receive-logic.md literally: a packet that
+Python follows the decision tree of docs/decision-tree.md literally: a packet that
 is an IP fragment is reassembled; a whole packet that is ESP (or ESP in UDP
 4500) is decrypted with scapy's SecurityAssociation; the result goes round
 again; a whole plain UDP datagram (checksum verified) is delivered.  Each

@@ -1,4 +1,4 @@
-"""`xdpsecctl monitor` shows what the data plane refuses (issue 12, item 14).
+"""`xdpsecctl monitor` shows what the data plane refuses (user/daemon/events.c).
 
 docs/control.md lists the events; these tests make each one happen with
 real traffic and read it from `xdpsecctl -j monitor`:
@@ -21,21 +21,13 @@ import pytest
 
 import espgen
 import nslib
-from xdpsec_env import XdpsecEnv, DaemonUnavailable
+from xdpsec_env import env_or_skip
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root (netns, XDP)")
 
 PEERS4 = {"src": nslib.Pair.A4, "dst": nslib.Pair.B4}
 PEERS6 = {"src": nslib.Pair.A6, "dst": nslib.Pair.B6}
 
-
-def env_or_skip(**kw):
-    try:
-        return XdpsecEnv(**kw).__enter__()
-    except DaemonUnavailable as ex:
-        if os.environ.get("XDPSEC_E2E_REQUIRE") == "1":
-            pytest.fail("daemon cannot start: %s" % ex)
-        pytest.skip("daemon cannot start here: %s" % ex)
 
 
 class Monitor:

@@ -21,24 +21,14 @@ import os
 import pytest
 
 import espgen
-from xdpsec_env import XdpsecEnv, DaemonUnavailable
+from xdpsec_env import delivered, env_or_skip
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root (netns, XDP)")
 
 
 def start(tag, disable):
-    try:
-        return XdpsecEnv(tag=tag, daemon_env={"XDPSEC_DISABLE": disable}).__enter__()
-    except DaemonUnavailable as ex:
-        if os.environ.get("XDPSEC_E2E_REQUIRE") == "1":
-            raise
-        pytest.skip("xdpsecd cannot run here: %s" % ex)
+    return env_or_skip(tag=tag, daemon_env={"XDPSEC_DISABLE": disable})
 
-
-def delivered(res, case):
-    got = [p for _, p in res.udp]
-    assert len(got) == len(set(got)), "a payload was delivered twice"
-    return set(got)
 
 
 def drops(res):
@@ -64,12 +54,12 @@ def test_single_buffer_pair(disable):
             env.sa_add(c.sa_lines())
         for c in small:
             res = env.run_case(c)
-            assert delivered(res, c) == set(c.payloads), c.id
+            assert delivered(res) == set(c.payloads), c.id
             assert res.d("pipeline", "oversize_decrypted") == 0
             assert not drops(res), drops(res)
         for c in large:
             res = env.run_case(c)
-            assert delivered(res, c) == set(c.payloads), c.id
+            assert delivered(res) == set(c.payloads), c.id
             assert not drops(res), (c.id, drops(res))
             # the large ones took the fallback, counted
             assert res.d("pipeline", "oversize_fragmented") == len(c.payloads), c.id
@@ -93,7 +83,7 @@ def test_no_cpumap_programs():
         c = gen.frag_after(4, "gcm", 2, "inorder", count=8)
         env.sa_add(c.sa_lines())
         res = env.run_case(c)
-        assert delivered(res, c) == set(c.payloads)
+        assert delivered(res) == set(c.payloads)
         assert res.d("classify", "steered") == 0
     finally:
         env.close()
@@ -107,7 +97,7 @@ def test_no_mmapable_arrays():
         c = gen.replay(4, "gcm")
         env.sa_add(c.sa_lines())
         res = env.run_case(c)
-        assert delivered(res, c) == set(c.payloads)
+        assert delivered(res) == set(c.payloads)
         # every replay is still caught, by the daemon alone
         assert res.d("esp", "replay") == c.replayed
         assert res.d("classify", "drop_replay_early") == 0

@@ -1,4 +1,4 @@
-"""Several daemons on one host (issue 12, items 5, 6 and 17).
+"""Several daemons on one host (user/daemon/instance.c, docs/control.md).
 
 - One daemon per interface: a second xdpsecd for an interface already
   served refuses, naming the PID that serves it, and leaves the first one's
@@ -22,17 +22,15 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import time
 
 import pytest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
 
 import espgen  # noqa: E402
 import nslib  # noqa: E402
-from xdpsec_env import DaemonUnavailable, XdpsecEnv, build_dir  # noqa: E402
+from xdpsec_env import build_dir, env_or_skip  # noqa: E402
 
 BUILD = build_dir()
 XDPSECD = os.path.join(BUILD, "xdpsecd")
@@ -46,14 +44,6 @@ pytestmark = pytest.mark.skipif(
     os.geteuid() != 0 or not os.path.exists(XDPSECD) or not os.path.exists(XDPSECCTL),
     reason="needs root and built xdpsecd/xdpsecctl")
 
-
-def env_or_skip(tag, **kw):
-    try:
-        return XdpsecEnv(tag=tag, **kw).__enter__()
-    except DaemonUnavailable as ex:
-        if os.environ.get("XDPSEC_E2E_REQUIRE") == "1":
-            pytest.fail(str(ex))
-        pytest.skip("xdpsecd cannot run here: %s" % ex)
 
 
 def links(ns):

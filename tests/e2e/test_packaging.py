@@ -1,4 +1,4 @@
-"""What `make` and `make install` deliver (issue 12, items 15 and 16).
+"""What `make` and `make install` deliver (docs/install.mk).
 
   - `make` builds the man pages into BUILD/man with scdoc, and says why
     when scdoc is missing instead of failing;

@@ -1,4 +1,4 @@
-"""An SA is acknowledged only when every layer holds it (issue 12, item 8).
+"""An SA is acknowledged only when every layer holds it (user/daemon/sa_apply.c).
 
 `sa add` goes through the SA table, the kernel's SA map (the one the
 classify and decrypt programs look SAs up in, XDPSEC_SA_MAX entries) and
@@ -24,7 +24,7 @@ import pytest
 import espgen
 import nslib
 import xdpsec_env
-from xdpsec_env import XdpsecEnv, DaemonUnavailable
+from xdpsec_env import DaemonUnavailable, env_or_skip
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root (netns, XDP)")
 
@@ -36,14 +36,6 @@ def sa_line(spi, dst=nslib.Pair.B4, src=nslib.Pair.A4):
     return ("sa add src %s dst %s proto esp spi %#x mode tunnel "
             "aead 'rfc4106(gcm(aes))' %s 128" % (src, dst, spi, KEY))
 
-
-def env_or_skip(**kw):
-    try:
-        return XdpsecEnv(**kw).__enter__()
-    except DaemonUnavailable as ex:
-        if os.environ.get("XDPSEC_E2E_REQUIRE") == "1":
-            pytest.fail("daemon cannot start: %s" % ex)
-        pytest.skip("daemon cannot start here: %s" % ex)
 
 
 def classify_maps(ns, ifname="veth1"):

@@ -1,4 +1,4 @@
-"""The state file across kill -9 (issue 12, items 18 and 19).
+"""The state file across kill -9 (user/daemon/state_journal.c, replay_marks.c).
 
 - Replay: packets delivered before a kill -9 are replay drops after the
   restart, every one of them, however soon after their delivery the daemon
@@ -16,18 +16,16 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import tempfile
 import time
 
 import pytest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
 
 import espgen  # noqa: E402
 import nslib  # noqa: E402
-from xdpsec_env import DaemonUnavailable, XdpsecEnv, build_dir  # noqa: E402
+from xdpsec_env import build_dir, env_or_skip  # noqa: E402
 
 BUILD = build_dir()
 XDPSECD = os.path.join(BUILD, "xdpsecd")
@@ -50,12 +48,7 @@ def sa_line(i, spi_base=0x7000):
 
 def test_replay_after_kill9_is_dropped():
     gen = espgen.Gen(seed=61, spi_base=0x61000, port_base=39100)
-    try:
-        e = XdpsecEnv(tag="rk").__enter__()
-    except DaemonUnavailable as ex:
-        if os.environ.get("XDPSEC_E2E_REQUIRE") == "1":
-            pytest.fail(str(ex))
-        pytest.skip("xdpsecd cannot run here: %s" % ex)
+    e = env_or_skip(tag="rk")
     try:
         case = gen.esp(4, "gcm", "tunnel", count=20)
         e.sa_add(case.sa_lines())

@@ -23,7 +23,7 @@ import os
 import pytest
 
 import espgen
-from xdpsec_env import XdpsecEnv, DaemonUnavailable
+from xdpsec_env import env_or_skip
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root (netns, XDP)")
 
@@ -33,12 +33,7 @@ WINDOW = 32
 
 @pytest.fixture(scope="module")
 def env():
-    try:
-        e = XdpsecEnv(tag="st").__enter__()
-    except DaemonUnavailable as ex:
-        if os.environ.get("XDPSEC_E2E_REQUIRE") == "1":
-            raise
-        pytest.skip("xdpsecd cannot run here: %s" % ex)
+    e = env_or_skip(tag="st")
     yield e
     e.close()
 
@@ -102,12 +97,7 @@ def test_burst_in_order(env, family, alg, kind):
 def test_daemon_options(args, workers, steer):
     """--no-steer and --workers: what status says, what the counters say,
     and that delivery does not depend on it (a paced case)."""
-    try:
-        e = XdpsecEnv(tag="so", daemon_args=args).__enter__()
-    except DaemonUnavailable as ex:
-        if os.environ.get("XDPSEC_E2E_REQUIRE") == "1":
-            raise
-        pytest.skip("xdpsecd cannot run here: %s" % ex)
+    e = env_or_skip(tag="so", daemon_args=args)
     try:
         st = status(e)
         if workers is not None:

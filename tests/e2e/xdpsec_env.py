@@ -28,13 +28,11 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
-sys.path.insert(0, HERE)
 
 import framefile  # noqa: E402
 import nslib   # noqa: E402
@@ -341,3 +339,31 @@ class XdpsecEnv:
         if self.daemon_alive():
             self.check_balance()
         return Result(case, sent, udp, tcp, delta)
+
+
+# ---- what every test module needs around XdpsecEnv
+
+def unavailable(ex):
+    """The daemon cannot run here: skip the test, or fail it when
+    XDPSEC_E2E_REQUIRE=1 (acceptance runs, where a skip would hide it)."""
+    import pytest
+    msg = "xdpsecd cannot run here: %s" % ex
+    if os.environ.get("XDPSEC_E2E_REQUIRE") == "1":
+        pytest.fail(msg)
+    pytest.skip(msg)
+
+
+def env_or_skip(tag="pl", **kw):
+    """A started XdpsecEnv (the caller closes it), or unavailable()."""
+    try:
+        return XdpsecEnv(tag=tag, **kw).__enter__()
+    except DaemonUnavailable as ex:
+        unavailable(ex)
+
+
+def delivered(res, only=None):
+    """The UDP payloads a run_case result delivered (each at most once:
+    a second copy fails the test); with `only`, just those among them."""
+    got = [p for _, p in res.udp]
+    assert len(got) == len(set(got)), "a payload was delivered twice"
+    return set(got) & set(only) if only is not None else set(got)

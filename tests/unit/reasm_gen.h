@@ -120,6 +120,12 @@ static inline void rg_ipv6(struct rg_dgram *d, uint64_t *rs, uint8_t last_src, u
 		p[off + 1] = 1; p[off + 2] = 1; p[off + 3] = 12;
 		off += 16;
 	}
+	for (int k = 2; k < ext; k++) {   /* ext > 2: more dest opts (PadN) */
+		p[nh_off] = 60;
+		nh_off = off;
+		memcpy(p + off, (const uint8_t[8]){ 0, 0, 1, 4, 0, 0, 0, 0 }, 8);
+		off += 8;
+	}
 	p[nh_off] = nh;
 	d->hdr_len = off;
 	d->nh_off = nh_off;

@@ -63,6 +63,41 @@ TEST(requests)
 	CHECK(build("sa list extra", err, sizeof(err)) == NULL);
 }
 
+/* Every command the words can build is one of the command table's, and
+ * every table entry is built from its own name (the daemon dispatches and
+ * the CLI prints by that table). */
+TEST(command_table)
+{
+	static const char *const lines[] = {
+		"ping", "version", "sa list", "sa show", "sa stats", "sa count", "sa flush",
+		"sa del dst 198.18.0.2 spi 16", "sa get dst 198.18.0.2 spi 16",
+		"sa stats dst 198.18.0.2 spi 16", "stats", "stats --reset", "reasm", "status",
+		"limits get", "limits show", "limits set timeout 10s", "monitor", "stats --check",
+		"policy list", "policy show", "policy flush",
+		"policy add src 198.19.1.0/24 dst 198.19.2.0/24 dir in tmpl src 198.18.0.1 "
+		"dst 198.18.0.2 proto esp mode tunnel reqid 1",
+		"policy del src 198.19.1.0/24 dst 198.19.2.0/24 dir in", "xfrm policy list",
+		"sa add src 198.18.0.1 dst 198.18.0.2 proto esp spi 0x10 aead 'rfc4106(gcm(aes))' " K20 " 128",
+	};
+	bool built[CTL_CMD__MAX] = { false };
+	char err[256];
+
+	for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
+		json_object *r = build(lines[i], err, sizeof(err));
+		int which = r ? ctl_cmd_find(cmd_of(r)) : -1;
+
+		CHECK(which >= 0);
+		if (which >= 0)
+			built[which] = true;
+		json_object_put(r);
+	}
+	for (int i = 0; i < CTL_CMD__MAX; i++) {
+		CHECK(built[i]);
+		CHECK_EQ(ctl_cmd_find(ctl_cmd_table[i].name), i);
+	}
+	CHECK_EQ(ctl_cmd_find("frob"), -1);
+}
+
 TEST(sa_json_roundtrip)
 {
 	char *argv[] = { "src", "2001:db8::1", "dst", "2001:db8::2", "proto", "esp", "spi", "0xdeadbeef",
@@ -163,6 +198,7 @@ TEST(limit_values)
 int main(void)
 {
 	RUN(requests);
+	RUN(command_table);
 	RUN(sa_json_roundtrip);
 	RUN(framing);
 	RUN(limit_values);

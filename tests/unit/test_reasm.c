@@ -18,6 +18,8 @@
 #include "testlib.h"
 #include "reasm.h"
 #include "reasm_gen.h"
+#include "xdpsec_common.h"
+#include "xdpsec_parse.h"
 
 static uint64_t seed;
 static uint64_t rs;                      /* generator state */
@@ -586,6 +588,47 @@ TEST(ipv6_hop_by_hop_not_first)
 		CHECK_EQ(reasm_selfcheck(r), 0);
 		set_free(&s);
 		reasm_free(r);
+	}
+}
+
+/*
+ * The IPv6 extension-header depth limit is the classifier's
+ * (XDPSEC_IPV6_EXT_MAX, headers/xdpsec_parse.h), the fragment header
+ * counted: at the limit a datagram completes, one header more and its
+ * fragments are malformed -- here and in the classifier's parser, fed the
+ * same bytes.
+ */
+TEST(ipv6_depth_is_the_classifiers)
+{
+	for (int fast = 0; fast <= 1; fast++) {
+		for (int over = 0; over <= 1; over++) {
+			struct reasm *r = reasm_new(NULL);
+			struct xdpsec_pkt xp;
+			struct set s;
+			/* ext N >= 2: N + 1 headers before the fragment header */
+			int ext = XDPSEC_IPV6_EXT_MAX - 2 + over;
+			enum xdpsec_class cls;
+
+			reasm_set_fast_path(r, fast);
+			set_make_split(&s, 6, 720 + (uint32_t)over, 3000, ext, 3);
+			cls = xdpsec_parse_ip_l3(s.f[0].pkt, (__u32)s.f[0].len, &xp);
+			if (over) {
+				CHECK_EQ(cls, XDPSEC_CLASS_MALFORMED);
+				CHECK_EQ(xp.reason, XDPSEC_DROP_IPV6_EXTHDR_DEPTH);
+				CHECK_EQ(feed(r, &s.f[0], 0, 0, 0), REASM_DROPPED);
+				CHECK_EQ(out.reason, REASM_R_MALFORMED);
+			} else {
+				CHECK(cls != XDPSEC_CLASS_MALFORMED);
+				CHECK_EQ(xp.ext_depth, XDPSEC_IPV6_EXT_MAX);
+				CHECK_EQ(feed(r, &s.f[0], 0, 0, 0), REASM_HELD);
+				CHECK_EQ(feed(r, &s.f[1], 0, 0, 0), REASM_HELD);
+				CHECK_EQ(feed(r, &s.f[2], 0, 0, 0), REASM_COMPLETE);
+				CHECK(complete_is(&s));
+			}
+			CHECK_EQ(reasm_selfcheck(r), 0);
+			set_free(&s);
+			reasm_free(r);
+		}
 	}
 }
 
@@ -1324,6 +1367,7 @@ int main(void)
 	RUN(ipv6_hop_by_hop_not_first);
 	RUN(conservation_of_packets);
 	RUN(same_id_different_protocol);
+	RUN(ipv6_depth_is_the_classifiers);
 	RUN(context_separates);
 	RUN(tags_are_ored);
 	RUN(ipv6_extension_headers);

@@ -139,7 +139,7 @@ static const struct invalid invalid[] = {
 	  "rfc4543(gcm(aes)) ICV must be 128 bits, got 96" },
 	{ ID "aead 'rfc4543(gcm(aes))' " K16 " 128",
 	  "rfc4543(gcm(aes)) key must be 20, 28 or 36 bytes (AES-128/192/256 key + 4-byte salt), got 16" },
-	/* never accepted and ignored (issue 12 item 10) */
+	/* never accepted and ignored: refused, with the reason */
 	{ ID "aead rfc4106(gcm(aes)) " K20 " 128 mark 7/0xff",
 	  "\"mark\": not supported: SAs are found by destination, SPI and protocol only (packets taken at XDP carry no mark)" },
 	{ ID "aead rfc4106(gcm(aes)) " K20 " 128 mark 7 mask 0xff",

@@ -181,7 +181,7 @@ TEST(kernel_transforms_accepted)
 }
 
 /* An SA is named by (dst, spi, proto); a src given with the name must be
- * the SA's own (issue 12 item 9: a wrong src deleted the SA). */
+ * the SA's own (a wrong src once deleted the SA). */
 TEST(src_must_match_when_given)
 {
 	struct sa_table *t = sa_table_new(4, CRYPTO_BACKEND_AUTO);

@@ -4,7 +4,7 @@
  *
  * Command words become a JSON request (ctl_build_request, shared with the
  * daemon's -c batches), the reply is printed as JSON (-j) or in the
- * aligned, `ip -s xfrm state`-like form below.  Exit status: 0 success,
+ * aligned, `ip -s xfrm state`-like form of ctl_print.c.  Exit status: 0 success,
  * 1 refused request (reason on stderr) or no daemon, 2 usage error.
  */
 #include <errno.h>
@@ -15,6 +15,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include "ctl_print.h"
 #include "ctl_proto.h"
 #include "instance.h"
 #include "sa_parse.h"
@@ -127,310 +128,7 @@ static const struct { const char *cmd, *text; } help_cmds[] = {
 	{ NULL, NULL },
 };
 
-static int json_out;
 static int keys_opt;
-static int check_opt;          /* stats --check: only the balance, exit 1 if off */
-
-/* ------------------------------------------------------------ printing */
-
-static const char *jstr(json_object *o, const char *k)
-{
-	json_object *v;
-
-	return json_object_object_get_ex(o, k, &v) && v ? json_object_get_string(v) : "";
-}
-
-static int64_t jint(json_object *o, const char *k)
-{
-	json_object *v;
-
-	return json_object_object_get_ex(o, k, &v) ? json_object_get_int64(v) : 0;
-}
-
-static void print_sa(json_object *sa)
-{
-	json_object *a, *st;
-	uint32_t spi = (uint32_t)jint(sa, "spi"), reqid = (uint32_t)jint(sa, "reqid");
-
-	printf("src %s dst %s\n", jstr(sa, "src"), jstr(sa, "dst"));
-	printf("\tproto esp spi 0x%08x(%u) reqid %u(0x%08x) mode %s\n", spi, spi, reqid,
-	       reqid, jstr(sa, "mode"));
-	printf("\treplay-window %" PRId64 "%s\n", jint(sa, "replay_window"),
-	       json_object_object_get_ex(sa, "esn", &a) && json_object_get_boolean(a) ? " flag esn" : "");
-	if (json_object_object_get_ex(sa, "aead", &a)) {
-		printf("\taead %s %s %" PRId64 "\n", jstr(a, "name"),
-		       *jstr(a, "key") ? jstr(a, "key") : "(key hidden)", jint(a, "icv_bits"));
-	}
-	if (json_object_object_get_ex(sa, "auth", &a))
-		printf("\tauth-trunc %s %s %" PRId64 "\n", jstr(a, "name"),
-		       *jstr(a, "key") ? jstr(a, "key") : "(key hidden)", jint(a, "trunc_bits"));
-	if (json_object_object_get_ex(sa, "enc", &a))   /* ecb(cipher_null): no key */
-		printf("\tenc %s %s\n", jstr(a, "name"), !jint(a, "key_bits") ? "''" :
-		       *jstr(a, "key") ? jstr(a, "key") : "(key hidden)");
-	if (json_object_object_get_ex(sa, "encap", &a))
-		printf("\tencap type espinudp sport %" PRId64 " dport %" PRId64 " addr 0.0.0.0\n",
-		       jint(a, "sport"), jint(a, "dport"));
-	if (json_object_object_get_ex(sa, "stats", &st)) {
-		printf("\tlifetime current:\n\t  %" PRId64 "(bytes), %" PRId64 "(packets)\n",
-		       jint(st, "bytes"), jint(st, "packets"));
-		printf("\tstats:\n\t  replay-window %-8" PRId64 " replay %-8" PRId64 " failed %-8" PRId64 "\n",
-		       jint(st, "replay_top"), jint(st, "replay"), jint(st, "auth_fail"));
-		printf("\t  pad-err %-8" PRId64 " truncated %-8" PRId64 " bad-inner %-8" PRId64
-		       " tfc-dummy %-8" PRId64 " encap %-8" PRId64 "\n",
-		       jint(st, "pad_err"), jint(st, "trunc"), jint(st, "bad_inner"),
-		       jint(st, "tfc_dummy"), jint(st, "encap"));
-	}
-	if (*jstr(sa, "crypto_backend"))
-		printf("\tcrypto %s\n", jstr(sa, "crypto_backend"));
-}
-
-static void print_sa_stats(json_object *sas)
-{
-	size_t n = json_object_array_length(sas);
-	static const char *const f[] = { "packets", "bytes", "auth_fail", "replay", "pad_err",
-		"trunc", "bad_inner", "tfc_dummy", "encap", "replay_top" };
-
-	printf("%-40s %-10s", "DST", "SPI");
-	for (size_t k = 0; k < 10; k++)
-		printf(" %12s", f[k]);
-	printf("\n");
-	for (size_t i = 0; i < n; i++) {
-		json_object *sa = json_object_array_get_idx(sas, i), *st;
-		printf("%-40s 0x%08x", jstr(sa, "dst"), (uint32_t)jint(sa, "spi"));
-		json_object_object_get_ex(sa, "stats", &st);
-		for (size_t k = 0; k < 10; k++)
-			printf(" %12" PRId64, jint(st, f[k]));
-		printf("\n");
-	}
-}
-
-/* The conservation law as the daemon computed it (docs/counters.md). */
-static void print_balance(json_object *res)
-{
-	json_object *bal, *stages;
-
-	if (!json_object_object_get_ex(res, "balance", &bal) ||
-	    !json_object_object_get_ex(bal, "stages", &stages))
-		return;
-	printf("balance: in = out + dropped + held, per stage (docs/counters.md)\n");
-	printf("  %-13s %14s %14s %14s %10s %12s\n", "stage", "in", "out", "dropped", "held",
-	       "unaccounted");
-	for (size_t i = 0; i < json_object_array_length(stages); i++) {
-		json_object *s = json_object_array_get_idx(stages, i), *p;
-
-		if (json_object_object_get_ex(s, "present", &p) && !json_object_get_boolean(p)) {
-			printf("  %-13s %14s\n", jstr(s, "stage"), "-");
-			continue;
-		}
-		printf("  %-13s %14" PRId64 " %14" PRId64 " %14" PRId64 " %10" PRId64 " %12" PRId64 "%s\n",
-		       jstr(s, "stage"), jint(s, "in"), jint(s, "out"), jint(s, "dropped"),
-		       jint(s, "held"), jint(s, "unaccounted"), jint(s, "unaccounted") ? "  UNBALANCED" : "");
-	}
-}
-
-/* stats --check: 0 when every present stage balances, else 1 with the
- * unbalanced stages and their terms in err. */
-static int check_balance(json_object *res, char *err, size_t errlen)
-{
-	json_object *bal, *stages;
-	size_t o = 0;
-
-	if (!json_object_object_get_ex(res, "balance", &bal) ||
-	    !json_object_object_get_ex(bal, "stages", &stages)) {
-		snprintf(err, errlen, "the daemon reports no balance (too old?)");
-		return 1;
-	}
-	err[0] = 0;
-	for (size_t i = 0; i < json_object_array_length(stages); i++) {
-		json_object *s = json_object_array_get_idx(stages, i);
-
-		if (!jint(s, "unaccounted") || o >= errlen)
-			continue;
-		o += (size_t)snprintf(err + o, errlen - o,
-				      "%sunbalanced stage %s: in %" PRId64 " != out %" PRId64
-				      " + dropped %" PRId64 " + held %" PRId64 " (%" PRId64
-				      " unaccounted; %s)", o ? "\n" : "", jstr(s, "stage"),
-				      jint(s, "in"), jint(s, "out"), jint(s, "dropped"), jint(s, "held"),
-				      jint(s, "unaccounted"), jstr(s, "terms"));
-	}
-	return err[0] ? 1 : 0;
-}
-
-static void print_stats(json_object *res)
-{
-	json_object *list, *prom;
-	size_t n, w = 0;
-	const char *group = NULL;
-	int any_drop = 0;
-
-	if (json_object_object_get_ex(res, "prometheus", &prom)) {
-		fputs(json_object_get_string(prom), stdout);
-		return;
-	}
-	if (check_opt) {
-		print_balance(res);
-		return;
-	}
-	if (!json_object_object_get_ex(res, "counters", &list))
-		return;
-	n = json_object_array_length(list);
-	for (size_t i = 0; i < n; i++) {
-		size_t l = strlen(jstr(json_object_array_get_idx(list, i), "name"));
-		w = l > w ? l : w;
-	}
-	for (size_t i = 0; i < n; i++) {
-		json_object *c = json_object_array_get_idx(list, i);
-		if (!group || strcmp(group, jstr(c, "group"))) {
-			group = jstr(c, "group");
-			printf("%s%s:\n", i ? "\n" : "", group);
-		}
-		printf("  %-*s %14" PRId64 "  %s\n", (int)w, jstr(c, "name"), jint(c, "value"), jstr(c, "help"));
-	}
-	for (size_t i = 0; i < n; i++) {
-		json_object *c = json_object_array_get_idx(list, i), *d;
-		if (!json_object_object_get_ex(c, "drop", &d) || !json_object_get_boolean(d) ||
-		    !jint(c, "value"))
-			continue;
-		if (!any_drop++)
-			printf("\ndrop reasons (non-zero):\n");
-		printf("  %-10s %-*s %14" PRId64 "\n", jstr(c, "group"), (int)w, jstr(c, "name"), jint(c, "value"));
-	}
-	if (!any_drop)
-		printf("\ndrop reasons: none\n");
-	printf("\n");
-	print_balance(res);
-}
-
-static void print_reasm(json_object *res)
-{
-	json_object *arr;
-	size_t n;
-
-	printf("%" PRId64 " datagram(s) in progress, %" PRId64 " of %" PRId64 " bytes of memory\n",
-	       jint(res, "in_progress"), jint(res, "mem_used"), jint(res, "mem_cap"));
-	if (!json_object_object_get_ex(res, "datagrams", &arr) || !(n = json_object_array_length(arr)))
-		return;
-	printf("%-3s %-39s %-39s %5s %10s %6s %7s %8s %s\n", "IP", "SRC", "DST", "PROTO", "ID",
-	       "FRAGS", "BYTES", "AGE(ms)", "HAVE");
-	for (size_t i = 0; i < n; i++) {
-		json_object *d = json_object_array_get_idx(arr, i), *f, *l;
-		json_object_object_get_ex(d, "have_first", &f);
-		json_object_object_get_ex(d, "have_last", &l);
-		printf("v%-2" PRId64 " %-39s %-39s %5" PRId64 " 0x%08" PRIx64 " %6" PRId64 " %7" PRId64
-		       " %8" PRId64 " %s%s\n", jint(d, "family"), jstr(d, "src"), jstr(d, "dst"),
-		       jint(d, "proto"), jint(d, "id"), jint(d, "frags"), jint(d, "bytes"),
-		       jint(d, "age_ms"), json_object_get_boolean(f) ? "first " : "",
-		       json_object_get_boolean(l) ? "last" : "");
-	}
-}
-
-static void print_kv(json_object *o, int indent)
-{
-	json_object_object_foreach(o, k, v) {
-		if (v && json_object_is_type(v, json_type_object)) {
-			printf("%*s%s:\n", indent, "", k);
-			print_kv(v, indent + 2);
-		} else if (v && json_object_is_type(v, json_type_array) &&
-			   json_object_array_length(v) &&
-			   json_object_is_type(json_object_array_get_idx(v, 0), json_type_object)) {
-			printf("%*s%s:\n", indent, "", k);
-			for (size_t i = 0; i < json_object_array_length(v); i++) {
-				printf("%*s- #%zu\n", indent + 2, "", i);
-				print_kv(json_object_array_get_idx(v, i), indent + 4);
-			}
-		} else {
-			printf("%*s%-*s %s\n", indent, "", 22 - indent, k,
-			       v ? json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN |
-								     JSON_C_TO_STRING_NOSLASHESCAPE) : "-");
-		}
-	}
-}
-
-/* Everything as key/value, then the kernel features one per line:
- * "name yes", or "name no" and why and what the daemon does instead. */
-static void print_status(json_object *res)
-{
-	json_object *feat = NULL;
-
-	if (json_object_object_get_ex(res, "features", &feat) && feat) {
-		json_object_get(feat);
-		json_object_object_del(res, "features");
-	}
-	print_kv(res, 0);
-	if (!feat)
-		return;
-	printf("features:\n");
-	json_object_object_foreach(feat, name, f) {
-		json_object *v;
-		bool yes = json_object_object_get_ex(f, "available", &v) && json_object_get_boolean(v);
-
-		if (yes)
-			printf("  %-20s yes\n", name);
-		else
-			printf("  %-20s no   %s\n", name, jstr(f, "note"));
-	}
-	json_object_put(feat);
-}
-
-static void print_limits(json_object *res)
-{
-	for (const struct ctl_limit_name *l = ctl_limit_names; l->cli; l++)
-		printf("%-14s %12" PRId64 " %-7s %s\n", l->cli, jint(res, l->key), l->unit, l->help);
-}
-
-static void print_event(json_object *ev)
-{
-	char tb[32];
-	double t = json_object_get_double(json_object_object_get(ev, "time"));
-	time_t s = (time_t)t;
-	struct tm tm;
-
-	localtime_r(&s, &tm);
-	strftime(tb, sizeof(tb), "%H:%M:%S", &tm);
-	printf("%s.%03d %-15s ", tb, (int)((t - (double)s) * 1000), jstr(ev, "type"));
-	if (json_object_object_get(ev, "src") || json_object_object_get(ev, "dst"))
-		printf("%s > %s: ", jstr(ev, "src"), jstr(ev, "dst"));
-	printf("%s", jstr(ev, "message"));
-	if (jint(ev, "suppressed"))
-		printf(" (suppressed %" PRId64 " before this)", jint(ev, "suppressed"));
-	printf("\n");
-	fflush(stdout);
-}
-
-static void print_result(const char *cmd, json_object *res)
-{
-	json_object *v;
-
-	if (json_out) {
-		printf("%s\n", json_object_to_json_string_ext(res, JSON_C_TO_STRING_PRETTY |
-							      JSON_C_TO_STRING_NOSLASHESCAPE));
-		return;
-	}
-	if (!strcmp(cmd, "sa list")) {
-		json_object_object_get_ex(res, "sas", &v);
-		for (size_t i = 0; v && i < json_object_array_length(v); i++)
-			print_sa(json_object_array_get_idx(v, i));
-	} else if (!strcmp(cmd, "sa get")) {
-		if (json_object_object_get_ex(res, "sa", &v))
-			print_sa(v);
-	} else if (!strcmp(cmd, "sa stats")) {
-		if (json_object_object_get_ex(res, "sas", &v))
-			print_sa_stats(v);
-	} else if (!strcmp(cmd, "sa count")) {
-		printf("%" PRId64 " of %" PRId64 " SAs\n", jint(res, "count"), jint(res, "max"));
-	} else if (!strcmp(cmd, "sa flush")) {
-		printf("deleted %" PRId64 " SAs\n", jint(res, "deleted"));
-	} else if (!strcmp(cmd, "stats")) {
-		print_stats(res);
-	} else if (!strcmp(cmd, "reasm")) {
-		print_reasm(res);
-	} else if (!strcmp(cmd, "limits get") || !strcmp(cmd, "limits set")) {
-		print_limits(res);
-	} else if (!strcmp(cmd, "status") || !strcmp(cmd, "version")) {
-		print_status(res);
-	}
-	/* sa add / sa del / ping: silent on success, like ip */
-}
 
 /* ------------------------------------------------------------ running */
 
@@ -445,8 +143,8 @@ static int run_one(int fd, struct ctl_reader *rd, int argc, char **argv, unsigne
 
 	if (ctl_build_request(argc, argv, &o, &req, err, errlen))
 		return 2;
-	snprintf(cmd, sizeof(cmd), "%s", jstr(req, "cmd"));
-	check_opt = !strcmp(cmd, "stats") &&
+	snprintf(cmd, sizeof(cmd), "%s", cli_jstr(req, "cmd"));
+	cli_check_only = !strcmp(cmd, "stats") &&
 		    json_object_get_boolean(json_object_object_get(json_object_object_get(req, "args"),
 								   "check"));
 	json_object_object_add(req, "id", json_object_new_int64(++*id));
@@ -463,15 +161,15 @@ static int run_one(int fd, struct ctl_reader *rd, int argc, char **argv, unsigne
 	}
 	if (!json_object_object_get_ex(reply, "ok", &v) || !json_object_get_boolean(v)) {
 		json_object *e = json_object_object_get(reply, "error");
-		snprintf(err, errlen, "%s (%s)", jstr(e, "message"), jstr(e, "code"));
+		snprintf(err, errlen, "%s (%s)", cli_jstr(e, "message"), cli_jstr(e, "code"));
 		json_object_put(reply);
 		return 1;
 	}
 	/* monitor's acknowledgement is not printed: with -j the output is
 	 * then exactly one event object per line */
 	if (strcmp(cmd, "monitor"))
-		print_result(cmd, json_object_object_get(reply, "result"));
-	if (check_opt && check_balance(json_object_object_get(reply, "result"), err, errlen)) {
+		cli_print_result(cmd, json_object_object_get(reply, "result"));
+	if (cli_check_only && cli_check_balance(json_object_object_get(reply, "result"), err, errlen)) {
 		json_object_put(reply);
 		return 1;
 	}
@@ -480,10 +178,10 @@ static int run_one(int fd, struct ctl_reader *rd, int argc, char **argv, unsigne
 		/* stream until the daemon goes away or we are interrupted */
 		while ((reply = ctl_read_msg(rd))) {
 			if (json_object_object_get_ex(reply, "event", &v)) {
-				if (json_out)
+				if (cli_json_out)
 					printf("%s\n", json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN));
 				else
-					print_event(v);
+					cli_print_event(v);
 				fflush(stdout);
 			}
 			json_object_put(reply);
@@ -513,7 +211,7 @@ static int plain_request(int fd, struct ctl_reader *rd, const char *cmd, unsigne
 	rc = 0;
 	if (!json_object_object_get_ex(reply, "ok", &v) || !json_object_get_boolean(v)) {
 		json_object *e = json_object_object_get(reply, "error");
-		snprintf(err, errlen, "%s (%s)", jstr(e, "message"), jstr(e, "code"));
+		snprintf(err, errlen, "%s (%s)", cli_jstr(e, "message"), cli_jstr(e, "code"));
 		rc = 1;
 	}
 	json_object_put(reply);
@@ -575,7 +273,7 @@ static int run_batch(int fd, struct ctl_reader *rd, const char *path)
 				break;
 			}
 			e->lineno = lineno;
-			snprintf(e->cmd, sizeof(e->cmd), "%s", jstr(req, "cmd"));
+			snprintf(e->cmd, sizeof(e->cmd), "%s", cli_jstr(req, "cmd"));
 			json_object_object_add(req, "id", json_object_new_int64(++id));
 			if (ctl_send(fd, req)) {
 				json_object_put(req);
@@ -606,14 +304,14 @@ static int run_batch(int fd, struct ctl_reader *rd, const char *path)
 
 			/* the first failure; what follows it was not run */
 			if (!err_line || e->lineno < err_line) {
-				snprintf(first_err, sizeof(first_err), "%s (%s)", jstr(er, "message"),
-					 jstr(er, "code"));
+				snprintf(first_err, sizeof(first_err), "%s (%s)", cli_jstr(er, "message"),
+					 cli_jstr(er, "code"));
 				err_line = e->lineno;
 				rc = 1;
 			}
 			stop = true;
 		} else if (!err_line || e->lineno < err_line) {
-			print_result(e->cmd, json_object_object_get(reply, "result"));
+			cli_print_result(e->cmd, json_object_object_get(reply, "result"));
 		}
 		json_object_put(reply);
 	}
@@ -671,7 +369,7 @@ int main(int argc, char **argv)
 	while ((opt = getopt_long(argc, argv, "+S:jkb:Vh", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'S': sock = optarg; break;
-		case 'j': json_out = 1; break;
+		case 'j': cli_json_out = 1; break;
 		case 'k': keys_opt = 1; break;
 		case 'b': batch = optarg; break;
 		case 'V': printf("xdpsecctl %s (control protocol %d)\n", XDPSEC_VERSION, CTL_PROTO_VERSION); return 0;

@@ -21,9 +21,14 @@ enum crypto_backend {
 	CRYPTO_BACKEND_AUTO = 0,     /* env XDPSEC_CRYPTO=openssl|ipsecmb, else ipsec-mb if usable */
 	CRYPTO_BACKEND_IPSECMB,
 	CRYPTO_BACKEND_OPENSSL,
+	CRYPTO_BACKEND__N
 };
 
 const char *crypto_backend_name(enum crypto_backend be);
+/* Why backend be cannot be used on this machine; NULL when it can. */
+const char *crypto_backend_why_not(enum crypto_backend be);
+/* What it runs: "intel-ipsec-mb 1.3.0, AVX512 code path". */
+const char *crypto_backend_describe(enum crypto_backend be);
 /* AUTO -> a concrete backend (env, then ipsec-mb if this CPU runs it). */
 enum crypto_backend crypto_backend_resolve(enum crypto_backend be);
 
@@ -93,27 +98,32 @@ void crypto_drain(struct crypto_thr *t);
 #define CRYPTO_QUEUE_MIN 8
 int crypto_queues(const struct crypto_thr *t, const struct crypto_sa *s);
 
-/* Why ipsec-mb is not used (NULL when it is usable), and what it runs:
- * "intel-ipsec-mb 1.3.0, AVX512 code path". */
-const char *crypto_imb_why_not(void);
-const char *crypto_imb_describe(void);
-
-/* Backends (crypto_openssl.c, crypto_ipsecmb.c); dispatch in crypto_core.c. */
-struct crypto_sa *crypto_ossl_sa_new(const struct xs_sa_config *cfg, char *err, size_t errlen);
-void crypto_ossl_sa_free(struct crypto_sa *s);
-void *crypto_ossl_thr_new(void);
-void crypto_ossl_thr_free(void *t);
-int crypto_ossl_open(void *t, const struct crypto_sa *s, const struct crypto_op *op);
-
-int crypto_imb_usable(void);
-struct crypto_sa *crypto_imb_sa_new(const struct xs_sa_config *cfg, char *err, size_t errlen);
-void crypto_imb_sa_free(struct crypto_sa *s);
-void *crypto_imb_thr_new(void);
-void crypto_imb_thr_free(void *t);
-int crypto_imb_open(void *t, const struct crypto_sa *s, const struct crypto_op *op);
-int crypto_imb_submit(void *t, struct crypto_job *j);
-const struct crypto_sa *crypto_imb_sa_twin(const struct crypto_sa *s);
-void crypto_imb_drain(void *t);
+/* ---- What a backend gives the core.  crypto_core.c calls backends only
+ * through these (the list of them is crypto_backends.c's); a backend
+ * calls the core only for crypto_next_uid. */
+struct crypto_backend_ops {
+	enum crypto_backend id;
+	const char *name;                        /* "ipsecmb", "openssl" */
+	const char *(*why_not)(void);            /* NULL when usable */
+	const char *(*describe)(void);           /* what it runs, for the log */
+	/* NULL when it cannot serve cfg (the core then takes the last
+	 * backend of crypto_backends, which serves every transform) */
+	struct crypto_sa *(*sa_new)(const struct xs_sa_config *cfg, char *err, size_t errlen);
+	void (*sa_free)(struct crypto_sa *s);
+	void *(*thr_new)(void);                  /* per worker thread */
+	void (*thr_free)(void *t);
+	int (*open)(void *t, const struct crypto_sa *s, const struct crypto_op *op);
+	/* Optional: jobs of this SA are queued by submit and completed by
+	 * drain (crypto_submit); a lone packet then goes to a twin of the SA
+	 * that the core makes with the last backend (faster alone). */
+	int (*queues)(const struct crypto_sa *s);
+	int (*submit)(void *t, struct crypto_job *j);
+	void (*drain)(void *t);
+};
+/* crypto_backends.c: every backend, in the order AUTO prefers them; the
+ * last one serves every transform. */
+extern const struct crypto_backend_ops *const crypto_backends[];
+extern const unsigned crypto_n_backends;
 
 /* Common head of every backend's crypto_sa. */
 struct crypto_sa_head {
@@ -122,6 +132,7 @@ struct crypto_sa_head {
 	uint16_t icv_len;
 	uint16_t key_len;        /* cipher key bytes, salt excluded             */
 	uint64_t uid;            /* unique per crypto_sa: per-thread key caches */
+	struct crypto_sa *twin;  /* set by the core (ops.queues), else NULL    */
 };
 uint64_t crypto_next_uid(void);
 

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
  * crypto_core.c - backend selection, transform validation, and dispatch of
- * crypto_open to the backend that expanded the SA's keys.
+ * crypto_open to the backend that expanded the SA's keys.  Backends are
+ * reached only through their struct crypto_backend_ops (crypto.h), listed
+ * in crypto_backends.c.
  */
 #include "crypto.h"
 
@@ -11,9 +13,9 @@
 #include <string.h>
 #include "log.h"
 
+/* Per worker thread: each usable backend's state, by backend id. */
 struct crypto_thr {
-	void *ossl;              /* crypto_openssl.c per-thread state */
-	void *imb;               /* crypto_ipsecmb.c per-thread state, NULL if unusable */
+	void *st[CRYPTO_BACKEND__N];
 };
 
 uint64_t crypto_next_uid(void)
@@ -23,31 +25,75 @@ uint64_t crypto_next_uid(void)
 	return __atomic_add_fetch(&uid, 1, __ATOMIC_RELAXED);
 }
 
+static const struct crypto_backend_ops *ops_of(enum crypto_backend be)
+{
+	for (unsigned i = 0; i < crypto_n_backends; i++)
+		if (crypto_backends[i]->id == be)
+			return crypto_backends[i];
+	return NULL;
+}
+
+/* The backend that serves every transform: SAs another cannot serve, and
+ * the twins of SAs whose jobs another queues. */
+static const struct crypto_backend_ops *universal(void)
+{
+	return crypto_backends[crypto_n_backends - 1];
+}
+
+static int usable(const struct crypto_backend_ops *o)
+{
+	return o && (!o->why_not || !o->why_not());
+}
+
+const char *crypto_backend_name(enum crypto_backend be)
+{
+	const struct crypto_backend_ops *o = ops_of(be);
+
+	return be == CRYPTO_BACKEND_AUTO ? "auto" : o ? o->name : "?";
+}
+
+const char *crypto_backend_why_not(enum crypto_backend be)
+{
+	const struct crypto_backend_ops *o = ops_of(be);
+
+	if (!o)
+		return "no such backend";
+	return o->why_not ? o->why_not() : NULL;
+}
+
+const char *crypto_backend_describe(enum crypto_backend be)
+{
+	const struct crypto_backend_ops *o = ops_of(be);
+
+	return !o ? "no such backend" : o->describe ? o->describe() : o->name;
+}
+
 enum crypto_backend crypto_backend_resolve(enum crypto_backend be)
 {
+	const struct crypto_backend_ops *o = NULL;
 	const char *env;
 
 	if (be == CRYPTO_BACKEND_AUTO) {
 		env = getenv("XDPSEC_CRYPTO");
-		if (env && !strcmp(env, "openssl"))
-			be = CRYPTO_BACKEND_OPENSSL;
-		else if (env && !strcmp(env, "ipsecmb"))
-			be = CRYPTO_BACKEND_IPSECMB;
-		else {
-			if (env && *env)
-				pr_warn("XDPSEC_CRYPTO=%s: unknown backend (openssl|ipsecmb), using auto\n", env);
-			be = CRYPTO_BACKEND_IPSECMB;
-		}
+		for (unsigned i = 0; env && *env && i < crypto_n_backends; i++)
+			if (!strcmp(env, crypto_backends[i]->name))
+				o = crypto_backends[i];
+		if (env && *env && !o)
+			pr_warn("XDPSEC_CRYPTO=%s: unknown backend (openssl|ipsecmb), using auto\n", env);
+		if (!o)
+			o = crypto_backends[0];
+		be = o->id;
 	}
-	if (be == CRYPTO_BACKEND_IPSECMB && !crypto_imb_usable()) {
-		pr_warn("crypto: not using intel-ipsec-mb: %s; using OpenSSL\n",
-			crypto_imb_why_not());
-		be = CRYPTO_BACKEND_OPENSSL;
-	} else if (be == CRYPTO_BACKEND_IPSECMB) {
+	o = ops_of(be);
+	if (o && !usable(o)) {
+		pr_warn("crypto: not using %s: %s; using %s\n", o->name, o->why_not(),
+			universal()->name);
+		be = universal()->id;
+	} else if (o && o->describe && o != universal()) {
 		static int told;
 
 		if (!__atomic_exchange_n(&told, 1, __ATOMIC_RELAXED))
-			pr_debug("crypto: %s\n", crypto_imb_describe());
+			pr_debug("crypto: %s\n", o->describe());
 	}
 	return be;
 }
@@ -68,27 +114,40 @@ int crypto_check_config(const struct xs_sa_config *c, struct crypto_params *p,
 struct crypto_sa *crypto_sa_new(enum crypto_backend be, const struct xs_sa_config *cfg,
 				char *err, size_t errlen)
 {
+	const struct crypto_backend_ops *o;
 	struct crypto_params p;
 	struct crypto_sa *s = NULL;
 
 	if (crypto_check_config(cfg, &p, err, errlen))
 		return NULL;
-	be = crypto_backend_resolve(be);
-	if (be == CRYPTO_BACKEND_IPSECMB)
-		s = crypto_imb_sa_new(cfg, err, errlen);
-	if (!s)             /* OpenSSL, or an algorithm ipsec-mb cannot serve */
-		s = crypto_ossl_sa_new(cfg, err, errlen);
+	o = ops_of(crypto_backend_resolve(be));
+	if (o && o != universal()) {
+		s = o->sa_new(cfg, err, errlen);
+		if (s && o->queues && o->queues(s)) {
+			struct crypto_sa *twin = universal()->sa_new(cfg, err, errlen);
+
+			if (!twin) {
+				o->sa_free(s);
+				s = NULL;
+			}
+			if (s)
+				((struct crypto_sa_head *)s)->twin = twin;
+		}
+	}
+	if (!s)             /* the universal backend, or a transform o cannot serve */
+		s = universal()->sa_new(cfg, err, errlen);
 	return s;
 }
 
 void crypto_sa_free(struct crypto_sa *s)
 {
+	struct crypto_sa_head *h = (struct crypto_sa_head *)s;
+
 	if (!s)
 		return;
-	if (crypto_sa_backend(s) == CRYPTO_BACKEND_IPSECMB)
-		crypto_imb_sa_free(s);
-	else
-		crypto_ossl_sa_free(s);
+	if (h->twin)
+		universal()->sa_free(h->twin);
+	ops_of(h->be)->sa_free(s);
 }
 
 enum crypto_backend crypto_sa_backend(const struct crypto_sa *s)
@@ -102,19 +161,17 @@ struct crypto_thr *crypto_thr_new(void)
 
 	if (!t)
 		return NULL;
-	t->ossl = crypto_ossl_thr_new();
-	if (!t->ossl) {
-		free(t);
-		return NULL;
-	}
-	/* SAs are given to ipsec-mb when it is usable: a thread that could
-	 * not open them must not exist (it would drop all their packets). */
-	if (crypto_imb_usable()) {
-		t->imb = crypto_imb_thr_new();
-		if (!t->imb) {
-			pr_warn("crypto: cannot create this thread's intel-ipsec-mb manager\n");
-			crypto_ossl_thr_free(t->ossl);
-			free(t);
+	/* SAs are given to every usable backend: a thread that could not
+	 * open them must not exist (it would drop all their packets). */
+	for (unsigned i = 0; i < crypto_n_backends; i++) {
+		const struct crypto_backend_ops *o = crypto_backends[i];
+
+		if (!usable(o))
+			continue;
+		t->st[o->id] = o->thr_new();
+		if (!t->st[o->id]) {
+			pr_warn("crypto: cannot create this thread's %s state\n", o->name);
+			crypto_thr_free(t);
 			return NULL;
 		}
 	}
@@ -125,45 +182,56 @@ void crypto_thr_free(struct crypto_thr *t)
 {
 	if (!t)
 		return;
-	crypto_ossl_thr_free(t->ossl);
-	crypto_imb_thr_free(t->imb);
+	for (unsigned i = 0; i < crypto_n_backends; i++) {
+		const struct crypto_backend_ops *o = crypto_backends[i];
+
+		if (t->st[o->id])
+			o->thr_free(t->st[o->id]);
+	}
 	free(t);
 }
 
 int crypto_open(struct crypto_thr *t, const struct crypto_sa *s, const struct crypto_op *op)
 {
-	if (((const struct crypto_sa_head *)s)->be == CRYPTO_BACKEND_IPSECMB) {
-		const struct crypto_sa *twin = crypto_imb_sa_twin(s);
+	const struct crypto_sa_head *h = (const struct crypto_sa_head *)s;
+	const struct crypto_backend_ops *o;
 
-		if (twin)
-			return crypto_ossl_open(t->ossl, twin, op);
-		return t->imb ? crypto_imb_open(t->imb, s, op) : -EIO;
+	if (h->twin) {
+		o = universal();
+		s = h->twin;
+	} else {
+		o = ops_of(h->be);
 	}
-	return crypto_ossl_open(t->ossl, s, op);
+	return t->st[o->id] ? o->open(t->st[o->id], s, op) : -EIO;
 }
 
 int crypto_submit(struct crypto_thr *t, struct crypto_job *j)
 {
-	if (((const struct crypto_sa_head *)j->sa)->be == CRYPTO_BACKEND_IPSECMB) {
-		if (!t->imb) {
-			j->rc = -EIO;
-			return 0;
-		}
-		return crypto_imb_submit(t->imb, j);
+	const struct crypto_backend_ops *o = ops_of(((const struct crypto_sa_head *)j->sa)->be);
+
+	if (!t->st[o->id]) {
+		j->rc = -EIO;
+		return 0;
 	}
-	j->rc = crypto_ossl_open(t->ossl, j->sa, &j->op);
+	if (o->submit)
+		return o->submit(t->st[o->id], j);
+	j->rc = o->open(t->st[o->id], j->sa, &j->op);
 	return 0;
 }
 
 int crypto_queues(const struct crypto_thr *t, const struct crypto_sa *s)
 {
-	const struct crypto_sa_head *h = (const struct crypto_sa_head *)s;
+	const struct crypto_backend_ops *o = ops_of(((const struct crypto_sa_head *)s)->be);
 
-	return h->be == CRYPTO_BACKEND_IPSECMB && !sa_alg_is_aead(h->alg) && t->imb;
+	return o->queues && o->queues(s) && t->st[o->id];
 }
 
 void crypto_drain(struct crypto_thr *t)
 {
-	if (t->imb)
-		crypto_imb_drain(t->imb);
+	for (unsigned i = 0; i < crypto_n_backends; i++) {
+		const struct crypto_backend_ops *o = crypto_backends[i];
+
+		if (o->drain && t->st[o->id])
+			o->drain(t->st[o->id]);
+	}
 }

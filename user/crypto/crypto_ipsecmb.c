@@ -7,7 +7,7 @@
  * the GMAC direct API, and AES-CBC or NULL encryption with
  * HMAC-SHA1/256/384/512 as one chained job (hash then decrypt, or hash and
  * the NULL cipher, which copies nothing).  One SA falls back to OpenSSL
- * (crypto_imb_sa_new returns NULL, crypto_sa_new takes OpenSSL): an HMAC
+ * (crypto_imb_sa_new returns NULL, crypto_sa_new takes the universal backend): an HMAC
  * SA with ESN and an ICV under 4 bytes, where the chained job's trick of
  * hashing seq_hi in the ICV's place would write past the packet.
  * crypto_imb_usable() says no
@@ -21,8 +21,8 @@
  * keys for the control thread.  CBC+HMAC jobs of a burst are submitted
  * together (crypto_imb_submit, crypto_imb_drain) so the multi-buffer hash
  * fills its lanes; crypto_imb_open submits one job and flushes it.  A CBC
- * SA also keeps an OpenSSL twin (crypto_imb_sa_twin) that crypto_open uses
- * for a packet that comes alone.
+ * SA also gets an OpenSSL twin from the core (crypto_imb_queues) that
+ * crypto_open uses for a packet that comes alone.
  */
 #include "crypto.h"
 
@@ -55,10 +55,6 @@ struct imb_sa {
 	uint32_t dec_keys[60] __attribute__((aligned(16)));
 	uint8_t ipad[64] __attribute__((aligned(16)));   /* inner hash state after key^ipad */
 	uint8_t opad[64] __attribute__((aligned(16)));
-	/* HMAC SAs: the same SA expanded by OpenSSL, for packets that come
-	 * alone (crypto_open): a lone job runs the multi-buffer hash with one
-	 * lane busy, three times slower than OpenSSL's one-buffer HMAC. */
-	struct crypto_sa *twin;
 };
 
 static pthread_once_t imb_once = PTHREAD_ONCE_INIT;
@@ -73,6 +69,8 @@ struct imb_thr {
 	IMB_MGR *m;
 	unsigned queued;         /* jobs submitted and not yet returned */
 };
+
+static void crypto_imb_drain(void *p);
 
 static const char *arch_name(IMB_ARCH a)
 {
@@ -160,18 +158,18 @@ static void imb_init(void)
 			 imb_get_version_str(), arch_name(arch));
 }
 
-int crypto_imb_usable(void)
+static int crypto_imb_usable(void)
 {
 	pthread_once(&imb_once, imb_init);
 	return imb_ok;
 }
 
-const char *crypto_imb_why_not(void)
+static const char *crypto_imb_why_not(void)
 {
 	return crypto_imb_usable() ? NULL : imb_why;
 }
 
-const char *crypto_imb_describe(void)
+static const char *crypto_imb_describe(void)
 {
 	return crypto_imb_usable() ? imb_desc : "intel-ipsec-mb (not usable)";
 }
@@ -212,7 +210,7 @@ static void hmac_pre(IMB_MGR *m, IMB_HASH_ALG h, const uint8_t *key, size_t kl,
 	explicit_bzero(kh, sizeof(kh));
 }
 
-struct crypto_sa *crypto_imb_sa_new(const struct xs_sa_config *cfg, char *err, size_t errlen)
+static struct crypto_sa *crypto_imb_sa_new(const struct xs_sa_config *cfg, char *err, size_t errlen)
 {
 	struct imb_sa *s;
 	size_t kl;
@@ -269,33 +267,30 @@ struct crypto_sa *crypto_imb_sa_new(const struct xs_sa_config *cfg, char *err, s
 		hmac_pre(imb_setup, s->hash, cfg->auth_key, cfg->auth_key_len, s->ipad, s->opad);
 	}
 	pthread_mutex_unlock(&imb_setup_mu);
-	if (!sa_alg_is_aead(cfg->alg)) {
-		s->twin = crypto_ossl_sa_new(cfg, err, errlen);
-		if (!s->twin) {
-			crypto_imb_sa_free((struct crypto_sa *)s);
-			return NULL;
-		}
-	}
 	return (struct crypto_sa *)s;
 }
 
-void crypto_imb_sa_free(struct crypto_sa *cs)
+static void crypto_imb_sa_free(struct crypto_sa *cs)
 {
 	struct imb_sa *s = (struct imb_sa *)cs;
 
 	if (!s)
 		return;
-	crypto_ossl_sa_free(s->twin);
 	explicit_bzero(s, sizeof(*s));
 	free(s);
 }
 
-const struct crypto_sa *crypto_imb_sa_twin(const struct crypto_sa *s)
+/* HMAC SAs queue (crypto_submit): the multi-buffer hash works on a burst
+ * at once.  A packet that comes alone goes to the SA's twin, which the
+ * core makes with OpenSSL (crypto_open): a lone job runs the multi-buffer
+ * hash with one lane busy, three times slower than OpenSSL's one-buffer
+ * HMAC. */
+static int crypto_imb_queues(const struct crypto_sa *s)
 {
-	return ((const struct imb_sa *)s)->twin;
+	return !sa_alg_is_aead(((const struct crypto_sa_head *)s)->alg);
 }
 
-void *crypto_imb_thr_new(void)
+static void *crypto_imb_thr_new(void)
 {
 	struct imb_thr *t;
 	char why[200];
@@ -313,7 +308,7 @@ void *crypto_imb_thr_new(void)
 	return t;
 }
 
-void crypto_imb_thr_free(void *p)
+static void crypto_imb_thr_free(void *p)
 {
 	struct imb_thr *t = p;
 
@@ -424,7 +419,7 @@ static void cbc_submit(struct imb_thr *t, const struct imb_sa *s, struct crypto_
 	}
 }
 
-void crypto_imb_drain(void *p)
+static void crypto_imb_drain(void *p)
 {
 	struct imb_thr *t = p;
 	IMB_JOB *job;
@@ -512,7 +507,7 @@ static inline int open_aead(struct imb_thr *t, const struct imb_sa *s, const str
 	return CRYPTO_memcmp(tag, op->icv, s->h.icv_len) ? -EBADMSG : 0;
 }
 
-int crypto_imb_submit(void *p, struct crypto_job *j)
+static int crypto_imb_submit(void *p, struct crypto_job *j)
 {
 	const struct imb_sa *s = (const struct imb_sa *)j->sa;
 
@@ -524,7 +519,7 @@ int crypto_imb_submit(void *p, struct crypto_job *j)
 	return 0;
 }
 
-int crypto_imb_open(void *p, const struct crypto_sa *cs, const struct crypto_op *op)
+static int crypto_imb_open(void *p, const struct crypto_sa *cs, const struct crypto_op *op)
 {
 	const struct imb_sa *s = (const struct imb_sa *)cs;
 	struct imb_thr *t = p;
@@ -543,3 +538,18 @@ int crypto_imb_open(void *p, const struct crypto_sa *cs, const struct crypto_op 
 		return open_gmac(t, s, op);
 	return open_aead(t, s, op);
 }
+
+const struct crypto_backend_ops crypto_ipsecmb_ops = {
+	.id = CRYPTO_BACKEND_IPSECMB,
+	.name = "ipsecmb",
+	.why_not = crypto_imb_why_not,
+	.describe = crypto_imb_describe,
+	.sa_new = crypto_imb_sa_new,
+	.sa_free = crypto_imb_sa_free,
+	.thr_new = crypto_imb_thr_new,
+	.thr_free = crypto_imb_thr_free,
+	.open = crypto_imb_open,
+	.queues = crypto_imb_queues,
+	.submit = crypto_imb_submit,
+	.drain = crypto_imb_drain,
+};

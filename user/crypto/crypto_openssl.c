@@ -47,7 +47,7 @@ struct ossl_thr {
 	uint64_t mctx_uid;
 };
 
-struct crypto_sa *crypto_ossl_sa_new(const struct xs_sa_config *cfg, char *err, size_t errlen)
+static struct crypto_sa *crypto_ossl_sa_new(const struct xs_sa_config *cfg, char *err, size_t errlen)
 {
 	struct ossl_sa *s = calloc(1, sizeof(*s));
 	size_t kl;
@@ -86,7 +86,7 @@ struct crypto_sa *crypto_ossl_sa_new(const struct xs_sa_config *cfg, char *err, 
 	return (struct crypto_sa *)s;
 }
 
-void crypto_ossl_sa_free(struct crypto_sa *s)
+static void crypto_ossl_sa_free(struct crypto_sa *s)
 {
 	if (!s)
 		return;
@@ -94,7 +94,7 @@ void crypto_ossl_sa_free(struct crypto_sa *s)
 	free(s);
 }
 
-void crypto_ossl_thr_free(void *p)
+static void crypto_ossl_thr_free(void *p)
 {
 	struct ossl_thr *t = p;
 	int i;
@@ -109,7 +109,7 @@ void crypto_ossl_thr_free(void *p)
 	free(t);
 }
 
-void *crypto_ossl_thr_new(void)
+static void *crypto_ossl_thr_new(void)
 {
 	struct ossl_thr *t = calloc(1, sizeof(*t));
 	int i;
@@ -249,7 +249,7 @@ static int open_hmac(struct ossl_thr *t, const struct ossl_sa *s, const struct c
 	return 0;
 }
 
-int crypto_ossl_open(void *p, const struct crypto_sa *cs, const struct crypto_op *op)
+static int crypto_ossl_open(void *p, const struct crypto_sa *cs, const struct crypto_op *op)
 {
 	const struct ossl_sa *s = (const struct ossl_sa *)cs;
 
@@ -265,3 +265,13 @@ int crypto_ossl_open(void *p, const struct crypto_sa *cs, const struct crypto_op
 		return open_aead(p, s, op);
 	}
 }
+
+const struct crypto_backend_ops crypto_openssl_ops = {
+	.id = CRYPTO_BACKEND_OPENSSL,
+	.name = "openssl",
+	.sa_new = crypto_ossl_sa_new,
+	.sa_free = crypto_ossl_sa_free,
+	.thr_new = crypto_ossl_thr_new,
+	.thr_free = crypto_ossl_thr_free,
+	.open = crypto_ossl_open,
+};

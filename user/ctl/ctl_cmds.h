@@ -28,16 +28,16 @@ struct ctl_peer {
 json_object *ctl_cmds_dispatch(struct xdpsecd *d, json_object *req,
 			       const struct ctl_peer *peer, bool *monitor);
 
-/* SA add through every layer.  replace: an existing SA with the same id is
- * kept when identical and replaced when different (config batches);
- * otherwise -EEXIST.  Returns 0 or -errno with err. */
-int ctl_cmds_sa_add(struct xdpsecd *d, const struct sa_parse_result *r, bool replace,
-		    char *err, size_t errlen);
+/* SA changes live in user/daemon/sa_apply.h; these are their old names,
+ * kept for code written before the move (user/xfrm/xfrm_mirror.c). */
+#define ctl_cmds_sa_add sa_apply_add
+#define ctl_cmds_sa_del sa_apply_del_origin
+#include "sa_apply.h"
 
-/* SA del through every layer; origin >= 0: only an SA of that origin
- * (enum xs_origin; -EPERM for another).  0 or -errno with err. */
-int ctl_cmds_sa_del(struct xdpsecd *d, const struct xs_sa_config *id, int origin,
-		    char *err, size_t errlen);
+/* The `stats` and `reasm` replies (ctl_stats.c). */
+json_object *ctl_cmd_stats(struct xdpsecd *d, json_object *args, const struct ctl_peer *p,
+			   json_object *id);
+json_object *ctl_cmd_reasm(struct xdpsecd *d, json_object *id);
 
 /* Limits. */
 void ctl_cmds_limits_default(struct xs_limits *l);

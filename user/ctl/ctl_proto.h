@@ -40,7 +40,10 @@ struct ctl_req_opts {
 int ctl_build_request(int argc, char *const *argv, const struct ctl_req_opts *o,
 		      json_object **req, char *err, size_t errlen);
 
-/* SA <-> JSON (see docs/control.md for the fields). */
+/* err gets the formatted message; returns -1. */
+int ctl_usage(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* SA <-> JSON (sa_json.c; see docs/control.md for the fields). */
 json_object *ctl_sa_to_json(const struct xs_sa_config *c, bool keys);
 /* Full SA (for add); keys required.  has_replay_window tells whether the
  * object carried "replay_window". Returns 0 or -1 with err. */
@@ -83,5 +86,62 @@ extern const struct ctl_limit_name ctl_limit_names[];
 const struct ctl_limit_name *ctl_limit_by_cli(const char *cli);
 /* "30s", "500ms", "4M", "64k", plain numbers; -1 when invalid. */
 int ctl_parse_limit_value(const struct ctl_limit_name *l, const char *s, uint64_t *v);
+
+/* ---- The control commands, defined once.
+ * The daemon's dispatch (ctl_cmds.c: one handler per entry), the CLI's
+ * printing (xdpsecctl.c: one printer per entry) and the bash completion
+ * (generated from this list by `make`: packaging/gen_completion.c) all
+ * come from it.
+ * X(id, name, admin, words, help)
+ *   admin  CTL_OPEN; CTL_ADMIN: needs root or the admin group;
+ *          CTL_ADMIN_KEYS: needs it only when asked for key material
+ *   words  what completion offers after the command ("sa add" + words)
+ *   help   one line; commands with "" are not offered by completion */
+#define CTL_CMD_LIST(X) \
+	X(PING, "ping", CTL_OPEN, "", "") \
+	X(VERSION, "version", CTL_OPEN, "", "") \
+	X(SA_ADD, "sa add", CTL_ADMIN, \
+	  "src dst proto spi reqid mode aead enc auth-trunc auth encap replay-window flag sel limit", \
+	  "add an inbound SA") \
+	X(SA_DEL, "sa del", CTL_ADMIN, "src dst proto spi --keys", "delete an SA") \
+	X(SA_GET, "sa get", CTL_ADMIN_KEYS, "src dst proto spi --keys", "one SA and its counters") \
+	X(SA_LIST, "sa list", CTL_ADMIN_KEYS, "--keys", "every SA with its counters") \
+	X(SA_STATS, "sa stats", CTL_OPEN, "src dst proto spi --keys", "per-SA counters in columns") \
+	X(SA_COUNT, "sa count", CTL_OPEN, "", "how many SAs, of how many") \
+	X(SA_FLUSH, "sa flush", CTL_ADMIN, "", "delete every SA") \
+	X(STATS, "stats", CTL_OPEN, "--reset --prometheus --check", \
+	  "counters: global, per branch, per drop reason, each stage's balance") \
+	X(REASM, "reasm", CTL_OPEN, "", "datagrams being reassembled") \
+	X(STATUS, "status", CTL_OPEN, "", "interfaces, workers, uptime, versions, features") \
+	X(LIMITS_GET, "limits get", CTL_OPEN, "", "reassembly limits and the default replay window") \
+	X(LIMITS_SET, "limits set", CTL_ADMIN, \
+	  "timeout mem-cap max-frags max-datagrams src-share replay-window", "change limits") \
+	X(POLICY_ADD, "policy add", CTL_ADMIN, \
+	  "src dst proto sport dport type code dir priority index action ptype tmpl", \
+	  "add an inbound policy (ip xfrm policy words, dir in)") \
+	X(POLICY_DEL, "policy del", CTL_ADMIN, "src dst proto sport dport type code dir index", \
+	  "delete a manual policy") \
+	X(POLICY_LIST, "policy list", CTL_OPEN, "", "every policy of the inbound SPD") \
+	X(POLICY_FLUSH, "policy flush", CTL_ADMIN, "", "delete every manual policy") \
+	X(MONITOR, "monitor", CTL_OPEN, "", "print events until interrupted")
+
+enum ctl_admin { CTL_OPEN, CTL_ADMIN, CTL_ADMIN_KEYS };
+
+enum ctl_cmd_id {
+#define CTL_X(id, name, admin, words, help) CTL_CMD_##id,
+	CTL_CMD_LIST(CTL_X)
+#undef CTL_X
+	CTL_CMD__MAX
+};
+
+struct ctl_cmd {
+	const char *name;
+	enum ctl_admin admin;
+	const char *words;
+	const char *help;
+};
+extern const struct ctl_cmd ctl_cmd_table[CTL_CMD__MAX];
+/* The command named `name` ("sa add"), or -1. */
+int ctl_cmd_find(const char *name);
 
 #endif

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
  * state_load.c - the state at start: the snapshot, then its journal
- * (state_journal.h), then every SA through ctl_cmds_sa_add with its replay
+ * (state_journal.h), then every SA through sa_apply_add with its replay
  * edge skipped ahead to the saved mark (replay_marks.h).
  */
 #include <errno.h>
@@ -18,6 +18,7 @@
 #include "sa_table.h"
 #include "state_file.h"
 #include "state_journal.h"
+#include "sa_apply.h"
 #include "state_load.h"
 
 /* Snapshot and journal are folded into one object, SA id -> SA (with its
@@ -211,7 +212,7 @@ int state_load(struct xdpsecd *d, const char *path, const char *jpath, uint64_t 
 		if (rc)
 			break;
 		if (ctl_sa_from_json(o, &r, l.msg, sizeof(l.msg)) ||
-		    (rc = ctl_cmds_sa_add(d, &r, true, l.msg, sizeof(l.msg)))) {
+		    (rc = sa_apply_add(d, &r, true, l.msg, sizeof(l.msg)))) {
 			snprintf(err, errlen, "%s: SA %s: %s", path, key, l.msg);
 			rc = rc ? rc : -EINVAL;
 		} else if (mark > 0) {

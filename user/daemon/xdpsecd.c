@@ -48,6 +48,10 @@
 #define XDPSEC_VERSION "0.1"
 #endif
 
+/* a limit as a number in the usage text, from its one definition */
+#define XS_STR_(x) #x
+#define XS_STR(x)  XS_STR_(x)
+
 #define TICK_MS          100      /* reassembly expiry granularity          */
 
 static const char usage_text[] =
@@ -61,7 +65,7 @@ static const char usage_text[] =
 "\n"
 "Options:\n"
 "  -i, --interface IFACE   attach the classify program to IFACE (repeatable,\n"
-"                          at most 8); an xdpsec program already attached is\n"
+"                          at most " XS_STR(XDPSEC_IFACES_MAX) "); an xdpsec program already attached is\n"
 "                          adopted.\n"
 "                          Without -i the daemon runs control-plane only.\n"
 "  -S, --socket PATH       control socket (default: one per network namespace\n"
@@ -81,11 +85,11 @@ static const char usage_text[] =
 "                          commands (status, stats, sa list, monitor, ...).\n"
 "      --admin-group NAME  members of NAME may also change state (sa add/del/flush,\n"
 "                          limits set, stats --reset, --keys); root always may.\n"
-"      --max-sas N         size of the SA table, at most (and by default) 4096:\n"
+"      --max-sas N         size of the SA table, at most (and by default) " XS_STR(XDPSEC_SA_MAX) ":\n"
 "                          what the kernel's SA map holds.\n"
 "  -w, --workers N         worker threads, one per feedback queue, worker q\n"
 "                          pinned to CPU q (default: one per online CPU, at\n"
-"                          most 8; more than the online CPUs are reduced to\n"
+"                          most " XS_STR(DATAPLANE_DEFAULT_WORKERS_MAX) "; more than the online CPUs are reduced to\n"
 "                          them, with a warning at start).\n"
 "      --no-steer          do not steer each peer pair's frames through one CPU\n"
 "                          (CPUMAP): one SA's packets may then be decrypted by\n"

@@ -20,11 +20,15 @@
 
 struct xdpsecd;
 
+/* Workers when --workers is not given: one per online CPU, at most this
+ * many (--workers may ask for up to XDPSEC_WORKERS_MAX). */
+#define DATAPLANE_DEFAULT_WORKERS_MAX 8
+
 struct dataplane_opts {
 	const char *const *ifaces;   /* ingress interfaces (-i), may be empty   */
 	int n_ifaces;
 	int verbose;
-	int workers;                 /* 0: one per online CPU, at most 8        */
+	int workers;                 /* 0: DATAPLANE_DEFAULT_WORKERS_MAX above  */
 	bool no_steer;               /* frames straight into the feedback pair  */
 	uint16_t natt_port;          /* default ESP-in-UDP port, 0 = 4500       */
 };

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
  * pipeline.h - what a worker does with one frame the decrypt program gave
- * it: the decision tree's loop body (receive-logic.md).
+ * it: the decision tree's loop body (docs/decision-tree.md).
  *
  *   ESP fragment / decrypted inner fragment -> reassembly engine
  *       complete -> send back in (ciphertext re-enters the decrypt program:

@@ -24,6 +24,7 @@
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include "xdpsec_common.h"
+#include "xdpsec_parse.h"
 
 /* One packet between esp_parse and esp_finish. */
 struct esp_pend {
@@ -31,7 +32,7 @@ struct esp_pend {
 	struct sa *s;
 	uint8_t *pkt;
 	uint64_t seq;
-	uint16_t l3_len, nh_off; /* < 64 KiB: IPv6 walks at most 8 x 2 KiB    */
+	uint16_t l3_len, nh_off; /* < 64 KiB (XDPSEC_PARSE_MAX_OFF)           */
 	uint8_t is_v4, is_frag, queued;
 };
 
@@ -186,36 +187,26 @@ static int udp_is_esp(const uint8_t *p, size_t len)
 	return len >= 8 + 8 && rd16(p + 2) == XDPSEC_NATT_PORT && rd32(p + 8) != 0;
 }
 
-/* Walk IPv6 extension headers from off with next header *nh.  Returns the
- * offset of the first non-extension header, or -1 if cut short. */
-static long v6_walk(const uint8_t *p, size_t len, size_t off, uint8_t *nh,
-		    size_t *nh_off, int *frag)
+/* The IPv6 packet p (len bytes, its payload length checked) as the
+ * classifier parses it (headers/xdpsec_parse.h: one extension-header walk,
+ * one depth limit, the same strictness): returns the offset of the first
+ * header after the extension headers, with *nh that header's protocol,
+ * *nh_off the offset of the byte naming it and *frag set when a fragment
+ * header was seen (an atomic one too: reassembly removes it); -1 when the
+ * chain is refused, *bad telling malformed (1) from cut short (0). */
+static long v6_l4(const uint8_t *p, size_t len, uint8_t *nh, size_t *nh_off, int *frag,
+		  int *bad)
 {
-	int depth;
+	struct xdpsec_pkt xp;
 
-	for (depth = 0; depth < 8; depth++) {
-		size_t hl;
-
-		switch (*nh) {
-		case 0: case 43: case 60:       /* hop-by-hop, routing, dest options */
-			if (off + 2 > len)
-				return -1;
-			hl = ((size_t)p[off + 1] + 1) * 8;
-			break;
-		case 44:                        /* fragment */
-			hl = 8;
-			*frag = 1;
-			break;
-		default:
-			return (long)off;
-		}
-		if (off + hl > len)
-			return -1;
-		*nh_off = off;
-		*nh = p[off];
-		off += hl;
+	if (xdpsec_parse_ip_l3((void *)(uintptr_t)p, (__u32)len, &xp) == XDPSEC_CLASS_MALFORMED) {
+		*bad = xp.reason != XDPSEC_DROP_IPV6_TRUNC_EXTHDR;
+		return -1;
 	}
-	return -1;                              /* deeper than we walk */
+	*nh = xp.l4_proto;
+	*nh_off = xp.nh_off;
+	*frag = xp.is_fragment || xp.is_atomic;
+	return (long)xp.l4_off;
 }
 
 /* Tunnel mode: is the inner packet well formed?  Sets *out_len (the inner
@@ -234,7 +225,7 @@ static enum esp_drop check_inner(const uint8_t *p, size_t len, uint8_t nh, size_
 		if (ihl < 20 || tot < ihl || tot > len || ip4_csum(p, ihl) != 0)
 			return ESP_DROP_BAD_INNER;
 		*out_len = tot;
-		if (rd16(p + 6) & 0x3fff)
+		if (rd16(p + 6) & XDPSEC_IP_FRAG_MASK)
 			*kind = ESP_OUT_FRAGMENT;
 		else if (p[9] == IPPROTO_ESP ||
 			 (p[9] == IPPROTO_UDP && udp_is_esp(p + ihl, tot - ihl)))
@@ -242,9 +233,9 @@ static enum esp_drop check_inner(const uint8_t *p, size_t len, uint8_t nh, size_
 		return ESP_DROP_NONE;
 	}
 	if (nh == IPPROTO_IPV6) {
-		size_t tot, nh_off = 6;
+		size_t tot, nh_off;
 		uint8_t inh;
-		int frag = 0;
+		int frag = 0, bad;
 		long l4;
 
 		if (len < 40 || p[0] >> 4 != 6)
@@ -253,8 +244,7 @@ static enum esp_drop check_inner(const uint8_t *p, size_t len, uint8_t nh, size_
 		if (tot > len)
 			return ESP_DROP_BAD_INNER;
 		*out_len = tot;
-		inh = p[6];
-		l4 = v6_walk(p, tot, 40, &inh, &nh_off, &frag);
+		l4 = v6_l4(p, tot, &inh, &nh_off, &frag, &bad);
 		if (l4 < 0)
 			return ESP_DROP_BAD_INNER;
 		if (frag)
@@ -336,13 +326,14 @@ static enum esp_drop esp_parse(struct esp_ctx *c, uint8_t *pkt, size_t len,
 			return ESP_DROP_BAD_CSUM;
 		len = tot;                      /* ignore link-layer padding */
 		is_v4 = 1;
-		is_frag = (rd16(pkt + 6) & 0x3fff) != 0;
+		is_frag = (rd16(pkt + 6) & XDPSEC_IP_FRAG_MASK) != 0;
 		proto = pkt[9];
 		nh_off = 9;
 		l3_len = ihl;
 		daddr = pkt + 16;
 	} else if (pkt[0] >> 4 == 6) {
 		long off;
+		int bad;
 
 		if (len < 40)
 			return ESP_DROP_TRUNC;
@@ -352,11 +343,9 @@ static enum esp_drop esp_parse(struct esp_ctx *c, uint8_t *pkt, size_t len,
 			return ESP_DROP_TRUNC;
 		len = 40 + (size_t)rd16(pkt + 4);
 		is_v4 = 0;
-		proto = pkt[6];
-		nh_off = 6;
-		off = v6_walk(pkt, len, 40, &proto, &nh_off, &is_frag);
+		off = v6_l4(pkt, len, &proto, &nh_off, &is_frag, &bad);
 		if (off < 0)
-			return ESP_DROP_TRUNC;
+			return bad ? ESP_DROP_BAD_IP : ESP_DROP_TRUNC;
 		l3_len = (size_t)off;
 		daddr = pkt + 24;
 	} else {

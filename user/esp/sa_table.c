@@ -28,16 +28,6 @@ void sa_key_make(struct sa_key *k, const struct xs_addr *dst, uint32_t spi, uint
 	k->fp = SA_KEY_FP(dst->family, proto);
 }
 
-const char *crypto_backend_name(enum crypto_backend be)
-{
-	switch (be) {
-	case CRYPTO_BACKEND_AUTO: return "auto";
-	case CRYPTO_BACKEND_IPSECMB: return "ipsecmb";
-	case CRYPTO_BACKEND_OPENSSL: return "openssl";
-	}
-	return "?";
-}
-
 struct sa_table *sa_table_new(uint32_t max_sas, enum crypto_backend be)
 {
 	struct sa_table *t;

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
- * feedback_veth.h - the feedback veth pair (the patent's feedback path 110).
+ * feedback_veth.h - the feedback veth pair: the path by which everything the
+ * daemon produces goes back through the decrypt stage (docs/decision-tree.md).
  *
  * The classify program redirects IPsec frames into the NEAR end (DEVMAP);
  * they come out of the FAR end, where the decrypt program runs natively and

@@ -39,211 +39,21 @@
  *    which apply the rules in full.
  * mem_cap counts pages held, exactly as before: the window is a placement
  * hint, never a reservation of memory.
+ *
+ * Why this file is long (~900 lines): it is the per-fragment hot path.
+ * Source accounting, slot lookup and eviction, parse(), commit() and
+ * feed_fast() stay in one translation unit so that the compiler can inline
+ * them into reasm_feed(); the arena and bitmap helpers they use are static
+ * inlines in reasm_int.h.  Set-up is in reasm_pool.c, the rest (timer,
+ * walk, run-time limits, counters, self-check) in reasm_admin.c.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 
-#include "reasm.h"
-
-#define NIL        UINT32_MAX
-#define PG         REASM_PAGE_SIZE
-#define PG_SHIFT   10
-#define HEAD_MIN   64u                 /* header room: any IPv4 header, a bare IPv6 one */
-#define POS_MAX    (REASM_HDR_MAX + REASM_MAX_LEN)   /* head + end never exceed this */
-#define PT_ENTRIES ((POS_MAX + PG - 1) / PG)
-#define WIN_SHIFT  4                   /* 16 pages = 16 KiB per window */
-#define MAX_FRAGS_LIMIT 8192u          /* 65536 / 8: more cannot be distinct */
-#define HBM_LEVELS 5                   /* 64^5 bits > the largest arena */
-
-_Static_assert(PG == 1u << PG_SHIFT, "page size");
-_Static_assert(PT_ENTRIES <= 128 - 48, "a datagram's pages fit a 128-bit mask, shifted by base % 64");
-
-typedef unsigned __int128 u128;
-_Static_assert((64 >> WIN_SHIFT) << WIN_SHIFT == 64, "windows tile a bitmap word");
-
-/*
- * Key as six words so that building, hashing and comparing it never goes
- * through byte stores: w[0] ctx; w[1] id | family << 32 | proto << 40;
- * w[2..3] source, w[4..5] destination address bytes (IPv4: 4 bytes, then 0).
- */
-struct rkey { uint64_t w[6]; };
-
-static inline uint8_t key_family(const struct rkey *k) { return (uint8_t)(k->w[1] >> 32); }
-static inline uint8_t key_proto(const struct rkey *k) { return (uint8_t)(k->w[1] >> 40); }
-static inline uint32_t key_id(const struct rkey *k) { return (uint32_t)k->w[1]; }
-
-struct rrange { uint16_t start, end; };   /* end exclusive, <= 65535 */
-
-#define F_FIRST   1
-#define F_LAST    2
-#define F_SCATTER 4     /* some page is not at base + i: gather on completion */
-#define F_HDRBUF  8     /* first header longer than the room: kept in hdrbuf */
-
-/* 128 bytes: the first line is what an in-order fragment touches. */
-struct rslot {
-	struct rkey key;
-	uint16_t received;            /* payload bytes held (no overlaps) */
-	uint16_t total;               /* end of the last fragment */
-	uint16_t max_end;
-	uint16_t pad;
-	uint32_t base;                /* first page of its window, NIL if none */
-	uint32_t src;                 /* source entry */
-	u128 pm;                      /* datagram pages held: page i at base + i,
-				       * or at pt[i] once F_SCATTER */
-	uint64_t created;
-	uint16_t nfrags, npages;
-	uint16_t head;                /* header room before offset 0 */
-	uint16_t hdr_len, nh_off;     /* header from the offset-0 fragment */
-	uint8_t nh, flags;
-	uint32_t tag;
-	uint32_t hash, hnext;         /* bucket chain */
-	uint32_t lru_prev, lru_next;  /* global creation order */
-	uint32_t src_prev, src_next;  /* creation order within the source */
-} __attribute__((aligned(64)));
-
-_Static_assert(sizeof(struct rslot) == 128, "two cache lines");
-
-struct rsrc {
-	uint8_t family, addr[16];
-	uint32_t hash, hnext;
-	uint32_t refs;                /* datagrams of this source */
-	uint64_t bytes;               /* pages held * page size */
-	uint32_t head, tail;          /* its datagrams, oldest first */
-};
-
-/* Hierarchical bitmap: bit j of level k+1 says word j of level k is not 0. */
-struct hbm {
-	uint32_t n, nlev;
-	uint64_t *lv[HBM_LEVELS];
-};
-
-struct rpools {
-	uint32_t ndg, nfr, npg, nwin, nbkt; /* allocated sizes; nbkt power of 2 */
-	struct rslot *slot;
-	struct rrange *range;         /* ndg * nfr */
-	uint32_t *pt;                 /* ndg * PT_ENTRIES */
-	uint8_t *hdr;                 /* ndg * REASM_HDR_MAX (F_HDRBUF only) */
-	uint8_t *page;                /* npg * PG: the arena */
-	struct hbm fp;                /* free pages */
-	struct hbm fw;                /* free windows: every page free, no owner */
-	uint8_t *wres;                /* window is some datagram's base */
-	uint32_t npfree;              /* free pages */
-	uint32_t *sfree, nsfree;      /* free slot stack */
-	uint32_t *bkt;                /* slot hash buckets */
-	struct rsrc *src;             /* ndg source entries */
-	uint32_t *srcbkt;
-	uint32_t srcfree;             /* free source list through hnext */
-};
-
-/* C_FRAG_*: every packet fed is counted once in, then once out (in a
- * completed datagram, or as it came) or dropped (refused, or discarded
- * with its datagram) -- or it is still held (frags_held).  The balance
- * is part of reasm_selfcheck(); docs/counters.md. */
-enum {
-	C_REQDS, C_OKS, C_FAILS, C_TIMEOUT, C_EVICT_MEM, C_EVICT_COUNT,
-	C_SRC_EVICT, C_PASS, C_ATOMIC, C_FLUSHED, C_GATHERED,
-	C_FRAG_IN, C_FRAG_OUT, C_FRAG_DROPPED, C__MAX
-};
-
-struct reasm {
-	struct reasm_limits lim;
-	struct rpools p;
-	uint64_t seed[6];
-	uint32_t in_use;
-	uint32_t last;                /* slot of the previous fragment, or NIL */
-	uint32_t lru_head, lru_tail;
-	uint64_t mem_used;
-	uint64_t src_mem_cap;
-	uint32_t src_dg_cap;
-	uint64_t cnt[C__MAX];
-	uint64_t drop[REASM_R__MAX];
-	uint64_t frags_held;          /* fragments held: sum of nfrags */
-	bool no_fast;                 /* reasm_set_fast_path(r, false) */
-};
-
-/* ------------------------------------------------------------ helpers */
-
-static inline uint16_t be16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
-static inline uint32_t be32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-static inline void put16(uint8_t *p, uint16_t v) { p[0] = v >> 8; p[1] = v & 0xff; }
-
-/*
- * Ones' complement sum of an IPv4 header (len a multiple of 4) in native
- * 32-bit words, folded to 16 bits.  Native order gives the byte-swapped
- * sum, which is stored back natively: the usual ip_fast_csum argument.
- */
-static inline uint16_t ld16(const uint8_t *p)
-{
-	uint16_t v;
-
-	memcpy(&v, p, 2);
-	return v;
-}
-
-static inline uint32_t ld32(const uint8_t *p)
-{
-	uint32_t v;
-
-	memcpy(&v, p, 4);
-	return v;
-}
-
-static inline uint16_t csum_fold32(const uint8_t *p, size_t len)
-{
-	/* the option-less header spelt out: the loop costs twice as much */
-	uint64_t s = (uint64_t)ld32(p) + ld32(p + 4) + ld32(p + 8) + ld32(p + 12) + ld32(p + 16);
-
-	for (size_t i = 20; i < len; i += 4)
-		s += ld32(p + i);
-	s = (s & 0xffffffffu) + (s >> 32);
-	s = (s & 0xffffffffu) + (s >> 32);
-	s = (s & 0xffff) + (s >> 16);
-	s = (s & 0xffff) + (s >> 16);
-	return (uint16_t)s;
-}
-
-static inline uint64_t mix(uint64_t a, uint64_t b)
-{
-	__uint128_t m = (__uint128_t)a * b;
-
-	return (uint64_t)m ^ (uint64_t)(m >> 64);
-}
-
-static inline uint64_t ld64(const uint8_t *p)
-{
-	uint64_t v;
-
-	memcpy(&v, p, 8);
-	return v;
-}
-
-/* Keyed hash (wyhash-style multiply-fold) of the key. */
-static inline uint32_t key_hash(const struct reasm *r, const struct rkey *k)
-{
-	uint64_t h = mix(k->w[0] ^ r->seed[0], k->w[1] ^ r->seed[1]);
-
-	h += mix(k->w[2] ^ r->seed[2], k->w[3] ^ r->seed[3]);
-	h += mix(k->w[4] ^ r->seed[4], k->w[5] ^ r->seed[5]);
-	return (uint32_t)(mix(h, 0x9E3779B97F4A7C15ull) >> 7);
-}
-
-static inline bool key_eq(const struct rkey *a, const struct rkey *b)
-{
-	return ((a->w[0] ^ b->w[0]) | (a->w[1] ^ b->w[1]) | (a->w[2] ^ b->w[2]) |
-		(a->w[3] ^ b->w[3]) | (a->w[4] ^ b->w[4]) | (a->w[5] ^ b->w[5])) == 0;
-}
-
-static inline uint32_t src_hash(const struct reasm *r, uint8_t family, const uint8_t *a)
-{
-	uint64_t h = mix(ld64(a) ^ r->seed[2], (ld64(a + 8) ^ r->seed[4]) + family);
-
-	return (uint32_t)(h >> 5);
-}
+#include "reasm_int.h"
+#include "xdpsec_common.h"
+#include "xdpsec_parse.h"      /* named constants, the IPv6 depth limit */
 
 /*
  * Payload copies go through libc's memcpy: with the size bounded by the
@@ -252,426 +62,6 @@ static inline uint32_t src_hash(const struct reasm *r, uint8_t family, const uin
  * our own measured no better than libc's).
  */
 static void *(*volatile reasm_copy)(void *, const void *, size_t) = memcpy;
-
-static inline uint64_t age(uint64_t now, uint64_t then) { return now > then ? now - then : 0; }
-
-static inline struct rrange *ranges(const struct reasm *r, uint32_t s)
-{
-	return &r->p.range[(size_t)s * r->p.nfr];
-}
-
-static inline uint32_t *ptab(const struct reasm *r, uint32_t s)
-{
-	return &r->p.pt[(size_t)s * PT_ENTRIES];
-}
-
-static inline uint8_t *hdrbuf(const struct reasm *r, uint32_t s)
-{
-	return &r->p.hdr[(size_t)s * REASM_HDR_MAX];
-}
-
-static inline uint8_t *pagemem(const struct reasm *r, uint32_t pg)
-{
-	return &r->p.page[(size_t)pg << PG_SHIFT];
-}
-
-static inline bool pm_has(u128 pm, uint32_t i) { return pm >> i & 1; }
-
-/* Bits lo..hi (hi < 127). */
-static inline u128 range_mask(uint32_t lo, uint32_t hi)
-{
-	uint64_t m0 = 0, m1 = 0;
-
-	if (lo < 64)
-		m0 = ~0ull << lo & (hi < 64 ? ~0ull >> (63 - hi) : ~0ull);
-	if (hi >= 64)
-		m1 = ~0ull >> (127 - hi) & (lo >= 64 ? ~0ull << (lo - 64) : ~0ull);
-	return (u128)m1 << 64 | m0;
-}
-
-/* Few bits set, and no POPCNT in the baseline ISA (libgcc's is slow). */
-static inline unsigned nbits128(u128 m)
-{
-	unsigned n = 0;
-
-	for (; m; m &= m - 1)
-		n++;
-	return n;
-}
-
-static inline uint32_t ctz128(u128 m)
-{
-	return (uint64_t)m ? (uint32_t)__builtin_ctzll((uint64_t)m) : 64 + (uint32_t)__builtin_ctzll((uint64_t)(m >> 64));
-}
-
-static inline uint32_t fls128(u128 m)   /* index of the highest set bit */
-{
-	return (uint64_t)(m >> 64) ? 127 - (uint32_t)__builtin_clzll((uint64_t)(m >> 64))
-				   : 63 - (uint32_t)__builtin_clzll((uint64_t)m);
-}
-
-/* ------------------------------------------------------------ bitmaps */
-
-static void hbm_free(struct hbm *b)
-{
-	free(b->lv[0]);
-	memset(b, 0, sizeof(*b));
-}
-
-/*
- * All n bits set (full) or clear.  Level 0 is followed by two zero words,
- * so that a 128-bit view starting in any word of it can be read.
- */
-static int hbm_init(struct hbm *b, uint32_t n, bool full)
-{
-	uint32_t nw[HBM_LEVELS], tot = 2, k = 0, w = (n + 63) / 64;
-	uint64_t *m;
-
-	memset(b, 0, sizeof(*b));
-	if (w == 0)
-		w = 1;
-	for (;;) {
-		nw[k] = w;
-		tot += w;
-		k++;
-		if (w == 1)
-			break;
-		w = (w + 63) / 64;
-	}
-	m = calloc(tot, sizeof(*m));
-	if (!m)
-		return -ENOMEM;
-	b->n = n;
-	b->nlev = k;
-	for (uint32_t i = 0; i < k; i++) {
-		b->lv[i] = m;
-		m += nw[i] + (i == 0 ? 2 : 0);
-	}
-	if (full) {
-		for (uint32_t i = 0; i < n / 64; i++)
-			b->lv[0][i] = ~0ull;
-		if (n % 64)
-			b->lv[0][n / 64] = (1ull << (n % 64)) - 1;
-		for (uint32_t l = 1; l < k; l++)
-			for (uint32_t i = 0; i < nw[l - 1]; i++)
-				if (b->lv[l - 1][i])
-					b->lv[l][i / 64] |= 1ull << (i % 64);
-	}
-	return 0;
-}
-
-static inline bool hbm_test(const struct hbm *b, uint32_t i)
-{
-	return b->lv[0][i >> 6] >> (i & 63) & 1;
-}
-
-/* Word j of level 0 became non-zero / zero: tell the levels above. */
-static void hbm_up_set(struct hbm *b, uint32_t j)
-{
-	for (uint32_t k = 1; k < b->nlev; k++) {
-		uint64_t *w = &b->lv[k][j >> 6], old = *w;
-
-		*w = old | 1ull << (j & 63);
-		if (old)
-			break;
-		j >>= 6;
-	}
-}
-
-static void hbm_up_clr(struct hbm *b, uint32_t j)
-{
-	for (uint32_t k = 1; k < b->nlev; k++) {
-		uint64_t *w = &b->lv[k][j >> 6];
-
-		*w &= ~(1ull << (j & 63));
-		if (*w)
-			break;
-		j >>= 6;
-	}
-}
-
-static inline void hbm_set(struct hbm *b, uint32_t i)
-{
-	uint64_t *w = &b->lv[0][i >> 6], old = *w;
-
-	*w = old | 1ull << (i & 63);
-	if (!old)
-		hbm_up_set(b, i >> 6);
-}
-
-static inline void hbm_clr(struct hbm *b, uint32_t i)
-{
-	uint64_t *w = &b->lv[0][i >> 6];
-
-	*w &= ~(1ull << (i & 63));
-	if (!*w)
-		hbm_up_clr(b, i >> 6);
-}
-
-/* Lowest (or, last, highest) set bit; NIL if none. */
-static inline uint32_t hbm_find(const struct hbm *b, bool last)
-{
-	uint32_t i = 0;
-
-	for (uint32_t k = b->nlev; k-- > 0;) {
-		uint64_t w = b->lv[k][i];
-
-		if (!w)
-			return NIL;
-		i = i * 64 + (last ? 63 - (uint32_t)__builtin_clzll(w) : (uint32_t)__builtin_ctzll(w));
-	}
-	return i;
-}
-
-#define WIN_MASK ((1ull << (1u << WIN_SHIFT)) - 1)
-
-static inline bool win_all_free(const struct rpools *p, uint32_t w)
-{
-	return (p->fp.lv[0][w >> (6 - WIN_SHIFT)] >> ((w << WIN_SHIFT) & 63) & WIN_MASK) == WIN_MASK;
-}
-
-/* Windows [w0, w1] had pages taken: no longer free. */
-static inline void wins_taken(struct rpools *p, uint32_t w0, uint32_t w1)
-{
-	for (uint32_t w = w0; w <= w1 && w < p->nwin; w++)
-		if (hbm_test(&p->fw, w))
-			hbm_clr(&p->fw, w);
-}
-
-/* Windows [w0, w1] had pages given back: free again if whole and unowned. */
-static inline void wins_given(struct rpools *p, uint32_t w0, uint32_t w1)
-{
-	for (uint32_t w = w0; w <= w1 && w < p->nwin; w++)
-		if (!p->wres[w] && win_all_free(p, w))
-			hbm_set(&p->fw, w);
-}
-
-/* Free-page bits of pages base + 0..(127 - base % 64). */
-static inline u128 arena_free(const struct rpools *p, uint32_t base)
-{
-	const uint64_t *w = &p->fp.lv[0][base >> 6];
-
-	return ((u128)w[1] << 64 | w[0]) >> (base & 63);
-}
-
-/* Take pages base + i for the n bits i of m (all free). */
-static inline void arena_take(struct rpools *p, uint32_t base, u128 m, uint32_t n)
-{
-	uint64_t *w = &p->fp.lv[0][base >> 6];
-	u128 am = m << (base & 63);
-	uint64_t lo = (uint64_t)am, hi = (uint64_t)(am >> 64);
-
-	if (lo) {
-		w[0] &= ~lo;
-		if (!w[0])
-			hbm_up_clr(&p->fp, base >> 6);
-	}
-	if (hi) {
-		w[1] &= ~hi;
-		if (!w[1])
-			hbm_up_clr(&p->fp, (base >> 6) + 1);
-	}
-	p->npfree -= n;
-	wins_taken(p, (base + ctz128(m)) >> WIN_SHIFT, (base + fls128(m)) >> WIN_SHIFT);
-}
-
-/*
- * Take pages [a, a + n) if all are free (n <= 65); false, nothing taken, if
- * not.  own: the taker's window (not free anyway).
- */
-static inline bool arena_take_run(struct rpools *p, uint32_t a, uint32_t n, uint32_t own)
-{
-	uint64_t *w = &p->fp.lv[0][a >> 6];
-	uint32_t b = a & 63;
-
-	if (b + n <= 64) {
-		uint64_t m = (n == 64 ? ~0ull : (1ull << n) - 1) << b;
-
-		if ((w[0] & m) != m)
-			return false;
-		w[0] &= ~m;
-		if (!w[0])
-			hbm_up_clr(&p->fp, a >> 6);
-	} else {
-		uint32_t n1 = b + n - 64;                       /* 1..64 */
-		uint64_t m0 = ~0ull << b, m1 = n1 == 64 ? ~0ull : (1ull << n1) - 1;
-
-		if ((w[0] & m0) != m0 || (w[1] & m1) != m1)
-			return false;
-		w[0] &= ~m0;
-		w[1] &= ~m1;
-		if (!w[0])
-			hbm_up_clr(&p->fp, a >> 6);
-		if (!w[1])
-			hbm_up_clr(&p->fp, (a >> 6) + 1);
-	}
-	p->npfree -= n;
-	if ((a + n - 1) >> WIN_SHIFT != own)
-		wins_taken(p, a >> WIN_SHIFT, (a + n - 1) >> WIN_SHIFT);
-	return true;
-}
-
-static inline void arena_give(struct rpools *p, uint32_t base, u128 m, uint32_t n)
-{
-	uint64_t *w = &p->fp.lv[0][base >> 6];
-	u128 am = m << (base & 63);
-	uint64_t lo = (uint64_t)am, hi = (uint64_t)(am >> 64);
-
-	if (lo) {
-		if (!w[0])
-			hbm_up_set(&p->fp, base >> 6);
-		w[0] |= lo;
-	}
-	if (hi) {
-		if (!w[1])
-			hbm_up_set(&p->fp, (base >> 6) + 1);
-		w[1] |= hi;
-	}
-	p->npfree += n;
-	wins_given(p, (base + ctz128(m)) >> WIN_SHIFT, (base + fls128(m)) >> WIN_SHIFT);
-}
-
-static inline void page_take(struct rpools *p, uint32_t pg)
-{
-	hbm_clr(&p->fp, pg);
-	p->npfree--;
-	wins_taken(p, pg >> WIN_SHIFT, pg >> WIN_SHIFT);
-}
-
-static inline void page_give(struct rpools *p, uint32_t pg)
-{
-	hbm_set(&p->fp, pg);
-	p->npfree++;
-	wins_given(p, pg >> WIN_SHIFT, pg >> WIN_SHIFT);
-}
-
-/* ------------------------------------------------------------ pools */
-
-static void pools_free(struct rpools *p)
-{
-	free(p->slot); free(p->range); free(p->pt); free(p->hdr); free(p->page);
-	free(p->wres); free(p->sfree); free(p->bkt); free(p->src); free(p->srcbkt);
-	hbm_free(&p->fp);
-	hbm_free(&p->fw);
-	memset(p, 0, sizeof(*p));
-}
-
-static int pools_alloc(struct rpools *p, const struct reasm_limits *l)
-{
-	uint32_t nb = 1;
-	int e1, e2;
-
-	memset(p, 0, sizeof(*p));
-	p->ndg = l->max_datagrams;
-	p->nfr = l->max_frags;
-	p->npg = (uint32_t)(l->mem_cap / PG);
-	p->nwin = p->npg >> WIN_SHIFT;
-	while (nb < 2 * p->ndg)
-		nb <<= 1;
-	p->nbkt = nb;
-	p->slot = aligned_alloc(64, (size_t)p->ndg * sizeof(*p->slot));
-	p->range = malloc((size_t)p->ndg * p->nfr * sizeof(*p->range));
-	p->pt = malloc((size_t)p->ndg * PT_ENTRIES * sizeof(*p->pt));
-	p->hdr = malloc((size_t)p->ndg * REASM_HDR_MAX);
-	p->page = aligned_alloc(4096, ((size_t)p->npg * PG + 4095) & ~(size_t)4095);
-	p->wres = calloc(p->nwin + 1, 1);
-	p->sfree = malloc((size_t)p->ndg * sizeof(*p->sfree));
-	p->bkt = malloc((size_t)nb * sizeof(*p->bkt));
-	p->src = calloc(p->ndg, sizeof(*p->src));
-	p->srcbkt = malloc((size_t)nb * sizeof(*p->srcbkt));
-	e1 = hbm_init(&p->fp, p->npg, true);
-	e2 = hbm_init(&p->fw, p->nwin, true);
-	if (!p->slot || !p->range || !p->pt || !p->hdr || !p->page || !p->wres ||
-	    !p->sfree || !p->bkt || !p->src || !p->srcbkt || e1 || e2) {
-		pools_free(p);
-		return -ENOMEM;
-	}
-	memset(p->slot, 0, (size_t)p->ndg * sizeof(*p->slot));
-	p->npfree = p->npg;
-	memset(p->bkt, 0xff, (size_t)nb * sizeof(*p->bkt));
-	memset(p->srcbkt, 0xff, (size_t)nb * sizeof(*p->srcbkt));
-	/* The stack hands out low indices first: better locality when lightly used. */
-	for (uint32_t i = 0; i < p->ndg; i++)
-		p->sfree[i] = p->ndg - 1 - i;
-	p->nsfree = p->ndg;
-	for (uint32_t i = 0; i < p->ndg; i++)
-		p->src[i].hnext = i + 1 < p->ndg ? i + 1 : NIL;
-	p->srcfree = p->ndg ? 0 : NIL;
-	return 0;
-}
-
-/* ------------------------------------------------------------ limits */
-
-void reasm_limits_default(struct reasm_limits *l)
-{
-	l->timeout_ms = 30000;
-	l->mem_cap = 4u << 20;
-	l->max_frags = 64;
-	l->max_datagrams = 4096;
-	l->src_share_pct = 25;
-}
-
-static bool limits_ok(const struct reasm_limits *l)
-{
-	return l->timeout_ms >= 1 &&
-	       l->mem_cap >= REASM_PAGE_SIZE && l->mem_cap <= (1ull << 32) &&
-	       l->max_frags >= 1 && l->max_frags <= MAX_FRAGS_LIMIT &&
-	       l->max_datagrams >= 1 && l->max_datagrams <= (1u << 22) &&
-	       l->src_share_pct >= 1 && l->src_share_pct <= 100;
-}
-
-static void derive_caps(struct reasm *r)
-{
-	r->src_mem_cap = r->lim.mem_cap * r->lim.src_share_pct / 100;
-	r->src_dg_cap = (uint32_t)((uint64_t)r->lim.max_datagrams * r->lim.src_share_pct / 100);
-	if (r->src_dg_cap == 0)
-		r->src_dg_cap = 1;
-}
-
-struct reasm *reasm_new(const struct reasm_limits *l)
-{
-	struct reasm_limits def;
-	struct reasm *r;
-
-	if (!l) {
-		reasm_limits_default(&def);
-		l = &def;
-	}
-	if (!limits_ok(l))
-		return NULL;
-	r = calloc(1, sizeof(*r));
-	if (!r)
-		return NULL;
-	if (pools_alloc(&r->p, l)) {
-		free(r);
-		return NULL;
-	}
-	if (getrandom(r->seed, sizeof(r->seed), GRND_NONBLOCK) != sizeof(r->seed)) {
-		/* No entropy yet: fall back to addresses and time; still keyed. */
-		uintptr_t a = (uintptr_t)r;
-
-		for (int i = 0; i < 6; i++)
-			r->seed[i] = mix(a + i, 0x9E3779B97F4A7C15ull ^ (uint64_t)(uintptr_t)&a);
-	}
-	r->lim = *l;
-	r->last = NIL;
-	r->lru_head = r->lru_tail = NIL;
-	derive_caps(r);
-	return r;
-}
-
-void reasm_free(struct reasm *r)
-{
-	if (!r)
-		return;
-	pools_free(&r->p);
-	free(r);
-}
-
-void reasm_get_limits(const struct reasm *r, struct reasm_limits *l)
-{
-	*l = r->lim;
-}
 
 /* ------------------------------------------------------------ sources */
 
@@ -769,7 +159,7 @@ static void slot_release(struct reasm *r, uint32_t s)
 }
 
 /* Discard a datagram; `why` is a C_* counter or -1 - reason. */
-static void slot_kill(struct reasm *r, uint32_t s, int why)
+void slot_kill(struct reasm *r, uint32_t s, int why)
 {
 	if (why >= 0)
 		r->cnt[why]++;
@@ -781,7 +171,7 @@ static void slot_kill(struct reasm *r, uint32_t s, int why)
 }
 
 /* Evict the oldest datagram other than `keep`; timed-out ones count as such. */
-static bool evict_oldest(struct reasm *r, uint32_t keep, uint64_t now, int why)
+bool evict_oldest(struct reasm *r, uint32_t keep, uint64_t now, int why)
 {
 	uint32_t s = r->lru_head;
 
@@ -793,7 +183,7 @@ static bool evict_oldest(struct reasm *r, uint32_t keep, uint64_t now, int why)
 	return true;
 }
 
-static bool evict_src_oldest(struct reasm *r, uint32_t src, uint32_t keep, uint64_t now)
+bool evict_src_oldest(struct reasm *r, uint32_t src, uint32_t keep, uint64_t now)
 {
 	uint32_t s = r->p.src[src].head;
 
@@ -803,17 +193,6 @@ static bool evict_src_oldest(struct reasm *r, uint32_t src, uint32_t keep, uint6
 		return false;
 	slot_kill(r, s, age(now, r->p.slot[s].created) >= r->lim.timeout_ms ? C_TIMEOUT : C_SRC_EVICT);
 	return true;
-}
-
-static uint32_t slot_find(const struct reasm *r, const struct rkey *k, uint32_t h)
-{
-	for (uint32_t i = r->p.bkt[h & (r->p.nbkt - 1)]; i != NIL; i = r->p.slot[i].hnext) {
-		const struct rslot *d = &r->p.slot[i];
-
-		if (d->hash == h && key_eq(&d->key, k))
-			return i;
-	}
-	return NIL;
 }
 
 /* head: header room, from the creating fragment's header length. */
@@ -926,12 +305,12 @@ static int parse(const uint8_t *pkt, size_t len, uint64_t ctx, struct rfrag *f, 
 			return -REASM_R_BAD_CSUM;
 		fo = be16(pkt + 6);
 		*wlen = tot;
-		if (!(fo & 0x2000) && !(fo & 0x1fff))
+		if (!(fo & XDPSEC_IP_FRAG_MASK))
 			return P_WHOLE;
 		plen = tot - ihl;
-		f->start = (fo & 0x1fff) * 8u;
+		f->start = (fo & XDPSEC_IP_OFFMASK) * 8u;
 		f->end = f->start + plen;
-		f->last = !(fo & 0x2000);
+		f->last = !(fo & XDPSEC_IP_MF);
 		f->hdr = pkt;
 		f->hdr_len = ihl;
 		f->nh_off = 0;
@@ -952,7 +331,7 @@ static int parse(const uint8_t *pkt, size_t len, uint64_t ctx, struct rfrag *f, 
 		return P_FRAG;
 	}
 	if (pkt[0] >> 4 == 6) {
-		uint32_t plen, tot, off = 40, nh_off = 6, fo, dlen;
+		uint32_t plen, tot, off = 40, nh_off = 6, fo, dlen, depth = 0;
 		uint8_t nh;
 
 		if (len < 40)
@@ -967,13 +346,16 @@ static int parse(const uint8_t *pkt, size_t len, uint64_t ctx, struct rfrag *f, 
 		*wlen = tot;
 		/* Unfragmentable part: hop-by-hop, routing and destination
 		 * options headers that precede the fragment header. */
-		while (nh == 0 || nh == 43 || nh == 60) {
+		while (nh != XDPSEC_IPPROTO_FRAGMENT && xdpsec_ipv6_is_ext(nh)) {
 			uint32_t hl;
 
 			/* RFC 8200 4.1: Linux drops the packet (no handler
 			 * for next header 0 past the first header) */
-			if (nh == 0 && off != 40)
+			if (nh == XDPSEC_IPPROTO_HOPOPTS && off != 40)
 				return -REASM_R_HBH_NOT_FIRST;
+			/* the classifier's depth limit (xdpsec_parse.h) */
+			if (depth++ == XDPSEC_IPV6_EXT_MAX)
+				return -REASM_R_MALFORMED;
 			if (off + 2 > tot)
 				return -REASM_R_MALFORMED;
 			hl = (pkt[off + 1] + 1u) * 8u;
@@ -983,15 +365,17 @@ static int parse(const uint8_t *pkt, size_t len, uint64_t ctx, struct rfrag *f, 
 			nh = pkt[off];
 			off += hl;
 		}
-		if (nh != 44)
+		if (nh != XDPSEC_IPPROTO_FRAGMENT)
 			return P_WHOLE;
+		if (depth == XDPSEC_IPV6_EXT_MAX)      /* the fragment header too */
+			return -REASM_R_MALFORMED;
 		if (off + 8 > tot)
 			return -REASM_R_MALFORMED;
 		fo = be16(pkt + off + 2);
 		dlen = tot - off - 8;
-		f->start = fo & 0xfff8;
+		f->start = fo & XDPSEC_IP6_OFFMASK;
 		f->end = f->start + dlen;
-		f->last = !(fo & 1);
+		f->last = !(fo & XDPSEC_IP6_MF);
 		f->hdr = pkt;
 		f->hdr_len = off;
 		f->nh_off = nh_off;
@@ -1264,20 +648,20 @@ static int feed_fast(struct reasm *r, const uint8_t *pkt, size_t len, uint64_t n
 	if (len >= 20 && pkt[0] == 0x45) {
 		uint32_t tot = be16(pkt + 2), fo = be16(pkt + 6);
 
-		if (tot <= 20 || tot > len || !(fo & 0x3fff) || csum_fold32(pkt, 20) != 0xffff)
+		if (tot <= 20 || tot > len || !(fo & XDPSEC_IP_FRAG_MASK) || csum_fold32(pkt, 20) != 0xffff)
 			return -1;
 		f.key.w[1] = be16(pkt + 4) | (uint64_t)4 << 32 | (uint64_t)pkt[9] << 40;
 		f.key.w[2] = addr4_word(ld32(pkt + 12));
 		f.key.w[3] = 0;
 		f.key.w[4] = addr4_word(ld32(pkt + 16));
 		f.key.w[5] = 0;
-		f.start = (fo & 0x1fff) * 8u;
-		f.last = !(fo & 0x2000);
+		f.start = (fo & XDPSEC_IP_OFFMASK) * 8u;
+		f.last = !(fo & XDPSEC_IP_MF);
 		f.hdr_len = 20;                  /* the total length counts it */
 		f.nh_off = 0;
 		f.nh = pkt[9];
 		dlen = tot - 20;
-	} else if (len >= 48 && pkt[0] >> 4 == 6 && pkt[6] == 44) {
+	} else if (len >= 48 && pkt[0] >> 4 == 6 && pkt[6] == XDPSEC_IPPROTO_FRAGMENT) {
 		uint32_t plen = be16(pkt + 4), fo = be16(pkt + 42);
 
 		if (plen <= 8 || 40 + plen > len)
@@ -1287,8 +671,8 @@ static int feed_fast(struct reasm *r, const uint8_t *pkt, size_t len, uint64_t n
 		f.key.w[3] = ld64(pkt + 16);
 		f.key.w[4] = ld64(pkt + 24);
 		f.key.w[5] = ld64(pkt + 32);
-		f.start = fo & 0xfff8;
-		f.last = !(fo & 1);
+		f.start = fo & XDPSEC_IP6_OFFMASK;
+		f.last = !(fo & XDPSEC_IP6_MF);
 		if (f.start == 0 && f.last)
 			return -1;                   /* atomic */
 		f.hdr_len = 40;                  /* the payload length does not */
@@ -1536,320 +920,4 @@ int reasm_feed(struct reasm *r, const uint8_t *pkt, size_t len, uint64_t now_ms,
 void reasm_set_fast_path(struct reasm *r, bool on)
 {
 	r->no_fast = !on;
-}
-
-/* ------------------------------------------------------------ timer, walk */
-
-unsigned reasm_expire(struct reasm *r, uint64_t now_ms)
-{
-	unsigned n = 0;
-
-	while (r->lru_head != NIL &&
-	       age(now_ms, r->p.slot[r->lru_head].created) >= r->lim.timeout_ms) {
-		slot_kill(r, r->lru_head, C_TIMEOUT);
-		n++;
-	}
-	return n;
-}
-
-void reasm_walk(struct reasm *r, uint64_t now_ms,
-		void (*cb)(const struct reasm_info *, void *), void *arg)
-{
-	for (uint32_t s = r->lru_head; s != NIL; s = r->p.slot[s].lru_next) {
-		const struct rslot *d = &r->p.slot[s];
-		struct reasm_info in;
-
-		memset(&in, 0, sizeof(in));
-		in.family = key_family(&d->key);
-		in.proto = in.family == 4 ? key_proto(&d->key) : d->nh;
-		memcpy(in.src, &d->key.w[2], 16);
-		memcpy(in.dst, &d->key.w[4], 16);
-		in.id = key_id(&d->key);
-		in.ctx = d->key.w[0];
-		in.frags = d->nfrags;
-		in.bytes = d->received;
-		in.age_ms = age(now_ms, d->created);
-		in.have_first = d->flags & F_FIRST;
-		in.have_last = d->flags & F_LAST;
-		cb(&in, arg);
-	}
-}
-
-/* ------------------------------------------------------------ run-time limits */
-
-static void flush_all(struct reasm *r)
-{
-	while (r->lru_head != NIL)
-		slot_kill(r, r->lru_head, C_FLUSHED);
-}
-
-int reasm_set_limits(struct reasm *r, const struct reasm_limits *l)
-{
-	if (!l || !limits_ok(l))
-		return -EINVAL;
-	if (l->max_datagrams > r->p.ndg || l->max_frags > r->p.nfr ||
-	    l->mem_cap / REASM_PAGE_SIZE > r->p.npg) {
-		struct rpools np;
-
-		if (pools_alloc(&np, l))
-			return -ENOMEM;
-		flush_all(r);
-		pools_free(&r->p);
-		r->p = np;
-		r->lru_head = r->lru_tail = NIL;
-		r->last = NIL;
-		r->mem_used = 0;
-		r->in_use = 0;
-	}
-	r->lim = *l;
-	derive_caps(r);
-	/* Shrinking: oldest first, until the new limits hold. */
-	while (r->in_use > r->lim.max_datagrams)
-		evict_oldest(r, NIL, 0, C_EVICT_COUNT);
-	while (r->mem_used > r->lim.mem_cap)
-		evict_oldest(r, NIL, 0, C_EVICT_MEM);
-again:
-	for (uint32_t s = r->lru_head; s != NIL; s = r->p.slot[s].lru_next) {
-		const struct rsrc *e = &r->p.src[r->p.slot[s].src];
-
-		if (e->bytes > r->src_mem_cap || e->refs > r->src_dg_cap) {
-			evict_src_oldest(r, r->p.slot[s].src, NIL, 0);
-			goto again;
-		}
-	}
-	return 0;
-}
-
-/* ------------------------------------------------------------ counters */
-
-static const char *const reason_names[REASM_R__MAX] = {
-	[REASM_R_NONE] = "none",
-	[REASM_R_MALFORMED] = "malformed",
-	[REASM_R_BAD_CSUM] = "bad_csum",
-	[REASM_R_BAD_LEN] = "bad_len",
-	[REASM_R_TOO_BIG] = "too_big",
-	[REASM_R_OVERLAP] = "overlap",
-	[REASM_R_DUPLICATE] = "duplicate",
-	[REASM_R_LAST_CONFLICT] = "last_conflict",
-	[REASM_R_TOO_MANY_FRAGS] = "too_many_frags",
-	[REASM_R_MEM_CAP] = "mem_cap",
-	[REASM_R_SRC_CAP] = "src_cap",
-	[REASM_R_HDR_TOO_LONG] = "hdr_too_long",
-	[REASM_R_OUT_TOO_SMALL] = "out_too_small",
-	[REASM_R_JUMBO] = "jumbo",
-	[REASM_R_HBH_NOT_FIRST] = "hbh_not_first",
-};
-
-const char *reasm_reason_name(int reason)
-{
-	if (reason < 0 || reason >= REASM_R__MAX)
-		return "unknown";
-	return reason_names[reason];
-}
-
-const char *reasm_reason_limit(int reason)
-{
-	switch (reason) {
-	case REASM_R_TOO_MANY_FRAGS: return "max-frags";
-	case REASM_R_MEM_CAP: return "mem-cap";
-	case REASM_R_SRC_CAP: return "src-share";
-	default: return NULL;
-	}
-}
-
-size_t reasm_counters(const struct reasm *r, struct xs_counter *out, size_t n, size_t max)
-{
-	static const struct { int idx; const char *name, *help; int is_drop; } c[] = {
-		{ C_REQDS, "reasm_reqds", "IP fragments received needing reassembly (ReasmReqds)", 0 },
-		{ C_OKS, "reasm_oks", "datagrams successfully reassembled (ReasmOKs)", 0 },
-		{ C_FAILS, "reasm_fails", "datagrams discarded or fragments rejected, any reason (ReasmFails)", 1 },
-		{ C_TIMEOUT, "reasm_timeout", "datagrams discarded on timeout (ReasmTimeout)", 1 },
-		{ C_EVICT_MEM, "reasm_evict_mem", "oldest datagrams evicted to stay under mem_cap", 1 },
-		{ C_EVICT_COUNT, "reasm_evict_count", "oldest datagrams evicted to stay under max_datagrams", 1 },
-		{ C_SRC_EVICT, "reasm_src_evict", "datagrams evicted to keep a source within its share", 1 },
-		{ C_FLUSHED, "reasm_flushed", "datagrams discarded by a pool resize (limits set)", 1 },
-		{ C_PASS, "reasm_passthrough", "non-fragments returned as is", 0 },
-		{ C_ATOMIC, "reasm_atomic", "IPv6 atomic fragments (RFC 6946) returned without fragment header", 0 },
-		{ C_GATHERED, "reasm_gathered", "datagrams completed from scattered pages (copied out, not in place)", 0 },
-		{ C_FRAG_IN, "reasm_frag_in", "packets fed to reassembly (fragments and whole packets)", 0 },
-		{ C_FRAG_OUT, "reasm_frag_out", "packets that left it: in a reassembled datagram, or as they came", 0 },
-		{ C_FRAG_DROPPED, "reasm_frag_dropped", "packets dropped: refused, or discarded with their datagram", 0 },
-	};
-	static const struct { int reason; const char *name, *help; } d[] = {
-		{ REASM_R_OVERLAP, "reasm_overlaps", "datagrams dropped for overlapping fragments (ReasmOverlaps, RFC 5722)" },
-		{ REASM_R_DUPLICATE, "reasm_duplicates", "exact duplicate fragments ignored" },
-		{ REASM_R_TOO_MANY_FRAGS, "reasm_too_many_frags", "datagrams dropped at max_frags" },
-		{ REASM_R_TOO_BIG, "reasm_too_big", "fragments/datagrams beyond 65535 bytes" },
-		{ REASM_R_MEM_CAP, "reasm_mem_cap", "fragments dropped at mem_cap with nothing older to evict" },
-		{ REASM_R_SRC_CAP, "reasm_src_cap", "fragments dropped at the per-source share of mem_cap" },
-		{ REASM_R_LAST_CONFLICT, "reasm_last_conflict", "datagrams dropped: conflicting last fragment or data beyond it" },
-		{ REASM_R_BAD_LEN, "reasm_bad_len", "fragments not a multiple of 8 (non-last) or empty" },
-		{ REASM_R_MALFORMED, "reasm_malformed", "packets with bad IP header or extension header lengths" },
-		{ REASM_R_BAD_CSUM, "reasm_bad_csum", "IPv4 packets with a bad header checksum" },
-		{ REASM_R_HDR_TOO_LONG, "reasm_hdr_too_long", "first fragments whose header exceeds 512 bytes" },
-		{ REASM_R_OUT_TOO_SMALL, "reasm_out_too_small", "datagrams larger than the caller's buffer" },
-		{ REASM_R_JUMBO, "reasm_jumbo", "IPv6 jumbograms (not supported)" },
-		{ REASM_R_HBH_NOT_FIRST, "reasm_hbh_not_first", "IPv6 packets with a hop-by-hop header not right after the IPv6 header (RFC 8200)" },
-	};
-
-	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++)
-		n = xs_counter_add(out, n, max, "reasm", c[i].name, c[i].help,
-				   r->cnt[c[i].idx], c[i].is_drop);
-	for (size_t i = 0; i < sizeof(d) / sizeof(d[0]); i++)
-		n = xs_counter_add(out, n, max, "reasm", d[i].name, d[i].help,
-				   r->drop[d[i].reason], 1);
-	n = xs_counter_add(out, n, max, "reasm", "reasm_in_progress",
-			   "datagrams being reassembled now (gauge)", r->in_use, 0);
-	n = xs_counter_add(out, n, max, "reasm", "reasm_mem_bytes",
-			   "bytes of fragment data held now (gauge)", r->mem_used, 0);
-	n = xs_counter_add(out, n, max, "reasm", "reasm_frag_held",
-			   "packets held now, waiting for the rest of their datagram (gauge)",
-			   r->frags_held, 0);
-	return n;
-}
-
-void reasm_reset_counters(struct reasm *r)
-{
-	memset(r->cnt, 0, sizeof(r->cnt));
-	memset(r->drop, 0, sizeof(r->drop));
-	/* what is held now entered before the reset: count it in again, so
-	 * that in = out + dropped + held holds across a reset */
-	r->cnt[C_FRAG_IN] = r->frags_held;
-}
-
-size_t reasm_mem_used(const struct reasm *r) { return (size_t)r->mem_used; }
-unsigned reasm_in_progress(const struct reasm *r) { return r->in_use; }
-
-/* ------------------------------------------------------------ self-check */
-
-#define SC(c) do { if (!(c)) { rc = -__LINE__; goto out; } } while (0)
-
-/* Summary levels agree with the leaves; nothing set past n. */
-static int hbm_check(const struct hbm *b)
-{
-	uint32_t nw = (b->n + 63) / 64 ? (b->n + 63) / 64 : 1;
-
-	if (b->n % 64 && b->lv[0][b->n / 64] >> (b->n % 64))
-		return -__LINE__;
-	for (uint32_t k = 1; k < b->nlev; k++) {
-		for (uint32_t j = 0; j < nw; j++)
-			if ((b->lv[k][j / 64] >> (j % 64) & 1) != (b->lv[k - 1][j] != 0))
-				return -__LINE__;
-		nw = (nw + 63) / 64;
-	}
-	return nw == 1 ? 0 : -__LINE__;
-}
-
-int reasm_selfcheck(const struct reasm *r)
-{
-	uint32_t n = 0, prev = NIL, pages = 0, srcs = 0, bases = 0, nres = 0, nfree = 0;
-	uint64_t mem = 0, frags = 0;
-	uint64_t *own = calloc((r->p.npg + 63) / 64 + 1, sizeof(*own));
-	bool last_seen = r->last == NIL;
-	int rc = 0;
-
-	if (!own)
-		return -__LINE__;
-	SC(r->mem_used <= r->lim.mem_cap);
-	SC(r->in_use <= r->lim.max_datagrams);
-	for (uint32_t s = r->lru_head; s != NIL; prev = s, s = r->p.slot[s].lru_next) {
-		const struct rslot *d = &r->p.slot[s];
-		const struct rrange *rg = ranges(r, s);
-		const uint32_t *pt = ptab(r, s);
-		uint32_t recv = 0, np = 0;
-
-		SC(++n <= r->in_use);
-		frags += d->nfrags;
-		last_seen |= s == r->last;
-		SC(d->lru_prev == prev);
-		SC(slot_find(r, &d->key, d->hash) == s);
-		SC(d->hash == key_hash(r, &d->key));
-		SC(d->nfrags >= 1 && d->nfrags <= r->p.nfr);
-		SC(d->head >= HEAD_MIN && d->head <= REASM_HDR_MAX && d->head % 64 == 0);
-		for (uint32_t i = 0; i < d->nfrags; i++) {
-			SC(rg[i].start < rg[i].end);
-			SC(i == 0 || rg[i - 1].end <= rg[i].start);
-			recv += rg[i].end - rg[i].start;
-			for (uint32_t p = (d->head + rg[i].start) >> PG_SHIFT;
-			     p <= (d->head + rg[i].end - 1u) >> PG_SHIFT; p++)
-				SC(pm_has(d->pm, p));
-		}
-		SC(recv == d->received);
-		SC(d->max_end == rg[d->nfrags - 1].end);
-		SC(!(d->flags & F_LAST) || d->total == d->max_end);
-		SC(!(d->flags & F_FIRST) || rg[0].start == 0);
-		SC(!((d->flags & F_FIRST) && (d->flags & F_LAST) && recv == d->total));
-		SC(!(d->flags & F_HDRBUF) || ((d->flags & F_FIRST) && d->hdr_len > d->head));
-		SC(!(d->flags & F_FIRST) || d->hdr_len <= d->head || (d->flags & F_HDRBUF));
-		SC(d->base != NIL || (d->flags & F_SCATTER));
-		if (d->base != NIL) {
-			SC(d->base % (1u << WIN_SHIFT) == 0 && (d->base >> WIN_SHIFT) < r->p.nwin);
-			SC(r->p.wres[d->base >> WIN_SHIFT]);
-			bases++;
-		}
-		for (uint32_t i = 0; i < 128; i++) {
-			uint32_t pg;
-
-			if (!pm_has(d->pm, i))
-				continue;
-			SC(i < PT_ENTRIES);
-			pg = d->flags & F_SCATTER ? pt[i] : d->base + i;
-			SC(pg < r->p.npg);
-			SC(!hbm_test(&r->p.fp, pg));                 /* not free */
-			SC(!(own[pg / 64] >> (pg % 64) & 1));         /* not anyone else's */
-			own[pg / 64] |= 1ull << (pg % 64);
-			SC((d->flags & F_SCATTER) || pg == d->base + i);
-			np++;
-		}
-		SC(np == d->npages);
-		pages += np;
-		mem += (uint64_t)np * REASM_PAGE_SIZE;
-		SC(r->p.src[d->src].refs >= 1);
-	}
-	SC(n == r->in_use);
-	SC(frags == r->frags_held);
-	SC(r->cnt[C_FRAG_IN] == r->cnt[C_FRAG_OUT] + r->cnt[C_FRAG_DROPPED] + r->frags_held);
-	SC(prev == r->lru_tail);
-	SC(last_seen);
-	SC(mem == r->mem_used);
-	SC(pages + r->p.npfree == r->p.npg);
-	SC(r->in_use + r->p.nsfree == r->p.ndg);
-	/* pages: free exactly when no datagram holds them */
-	SC(hbm_check(&r->p.fp) == 0 && hbm_check(&r->p.fw) == 0);
-	SC(r->p.fp.n == r->p.npg && r->p.fw.n == r->p.nwin);
-	for (uint32_t pg = 0; pg < r->p.npg; pg++) {
-		bool f = hbm_test(&r->p.fp, pg);
-
-		SC(f != (own[pg / 64] >> (pg % 64) & 1));
-		nfree += f;
-	}
-	SC(nfree == r->p.npfree);
-	/* windows: free exactly when all their pages are and nobody's base */
-	for (uint32_t w = 0; w < r->p.nwin; w++) {
-		nres += r->p.wres[w] != 0;
-		SC(hbm_test(&r->p.fw, w) == (!r->p.wres[w] && win_all_free(&r->p, w)));
-	}
-	SC(nres == bases);
-	for (uint32_t b = 0; b < r->p.nbkt; b++) {
-		for (uint32_t i = r->p.srcbkt[b]; i != NIL; i = r->p.src[i].hnext) {
-			const struct rsrc *e = &r->p.src[i];
-			uint32_t cnt = 0;
-			uint64_t bytes = 0;
-
-			SC(++srcs <= r->p.ndg);
-			SC((e->hash & (r->p.nbkt - 1)) == b);
-			for (uint32_t s = e->head; s != NIL; s = r->p.slot[s].src_next) {
-				SC(r->p.slot[s].src == i);
-				SC(++cnt <= e->refs);
-				bytes += (uint64_t)r->p.slot[s].npages * REASM_PAGE_SIZE;
-			}
-			SC(cnt == e->refs);
-			SC(bytes == e->bytes);
-			SC(e->bytes <= r->src_mem_cap);
-			SC(e->refs <= r->src_dg_cap);
-		}
-	}
-out:
-	free(own);
-	return rc;
 }
