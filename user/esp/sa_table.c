@@ -405,7 +405,7 @@ void sa_table_reader_del(struct sa_table *t, struct sa_reader *r)
 	for (i = 0; i < ESP_MAX_CTX; i++)
 		if (t->readers[i] == r) {
 			t->readers[i] = NULL;
-			for (j = 0; j < ESP_DROP__MAX; j++)
+			for (j = 0; j < ESP_CNT__MAX; j++)
 				t->retired[j] += atomic_load(&r->cnt[j]);
 		}
 	pthread_mutex_unlock(&t->mu);
