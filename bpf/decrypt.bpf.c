@@ -191,7 +191,7 @@ int xdpsec_decrypt(struct xdp_md *ctx)
 		 * back behind whole packets that arrived after it and may have
 		 * moved the edge past it; its window verdict was taken when its
 		 * last fragment arrived, and the daemon alone holds that
-		 * (user/esp/replay.h, arrival records). */
+		 * (user/esp/replay_arrived.h). */
 		if (m.origin == XDPSEC_ORIGIN_WIRE && replay_early_drop(sa->sa_index, pkt.seq))
 			return drop(XDPSEC_DROP_REPLAY_EARLY);
 		m.class = cls;

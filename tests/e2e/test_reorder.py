@@ -5,7 +5,7 @@ A datagram fragmented after encryption reaches the ESP engine one trip
 through the feedback pair after its last fragment arrived: whole ESP
 packets of the same SA sent after it can be decrypted first and move the
 replay window past it.  The window's verdict on it must be the one it had
-when its last fragment arrived (user/esp/replay.h, arrival records).
+when its last fragment arrived (user/esp/replay_arrived.h).
 
   - jump: for one SA (replay window 32), groups of one datagram N
     fragmented after encryption followed at once by whole packets

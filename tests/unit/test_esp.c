@@ -15,7 +15,7 @@
 #include <string.h>
 #include "testlib.h"
 #include "esp.h"
-#include "replay.h"
+#include "replay_arrived.h"
 #include "esp_build.h"
 
 static const enum crypto_backend backends[] = { CRYPTO_BACKEND_IPSECMB, CRYPTO_BACKEND_OPENSSL };

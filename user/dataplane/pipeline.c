@@ -304,7 +304,7 @@ static void do_reasm(struct pipeline_worker *w, struct xsk_pkt *pkt,
 		 * whole packets (the batch before it was flushed): the window's
 		 * verdict is taken here, as the kernel takes it on reassembly,
 		 * not when the datagram is back from the feedback pair behind
-		 * whole packets that came after it (replay.h, arrival records). */
+		 * whole packets that came after it (replay_arrived.h). */
 		if (cls == XDPSEC_CLASS_ESP)
 			esp_note_arrival(w->esp, out.data, out.len);
 	} else {

@@ -509,14 +509,23 @@ static enum esp_drop esp_parse(struct esp_ctx *c, uint8_t *pkt, size_t len,
 	}
 
 	/* ---- sequence number: ESN inference, replay pre-check (no lock).
-	 * A number with an arrival record (replay.h) is the recorded one, and
-	 * passes the pre-check left of the window too; esp_finish decides. */
+	 * Arrival records (replay_arrived.h) come in only for a number left
+	 * of the window, and are looked at under the SA's lock: a packet with
+	 * a record passes the pre-check, esp_finish decides. */
 	if (s->esn) {
 		uint64_t top = __atomic_load_n(&s->replay.top, __ATOMIC_ACQUIRE);
 		uint32_t lo = rd32(pkt + esp_off + 4);
+		int bad = replay_esn_infer(top, s->replay.window, lo, &seq);
 
-		if (!replay_arrived_lo(&s->arrived, top, lo, &seq) &&
-		    replay_esn_infer(top, s->replay.window, lo, &seq)) {
+		/* RFC 4303 A2.2 takes a number left of the window for the next
+		 * cycle's, 2^32 ahead: a datagram with a record is the record's */
+		if ((bad || (seq > top && seq - top > (1ull << 31))) && replay_arrived_live(&s->arrived)) {
+			sa_lock(&s->lock);
+			if (replay_arrived_lo(&s->arrived, s->replay.top, lo, &seq))
+				bad = 0;
+			sa_unlock(&s->lock);
+		}
+		if (bad) {
 			if (!note)
 				sa_count(&s->st.replay);
 			return ESP_DROP_REPLAY;
@@ -530,10 +539,18 @@ static enum esp_drop esp_parse(struct esp_ctx *c, uint8_t *pkt, size_t len,
 		p->seq = seq;
 		return ESP_DROP_NONE;
 	}
-	if (replay_check(&s->replay, seq) &&
-	    !(replay_left_of(&s->replay, seq) && replay_arrived_has(&s->arrived, seq))) {
-		sa_count(&s->st.replay);
-		return ESP_DROP_REPLAY;
+	if (replay_check(&s->replay, seq)) {
+		bool rec = false;
+
+		if (replay_left_of(&s->replay, seq) && replay_arrived_live(&s->arrived)) {
+			sa_lock(&s->lock);
+			rec = replay_arrived_find(&s->arrived, seq, false);
+			sa_unlock(&s->lock);
+		}
+		if (!rec) {
+			sa_count(&s->st.replay);
+			return ESP_DROP_REPLAY;
+		}
 	}
 
 	ct = pkt + esp_off + 8 + s->cp.iv_len;

@@ -118,7 +118,7 @@ const char *esp_drop_name(enum esp_drop d);
 
 /* A reassembled datagram about to go back to the ESP engine through the
  * feedback pair: if it is ESP for a known SA whose window would take its
- * sequence number now, record it (replay.h, arrival records), so that the
+ * sequence number now, record it (replay_arrived.h), so that the
  * engine still takes it when whole packets that arrived after it were
  * decrypted first.  Reads pkt only.  Call in wire order with the SA's
  * whole packets (pipeline.c: when the reassembly completes). */

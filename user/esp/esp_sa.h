@@ -12,6 +12,7 @@
 #include "sa_table.h"
 #include "crypto.h"
 #include "replay.h"
+#include "replay_arrived.h"
 #include "esp.h"
 
 /* Lookup key.  The address is two words (its bytes as in memory; IPv4 in
@@ -70,7 +71,7 @@ struct sa {
 	uint64_t replay_ceiling, replay_nudge;
 	bool replay_nudged;
 	/* Sequence numbers of reassembled datagrams the window took when
-	 * their last fragment arrived (replay.h, arrival records).  Under lock. */
+	 * their last fragment arrived (replay_arrived.h).  Under lock. */
 	struct replay_arrived arrived;
 	alignas(64) struct replay replay;   /* flexible bitmap: keep last   */
 };
