@@ -59,10 +59,8 @@ def probe(b, d, meta, rate):
             "evicted": c.get("esp_reorder/arrival_evicted", 0),
             "max_below": st.get(("esp_reorder", "max_below")),
             "frag_after": c.get("branch/frag_after", 0),
-            "other_losses": {k: v for k, v in c.items()
-                             if k.startswith(("xsk/kernel_rx", "pipeline/shed", "feedback/",
-                                              "reasm/reasm_frag_dropped", "classify/cpumap_dropped"))
-                             and v}}
+            "refused": r["refused"],
+            "counters": c}
 
 
 def main():
@@ -106,11 +104,11 @@ def main():
                     r["build"] = bl[0]
                     out["runs"].append(r)
                     say("  %s %.0f dg/s: delivered %d/%d, replays %d (esp %d, early %d), "
-                        "late_accepted %d, evicted %d, max_below %s, hist %s, other losses %s" % (
+                        "late_accepted %d, evicted %d, max_below %s, hist %s; sender refused %d" % (
                             bl[0], r["rate"], r["delivered"], r["count"], r["replay"],
                             r["esp_replay"], r["early_replay"], r["late_accepted"], r["evicted"],
                             r["max_below"], {k: v for k, v in r["hist"].items() if v},
-                            r["other_losses"]))
+                            r["refused"]))
     out["load_end"] = P.load()
     if a.json:
         with open(a.json, "w") as f:
