@@ -519,7 +519,8 @@ static enum esp_drop esp_parse(struct esp_ctx *c, uint8_t *pkt, size_t len,
 
 		/* RFC 4303 A2.2 takes a number left of the window for the next
 		 * cycle's, 2^32 ahead: a datagram with a record is the record's */
-		if ((bad || (seq > top && seq - top > (1ull << 31))) && replay_arrived_live(&s->arrived)) {
+		if ((bad || (seq > top && seq - top > (1ull << 31))) &&
+		    replay_arrived_live(&s->arrived)) {
 			sa_lock(&s->lock);
 			if (replay_arrived_lo(&s->arrived, s->replay.top, lo, &seq))
 				bad = 0;

@@ -76,6 +76,15 @@ static inline bool replay_arrived_take(struct replay_arrived *a, uint64_t seq)
 bool replay_arrived_lo(const struct replay_arrived *a, uint64_t top, uint32_t seq_lo,
 		       uint64_t *seq);
 
+/* Forget every record (the window was set from outside: replay_set_top
+ * counts everything up to the new edge as seen). */
+static inline void replay_arrived_clear(struct replay_arrived *a)
+{
+	a->head = a->len = 0;
+	a->max = 0;
+	__atomic_store_n(&a->live, 0, __ATOMIC_RELAXED);
+}
+
 static inline uint32_t replay_arrived_live(const struct replay_arrived *a)
 {
 	return __atomic_load_n(&a->live, __ATOMIC_RELAXED);

@@ -289,6 +289,7 @@ int sa_table_set_replay_top(struct sa_table *t, const struct xs_addr *dst, uint3
 	if (s) {
 		sa_lock(&s->lock);
 		replay_set_top(&s->replay, top);
+		replay_arrived_clear(&s->arrived);
 		sa_unlock(&s->lock);
 	}
 	pthread_mutex_unlock(&t->mu);
