@@ -997,6 +997,12 @@ TEST(arrival_records)
 		CHECK(esp_input(f.c, late, n, &res) < 0 && res.drop == ESP_DROP_REPLAY);
 		n = build_apart(&f, late, sizeof(late), 302);   /* kept */
 		CHECK_EQ(esp_input(f.c, late, n, &res), 0);
+		/* an edge set from outside (state restore) counts everything up
+		 * to it as seen: records made before do not let anything in */
+		n = build_apart(&f, late, sizeof(late), 500);
+		esp_note_arrival(f.c, late, n);
+		sa_table_set_replay_top(f.t, &f.cfg.dst, f.cfg.spi, IPPROTO_ESP, 600);
+		CHECK(esp_input(f.c, late, n, &res) < 0 && res.drop == ESP_DROP_REPLAY);
 		fx_close(&f);
 	}
 	/* ESN: the record keeps the high half that RFC 4303 A2.2 would guess
