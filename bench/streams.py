@@ -20,6 +20,9 @@ datagram) in a different envelope:
   frag_after2/3 the ESP packet in 2 / 3 fragments       twin: plain_frag2/3
   frag_before   datagram in 2 fragments, each encrypted twin: plain_frag2
   nested        tunnel ESP around transport ESP, whole  twin: plain
+  mixed         one SA (replay window 32), a quarter of the datagrams
+                fragmented after encryption (2 fragments), the rest whole,
+                in random order (bench/reorder.py)
   esp_peersP    whole ESP from P peer pairs (outer sources chosen so that
                 the classify program's steering hash spreads them evenly
                 over 2 CPUs), interleaved round robin
@@ -41,7 +44,7 @@ from framefile import write_frames  # noqa: E402
 
 A4, B4 = "198.18.0.1", "198.18.0.2"
 A6, B6 = "2001:db8::1", "2001:db8::2"
-TWIN = {"esp": "plain", "nested": "plain", "frag_after2": "plain_frag2",
+TWIN = {"mixed": "plain", "esp": "plain", "nested": "plain", "frag_after2": "plain_frag2",
         "frag_after3": "plain_frag3", "frag_before": "plain_frag2"}
 PLAIN = ("plain", "plain_frag2", "plain_frag3")
 ESP_KINDS = ("esp", "frag_after2", "frag_after3", "frag_before", "nested")
@@ -101,11 +104,12 @@ class FastSA:
         self.dst = B4 if family == 4 else B6
         self.aead = (AESGCM if alg == "gcm" else ChaCha20Poly1305)(self.key[:-4])
         self.seq = 0
+        self.window = 64
 
     def line(self):
         return ("sa add src %s dst %s proto esp spi 0x%08x reqid 1 mode %s aead '%s' 0x%s 128 "
-                "replay-window 64" % (self.src, self.dst, self.spi, self.mode,
-                                      ALGS[self.alg][0], self.key.hex()))
+                "replay-window %d" % (self.src, self.dst, self.spi, self.mode,
+                                      ALGS[self.alg][0], self.key.hex(), self.window))
 
     def scapy_sa(self):
         import espgen
@@ -202,6 +206,9 @@ class Builder:
             sas = [self.sa(src=s) for s in peer_sources(self.family, peers)]
         elif kind in ("esp", "frag_after2", "frag_after3", "frag_before"):
             sas = [self.sa()]
+        elif kind == "mixed":
+            sas = [self.sa()]
+            sas[0].window = 32             # the default window
         elif kind == "nested":             # tunnel (gateway) outside transport (host)
             sas = [self.sa("transport"), self.sa("tunnel")]
         else:
@@ -228,6 +235,10 @@ class Builder:
             elif peers:
                 pkts.append(sas[i % peers].encrypt(d, i))
                 ref = ref or [(pkts[-1], d)]
+            elif kind == "mixed":
+                e = sas[0].encrypt(d, self.ids())
+                ref = ref or [(e, d)]
+                pkts += self.frags(e, 2) if self.rng.random() < 0.25 else [e]
             elif kind.startswith("frag_after"):
                 e = sas[0].encrypt(d, self.ids())
                 ref = ref or [(e, d)]
@@ -246,6 +257,8 @@ class Builder:
         for p in pkts:
             if len(p) > espgen.MTU:
                 raise ValueError("%s: %d-byte packet exceeds the MTU" % (kind, len(p)))
+        if kind == "mixed":                # 1.25 frames per datagram
+            return pkts, pls, sas, len(pkts) / self.count
         return pkts, pls, sas, len(pkts) // self.count
 
     def check(self, kind, ref, sas):

@@ -187,7 +187,12 @@ int xdpsec_decrypt(struct xdp_md *ctx)
 		sa = bpf_map_lookup_elem(&xdpsec_sa, &key);
 		if (!sa)
 			return drop(XDPSEC_DROP_UNKNOWN_SPI);
-		if (replay_early_drop(sa->sa_index, pkt.seq))
+		/* Fresh frames only: a datagram the daemon reassembled comes
+		 * back behind whole packets that arrived after it and may have
+		 * moved the edge past it; its window verdict was taken when its
+		 * last fragment arrived, and the daemon alone holds that
+		 * (user/esp/replay_arrived.h). */
+		if (m.origin == XDPSEC_ORIGIN_WIRE && replay_early_drop(sa->sa_index, pkt.seq))
 			return drop(XDPSEC_DROP_REPLAY_EARLY);
 		m.class = cls;
 		m.sa_index = sa->sa_index;

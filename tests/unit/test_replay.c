@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include "testlib.h"
 #include "replay.h"
+#include "replay_arrived.h"
 
 /* Reference: a set of accepted numbers and the right edge. */
 struct ref { uint64_t top; uint32_t w; unsigned char seen[1 << 16]; };
@@ -110,10 +111,87 @@ TEST(esn_inference)
 	CHECK_EQ(s, 0x2000000e0ull);
 }
 
+/* Arrival records against a reference: a list in insertion order, the
+ * oldest evicted when REPLAY_ARRIVED_MAX are kept, a number recorded once,
+ * only numbers the window would take.  Mostly FIFO takes (the datagrams
+ * come back in completion order), some out of order, some never. */
+TEST(arrived_matches_reference)
+{
+	static struct replay_arrived a;
+	static uint64_t ref[4 * REPLAY_ARRIVED_MAX];
+	struct replay *r = malloc(replay_size(64));
+	size_t nref = 0, i;
+	uint64_t next = 1;
+	int k, bad = 0, evicted = 0;
+
+	replay_init(r, 64);
+	memset(&a, 0, sizeof(a));
+	srand(7);
+	for (k = 0; k < 400000; k++) {
+		/* phases: records pile up (up to eviction), then drain */
+		int op = rand() % 100, ins = (k / 5000) % 2 ? 85 : 40;
+		uint64_t s;
+
+		if (op < ins) {                         /* a datagram completes */
+			enum replay_note want, got;
+			bool known = false;
+
+			s = rand() % 8 ? next++ : next - 1 - (uint64_t)(rand() % 200);
+			if (s == 0 || s >= next)
+				s = next++;
+			for (i = 0; i < nref; i++)
+				known |= ref[i] == s;
+			want = known ? REPLAY_NOTE_KNOWN : replay_check(r, s) ? REPLAY_NOTE_SEEN
+				: nref == REPLAY_ARRIVED_MAX ? REPLAY_NOTE_EVICTED : REPLAY_NOTE_NEW;
+			got = replay_arrived_note(&a, r, s);
+			bad += got != want;
+			if (want == REPLAY_NOTE_EVICTED) {
+				memmove(ref, ref + 1, --nref * sizeof(ref[0]));
+				evicted++;
+			}
+			if (want == REPLAY_NOTE_NEW || want == REPLAY_NOTE_EVICTED)
+				ref[nref++] = s;
+		} else if (op < ins + 10 + (100 - ins) / 2 && nref) {   /* one comes back */
+			size_t j = rand() % 4 ? 0 : (size_t)rand() % nref;
+
+			s = ref[j];
+			bad += !replay_arrived_find(&a, s, false);
+			bad += !replay_arrived_take(&a, s);
+			bad += replay_arrived_take(&a, s);     /* once */
+			memmove(ref + j, ref + j + 1, (--nref - j) * sizeof(ref[0]));
+			replay_update(r, s);
+		} else {                                /* a whole packet accepted */
+			s = next++;
+			for (i = 0; i < nref; i++)
+				bad += ref[i] == s;
+			bad += replay_arrived_take(&a, s);
+			replay_update(r, s);
+		}
+		bad += a.live != nref;
+	}
+	CHECK_EQ(bad, 0);
+	CHECK(evicted > 0);
+	/* ESN: the low half finds the full number, near the edge only */
+	memset(&a, 0, sizeof(a));
+	replay_init(r, 64);
+	replay_set_top(r, 0x100000000ull);
+	CHECK_EQ(replay_arrived_note(&a, r, 0x100000010ull), REPLAY_NOTE_NEW);
+	{
+		uint64_t got = 0;
+
+		CHECK(replay_arrived_lo(&a, 0x100000400ull, 0x10, &got) && got == 0x100000010ull);
+		CHECK(!replay_arrived_lo(&a, 0x100000400ull, 0x11, &got));
+		CHECK(!replay_arrived_lo(&a, 0x100000000ull, 0x10, &got));    /* above the edge */
+		CHECK(!replay_arrived_lo(&a, 0x200000010ull, 0x10, &got));    /* 2^32 below */
+	}
+	free(r);
+}
+
 int main(void)
 {
 	RUN(matches_reference);
 	RUN(set_top);
 	RUN(esn_inference);
+	RUN(arrived_matches_reference);
 	return testlib_report();
 }

@@ -300,6 +300,13 @@ static void do_reasm(struct pipeline_worker *w, struct xsk_pkt *pkt,
 		 * (which also counts a malformed one under its reason) */
 		m->path |= m->layer ? XDPSEC_PATH_FRAG_BETWEEN : XDPSEC_PATH_FRAG_AFTER;
 		m->class = XDPSEC_CLASS_ESP;
+		/* Its last fragment arrived now, in wire order with the SA's
+		 * whole packets (the batch before it was flushed): the window's
+		 * verdict is taken here, as the kernel takes it on reassembly,
+		 * not when the datagram is back from the feedback pair behind
+		 * whole packets that came after it (replay_arrived.h). */
+		if (cls == XDPSEC_CLASS_ESP)
+			esp_note_arrival(w->esp, out.data, out.len);
 	} else {
 		/* plaintext: inner fragments that were decrypted (fragmented
 		 * before encryption), or plain UDP fragments steered to us */

@@ -79,6 +79,43 @@ static const char *const drop_help[ESP_DROP__MAX] = {
 	[ESP_DROP_BAD_CSUM] = "ESP dropped: outer IPv4 header checksum wrong",
 };
 
+static const char *const ro_names[ESP_RO__MAX] = {
+	[ESP_RO_IN_ORDER] = "in_order",
+	[ESP_RO_BELOW_1] = "below_1",
+	[ESP_RO_BELOW_2_3] = "below_2_3",
+	[ESP_RO_BELOW_4_7] = "below_4_7",
+	[ESP_RO_BELOW_8_15] = "below_8_15",
+	[ESP_RO_BELOW_16_31] = "below_16_31",
+	[ESP_RO_BELOW_32_63] = "below_32_63",
+	[ESP_RO_BELOW_64_127] = "below_64_127",
+	[ESP_RO_BELOW_128_255] = "below_128_255",
+	[ESP_RO_BELOW_256_UP] = "below_256_up",
+	[ESP_RO_NOTED] = "arrival_noted",
+	[ESP_RO_EVICTED] = "arrival_evicted",
+	[ESP_RO_SEEN] = "arrival_seen",
+	[ESP_RO_LATE_ACCEPTED] = "late_accepted",
+};
+
+static const char *const ro_help[ESP_RO__MAX] = {
+	[ESP_RO_IN_ORDER] = "ESP delivered above the replay window's right edge (in order)",
+	[ESP_RO_BELOW_1] = "ESP delivered 1 below the window's right edge when decrypted",
+	[ESP_RO_BELOW_2_3] = "ESP delivered 2-3 below the window's right edge when decrypted",
+	[ESP_RO_BELOW_4_7] = "ESP delivered 4-7 below the window's right edge when decrypted",
+	[ESP_RO_BELOW_8_15] = "ESP delivered 8-15 below the window's right edge when decrypted",
+	[ESP_RO_BELOW_16_31] = "ESP delivered 16-31 below the window's right edge when decrypted",
+	[ESP_RO_BELOW_32_63] = "ESP delivered 32-63 below the window's right edge when decrypted",
+	[ESP_RO_BELOW_64_127] = "ESP delivered 64-127 below the window's right edge when decrypted",
+	[ESP_RO_BELOW_128_255] = "ESP delivered 128-255 below the window's right edge when decrypted",
+	[ESP_RO_BELOW_256_UP] = "ESP delivered 256 or more below the window's right edge when decrypted",
+	[ESP_RO_NOTED] = "reassembled ESP datagrams whose sequence number the window took "
+			 "when their last fragment arrived (arrival records made)",
+	[ESP_RO_EVICTED] = "arrival records that gave way to a newer one (per-SA table full)",
+	[ESP_RO_SEEN] = "reassembled ESP datagrams the window had seen already when their "
+			"last fragment arrived (no record; the engine drops them as replays)",
+	[ESP_RO_LATE_ACCEPTED] = "ESP delivered left of the replay window, by its arrival record "
+				 "(reordered inside the daemon, not on the wire)",
+};
+
 const char *esp_drop_name(enum esp_drop d)
 {
 	return (unsigned)d < ESP_DROP__MAX ? drop_names[d] : "?";
@@ -111,30 +148,43 @@ void esp_ctx_free(struct esp_ctx *c)
 }
 
 /* Every context's counts, freed ones included.  Caller holds t->mu. */
-static void sum_counts(struct sa_table *t, uint64_t sum[ESP_DROP__MAX])
+static void sum_counts(struct sa_table *t, uint64_t sum[ESP_CNT__MAX])
 {
 	int i, j;
 
 	memcpy(sum, t->retired, sizeof(t->retired));
 	for (i = 0; i < ESP_MAX_CTX; i++)
 		if (t->readers[i])
-			for (j = 0; j < ESP_DROP__MAX; j++)
+			for (j = 0; j < ESP_CNT__MAX; j++)
 				sum[j] += atomic_load_explicit(&t->readers[i]->cnt[j], memory_order_relaxed);
 }
 
 size_t esp_counters(struct sa_table *t, struct xs_counter *out, size_t n, size_t max)
 {
-	uint64_t sum[ESP_DROP__MAX];
-	int j;
+	uint64_t sum[ESP_CNT__MAX], ro_max = 0;
+	int i, j;
 
 	pthread_mutex_lock(&t->mu);
 	sum_counts(t, sum);
-	for (j = 0; j < ESP_DROP__MAX; j++)
+	for (j = 0; j < ESP_CNT__MAX; j++)
 		sum[j] -= t->cnt_base[j];
+	for (i = 0; i < ESP_MAX_CTX; i++)
+		if (t->readers[i]) {
+			uint64_t m = atomic_load_explicit(&t->readers[i]->ro_max, memory_order_relaxed);
+
+			ro_max = m > ro_max ? m : ro_max;
+		}
 	pthread_mutex_unlock(&t->mu);
 	n = xs_counter_add(out, n, max, "esp", "delivered", drop_help[0], sum[0], 0);
 	for (j = 1; j < ESP_DROP__MAX; j++)
 		n = xs_counter_add(out, n, max, "esp", drop_names[j], drop_help[j], sum[j], 1);
+	/* not drops: each of these packets is counted in esp/delivered too */
+	for (j = 0; j < ESP_RO__MAX; j++)
+		n = xs_counter_add(out, n, max, "esp_reorder", ro_names[j], ro_help[j],
+				   sum[ESP_CNT_RO + j], 0);
+	n = xs_counter_add(out, n, max, "esp_reorder", "max_below",
+			   "farthest below the window's right edge an ESP packet was delivered "
+			   "(since start or `stats --reset`; a gauge)", ro_max, 0);
 	return n;
 }
 
@@ -145,6 +195,9 @@ void esp_reset_counters(struct sa_table *t)
 {
 	pthread_mutex_lock(&t->mu);
 	sum_counts(t, t->cnt_base);
+	for (int i = 0; i < ESP_MAX_CTX; i++)
+		if (t->readers[i])   /* a gauge: its worker may raise it again at once */
+			atomic_store_explicit(&t->readers[i]->ro_max, 0, memory_order_relaxed);
 	pthread_mutex_unlock(&t->mu);
 }
 
@@ -257,15 +310,37 @@ static enum esp_drop check_inner(const uint8_t *p, size_t len, uint8_t nh, size_
 	return ESP_DROP_BAD_NEXT_HDR;
 }
 
-/* Counts the verdict (ESP_DROP_NONE = delivered) in this context's slot. */
-static inline void count(struct esp_ctx *c, struct esp_result *res, enum esp_drop d)
+/* One more in this context's slot i (< ESP_CNT__MAX). */
+static inline void bump(struct esp_ctx *c, unsigned i)
 {
-	_Atomic uint64_t *cnt = &c->rd.cnt[d];
+	_Atomic uint64_t *cnt = &c->rd.cnt[i];
 
 	/* single writer: a plain load+store, no locked instruction */
 	atomic_store_explicit(cnt, atomic_load_explicit(cnt, memory_order_relaxed) + 1,
 			      memory_order_relaxed);
+}
+
+/* Counts the verdict (ESP_DROP_NONE = delivered) in this context's slot. */
+static inline void count(struct esp_ctx *c, struct esp_result *res, enum esp_drop d)
+{
+	bump(c, d);
 	res->drop = d;
+}
+
+/* A delivered packet DIST sequence numbers below the window's right edge
+ * as it stood before it (0: above the edge, in order). */
+static void count_reorder(struct esp_ctx *c, uint64_t dist)
+{
+	unsigned b = ESP_RO_IN_ORDER;
+
+	if (dist) {
+		b = ESP_RO_BELOW_1 + (unsigned)(63 - __builtin_clzll(dist));
+		if (b > ESP_RO_BELOW_256_UP)
+			b = ESP_RO_BELOW_256_UP;
+		if (dist > atomic_load_explicit(&c->rd.ro_max, memory_order_relaxed))
+			atomic_store_explicit(&c->rd.ro_max, dist, memory_order_relaxed);
+	}
+	bump(c, ESP_CNT_RO + b);
 }
 
 static inline void sa_count(uint64_t *field)
@@ -282,9 +357,12 @@ struct sa_cache {
 
 /* First half: outer headers, SA, lengths, sequence number and replay
  * pre-check (no lock).  ESP_DROP_NONE: p->job is ready for the crypto
- * backend.  Inside the read section. */
+ * backend.  Inside the read section.  NOTE (esp_note_arrival): counts
+ * nothing, writes nothing into pkt, and stops at the sequence number, with
+ * p->s and p->seq set on ESP_DROP_NONE. */
 static enum esp_drop esp_parse(struct esp_ctx *c, uint8_t *pkt, size_t len,
-			       struct esp_result *res, struct esp_pend *p, struct sa_cache *sc)
+			       struct esp_result *res, struct esp_pend *p, struct sa_cache *sc,
+			       bool note)
 {
 	size_t l3_len, nh_off, esp_off, end, esp_len, ct_len;
 	int is_v4, is_frag = 0, udp = 0;
@@ -403,33 +481,66 @@ static enum esp_drop esp_parse(struct esp_ctx *c, uint8_t *pkt, size_t len,
 	}
 	res->sa_index = s->index;
 	if (udp != s->encap || (udp && dport != s->encap_dport)) {
-		sa_count(&s->st.encap);
+		if (!note)
+			sa_count(&s->st.encap);
 		return ESP_DROP_ENCAP;
 	}
 	if (esp_len < 8 + (size_t)s->cp.iv_len + s->cp.icv_len + 2) {
-		sa_count(&s->st.trunc);
+		if (!note)
+			sa_count(&s->st.trunc);
 		return ESP_DROP_TRUNC;
 	}
 	ct_len = esp_len - 8 - s->cp.iv_len - s->cp.icv_len;
 	if (ct_len & (s->cp.block - 1u)) {      /* block: 1 or 16 (crypto_check_config) */
-		sa_count(&s->st.trunc);
+		if (!note)
+			sa_count(&s->st.trunc);
 		return ESP_DROP_TRUNC;
 	}
 
-	/* ---- sequence number: ESN inference, replay pre-check (no lock) */
+	/* ---- sequence number: ESN inference, replay pre-check (no lock).
+	 * Arrival records (replay_arrived.h) come in only for a number left
+	 * of the window, and are looked at under the SA's lock: a packet with
+	 * a record passes the pre-check, esp_finish decides. */
 	if (s->esn) {
-		if (replay_esn_infer(__atomic_load_n(&s->replay.top, __ATOMIC_ACQUIRE),
-				     s->replay.window, rd32(pkt + esp_off + 4), &seq)) {
-			sa_count(&s->st.replay);
+		uint64_t top = __atomic_load_n(&s->replay.top, __ATOMIC_ACQUIRE);
+		uint32_t lo = rd32(pkt + esp_off + 4);
+		int bad = replay_esn_infer(top, s->replay.window, lo, &seq);
+
+		/* RFC 4303 A2.2 takes a number left of the window for the next
+		 * cycle's, 2^32 ahead: a datagram with a record is the record's */
+		if ((bad || (seq > top && seq - top > (1ull << 31))) &&
+		    replay_arrived_live(&s->arrived)) {
+			sa_lock(&s->lock);
+			if (replay_arrived_lo(&s->arrived, s->replay.top, lo, &seq))
+				bad = 0;
+			sa_unlock(&s->lock);
+		}
+		if (bad) {
+			if (!note)
+				sa_count(&s->st.replay);
 			return ESP_DROP_REPLAY;
 		}
 	} else {
 		seq = rd32(pkt + esp_off + 4);
 	}
 	res->seq = seq;
+	if (note) {
+		p->s = s;
+		p->seq = seq;
+		return ESP_DROP_NONE;
+	}
 	if (replay_check(&s->replay, seq)) {
-		sa_count(&s->st.replay);
-		return ESP_DROP_REPLAY;
+		bool rec = false;
+
+		if (replay_left_of(&s->replay, seq) && replay_arrived_live(&s->arrived)) {
+			sa_lock(&s->lock);
+			rec = replay_arrived_find(&s->arrived, seq, false);
+			sa_unlock(&s->lock);
+		}
+		if (!rec) {
+			sa_count(&s->st.replay);
+			return ESP_DROP_REPLAY;
+		}
 	}
 
 	ct = pkt + esp_off + 8 + s->cp.iv_len;
@@ -452,15 +563,16 @@ static enum esp_drop esp_parse(struct esp_ctx *c, uint8_t *pkt, size_t len,
 
 /* Second half, once the backend has p->job.rc: ICV verdict, trailer,
  * window update, result.  Inside the read section. */
-static enum esp_drop esp_finish(struct sa_table *t, struct esp_pend *p, struct esp_result *res)
+static enum esp_drop esp_finish(struct esp_ctx *c, struct esp_pend *p, struct esp_result *res)
 {
+	struct sa_table *t = c->t;
 	struct sa *s = p->s;
-	bool wake = false;
+	bool wake = false, taken = false, late = false;
 	uint8_t *pt = p->job.op.ct, padlen, nh;
 	size_t ct_len = p->job.op.ct_len, pay_len, out_len = 0;
 	enum esp_kind kind = ESP_OUT_WHOLE;
 	enum esp_drop verdict;
-	uint64_t top;
+	uint64_t top, top0;
 
 	if (p->job.rc) {
 		if (p->job.rc == -EBADMSG) {
@@ -498,12 +610,21 @@ static enum esp_drop esp_finish(struct sa_table *t, struct esp_pend *p, struct e
 	 * holds (replay_marks.h): a restart must not accept again what was
 	 * delivered.  The main thread is nudged well before that point. */
 	sa_lock(&s->lock);
+	top0 = s->replay.top;
 	if (t->replay_guard && p->seq > s->replay_ceiling && !replay_check(&s->replay, p->seq)) {
 		verdict = ESP_DROP_UNSAVED;
-	} else if (replay_update(&s->replay, p->seq)) {
+	} else if (!replay_update(&s->replay, p->seq)) {
+		taken = true;
+		replay_arrived_take(&s->arrived, p->seq);   /* accepted: no second time */
+	} else if (replay_left_of(&s->replay, p->seq) && replay_arrived_take(&s->arrived, p->seq)) {
+		/* the window took it when it arrived; whole packets that came
+		 * after it moved the edge while it was reassembled */
+		taken = late = true;
+	} else {
 		verdict = ESP_DROP_REPLAY;      /* another packet took it meanwhile */
 		sa_count(&s->st.replay);
-	} else if (verdict == ESP_DROP_NONE) {
+	}
+	if (taken && verdict == ESP_DROP_NONE) {
 		s->st.packets++;
 		s->st.bytes += s->mode == XS_MODE_TUNNEL ? out_len : pay_len;
 	}
@@ -515,6 +636,11 @@ static enum esp_drop esp_finish(struct sa_table *t, struct esp_pend *p, struct e
 	if (wake)
 		eventfd_write(t->replay_wake_fd, 1);
 	res->replay_top = top;
+	if (taken && verdict == ESP_DROP_NONE) {
+		count_reorder(c, p->seq > top0 ? 0 : top0 - p->seq);
+		if (late)
+			bump(c, ESP_CNT_RO + ESP_RO_LATE_ACCEPTED);
+	}
 	switch (verdict) {
 	case ESP_DROP_NONE:
 	case ESP_DROP_REPLAY:
@@ -582,7 +708,7 @@ static unsigned burst(struct esp_ctx *c, uint8_t *const pkts[], const size_t len
 		struct esp_pend *p = &c->pend[i];
 
 		p->queued = 0;
-		d = esp_parse(c, pkts[i], lens[i], &res[i], p, &sc);
+		d = esp_parse(c, pkts[i], lens[i], &res[i], p, &sc, false);
 		if (d == ESP_DROP_NONE) {
 			if (n >= CRYPTO_QUEUE_MIN && crypto_queues(c->ct, p->job.sa)) {
 				p->queued = 1;  /* decided after the loop */
@@ -590,7 +716,7 @@ static unsigned burst(struct esp_ctx *c, uint8_t *const pkts[], const size_t len
 				continue;
 			}
 			p->job.rc = crypto_open(c->ct, p->job.sa, &p->job.op);
-			d = esp_finish(c->t, p, &res[i]);
+			d = esp_finish(c, p, &res[i]);
 		}
 		count(c, &res[i], d);
 		ok += d == ESP_DROP_NONE;
@@ -611,7 +737,7 @@ static unsigned burst(struct esp_ctx *c, uint8_t *const pkts[], const size_t len
 			crypto_drain(c->ct);
 		for (i = 0; i < n; i++)
 			if (c->pend[i].queued) {
-				d = esp_finish(c->t, &c->pend[i], &res[i]);
+				d = esp_finish(c, &c->pend[i], &res[i]);
 				count(c, &res[i], d);
 				ok += d == ESP_DROP_NONE;
 			}
@@ -630,6 +756,31 @@ unsigned esp_input_burst(struct esp_ctx *c, uint8_t *const pkts[], const size_t 
 		ok += burst(c, pkts + done, lens + done, m, res + done);
 	}
 	return ok;
+}
+
+void esp_note_arrival(struct esp_ctx *c, const uint8_t *pkt, size_t len)
+{
+	struct sa_cache sc = { .s = NULL };
+	struct esp_result res;
+	struct esp_pend p;
+	enum replay_note r;
+
+	sa_read_enter(c->t, &c->rd);
+	/* note mode reads pkt only (esp_parse) */
+	if (esp_parse(c, (uint8_t *)(uintptr_t)pkt, len, &res, &p, &sc, true) != ESP_DROP_NONE) {
+		sa_read_leave(&c->rd);
+		return;                 /* the engine will drop and count it */
+	}
+	sa_lock(&p.s->lock);
+	r = replay_arrived_note(&p.s->arrived, &p.s->replay, p.seq);
+	sa_unlock(&p.s->lock);
+	sa_read_leave(&c->rd);
+	if (r == REPLAY_NOTE_SEEN)
+		bump(c, ESP_CNT_RO + ESP_RO_SEEN);
+	else if (r != REPLAY_NOTE_KNOWN)
+		bump(c, ESP_CNT_RO + ESP_RO_NOTED);
+	if (r == REPLAY_NOTE_EVICTED)
+		bump(c, ESP_CNT_RO + ESP_RO_EVICTED);
 }
 
 int esp_input(struct esp_ctx *c, uint8_t *pkt, size_t len, struct esp_result *res)

@@ -35,6 +35,35 @@ enum esp_drop {
 	ESP_DROP__MAX
 };
 
+/*
+ * Reordering inside one SA (docs/architecture.md), counted per context
+ * after the drop reasons (group "esp_reorder"): how far below the window's
+ * right edge each accepted packet was when it was decrypted (in_order: above
+ * it; below_A_B: A..B sequence numbers below), and the arrival records
+ * (replay.h): made when a reassembled datagram completed, evicted when an
+ * SA had REPLAY_ARRIVED_MAX already, refused when the window had seen the
+ * number at arrival, used when a datagram was taken left of the window.
+ */
+enum esp_ro {
+	ESP_RO_IN_ORDER,
+	ESP_RO_BELOW_1,
+	ESP_RO_BELOW_2_3,
+	ESP_RO_BELOW_4_7,
+	ESP_RO_BELOW_8_15,
+	ESP_RO_BELOW_16_31,
+	ESP_RO_BELOW_32_63,
+	ESP_RO_BELOW_64_127,
+	ESP_RO_BELOW_128_255,
+	ESP_RO_BELOW_256_UP,
+	ESP_RO_NOTED,
+	ESP_RO_EVICTED,
+	ESP_RO_SEEN,
+	ESP_RO_LATE_ACCEPTED,
+	ESP_RO__MAX
+};
+#define ESP_CNT_RO   ESP_DROP__MAX                 /* first reordering slot */
+#define ESP_CNT__MAX (ESP_DROP__MAX + ESP_RO__MAX)
+
 struct esp_result {
 	uint8_t *data;           /* plaintext IP packet, inside the input buffer */
 	size_t len;
@@ -86,6 +115,14 @@ unsigned esp_input_burst(struct esp_ctx *c, uint8_t *const pkts[], const size_t 
 			 unsigned n, struct esp_result res[]);
 
 const char *esp_drop_name(enum esp_drop d);
+
+/* A reassembled datagram about to go back to the ESP engine through the
+ * feedback pair: if it is ESP for a known SA whose window would take its
+ * sequence number now, record it (replay_arrived.h), so that the
+ * engine still takes it when whole packets that arrived after it were
+ * decrypted first.  Reads pkt only.  Call in wire order with the SA's
+ * whole packets (pipeline.c: when the reassembly completes). */
+void esp_note_arrival(struct esp_ctx *c, const uint8_t *pkt, size_t len);
 
 /* Global counters (group "esp"): every drop reason plus delivered packets,
  * summed over all contexts of the table.  Returns the new n. */

@@ -12,6 +12,7 @@
 #include "sa_table.h"
 #include "crypto.h"
 #include "replay.h"
+#include "replay_arrived.h"
 #include "esp.h"
 
 /* Lookup key.  The address is two words (its bytes as in memory; IPv4 in
@@ -69,14 +70,19 @@ struct sa {
 	 * Under lock; zero (nothing accepted) until the first ceiling. */
 	uint64_t replay_ceiling, replay_nudge;
 	bool replay_nudged;
+	/* Sequence numbers of reassembled datagrams the window took when
+	 * their last fragment arrived (replay_arrived.h).  Under lock. */
+	struct replay_arrived arrived;
 	alignas(64) struct replay replay;   /* flexible bitmap: keep last   */
 };
 
 /* A worker's read-side slot: seq != 0 while inside esp_input. */
 struct sa_reader {
 	alignas(64) _Atomic uint64_t seq;
-	/* single writer (its worker); cnt[ESP_DROP_NONE] = delivered */
-	_Atomic uint64_t cnt[ESP_DROP__MAX];
+	/* single writer (its worker); cnt[ESP_DROP_NONE] = delivered, then
+	 * the reordering figures from ESP_CNT_RO (esp.h) */
+	_Atomic uint64_t cnt[ESP_CNT__MAX];
+	_Atomic uint64_t ro_max;            /* farthest below the edge (gauge) */
 };
 
 struct sa_table {
@@ -89,8 +95,8 @@ struct sa_table {
 	struct sa **slots;                  /* index -> SA                  */
 	_Atomic uint64_t gp;                /* grace-period counter         */
 	struct sa_reader *readers[ESP_MAX_CTX]; /* NULL = free slot       */
-	uint64_t retired[ESP_DROP__MAX];    /* counts of freed contexts    */
-	uint64_t cnt_base[ESP_DROP__MAX];   /* sums at the last `stats --reset` */
+	uint64_t retired[ESP_CNT__MAX];     /* counts of freed contexts    */
+	uint64_t cnt_base[ESP_CNT__MAX];    /* sums at the last `stats --reset` */
 };
 
 void sa_key_make(struct sa_key *k, const struct xs_addr *dst, uint32_t spi, uint8_t proto);

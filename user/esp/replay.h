@@ -12,6 +12,7 @@
 #ifndef XDPSEC_REPLAY_H
 #define XDPSEC_REPLAY_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stddef.h>
 
@@ -70,6 +71,15 @@ static inline int replay_update(struct replay *r, uint64_t seq)
 		__atomic_store_n(w, *w | (1ull << (seq & 63)), __ATOMIC_RELAXED);
 	}
 	return 0;
+}
+
+/* Is seq left of the window (refused for being too old, not for being
+ * seen)? */
+static inline bool replay_left_of(const struct replay *r, uint64_t seq)
+{
+	uint64_t top = __atomic_load_n(&r->top, __ATOMIC_ACQUIRE);
+
+	return r->window && seq && seq <= top && top - seq >= r->window;
 }
 
 /* ESN (RFC 4303 Appendix A2.2): the full sequence number for the received

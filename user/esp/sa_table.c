@@ -279,6 +279,7 @@ int sa_table_set_replay_top(struct sa_table *t, const struct xs_addr *dst, uint3
 	if (s) {
 		sa_lock(&s->lock);
 		replay_set_top(&s->replay, top);
+		replay_arrived_clear(&s->arrived);
 		sa_unlock(&s->lock);
 	}
 	pthread_mutex_unlock(&t->mu);
@@ -395,7 +396,7 @@ void sa_table_reader_del(struct sa_table *t, struct sa_reader *r)
 	for (i = 0; i < ESP_MAX_CTX; i++)
 		if (t->readers[i] == r) {
 			t->readers[i] = NULL;
-			for (j = 0; j < ESP_DROP__MAX; j++)
+			for (j = 0; j < ESP_CNT__MAX; j++)
 				t->retired[j] += atomic_load(&r->cnt[j]);
 		}
 	pthread_mutex_unlock(&t->mu);
