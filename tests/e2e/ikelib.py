@@ -217,11 +217,13 @@ def redact(text):
 
 # Datagram sizes, in turn: small, whole after encryption, fragmented after
 # encryption (the ESP packet exceeds the 1500-byte MTU), and fragmented
-# both before and after it.  The sender's socket uses IP_PMTUDISC_PROBE:
-# the kernel builds datagrams up to the device MTU whole (DF clear), so
-# its XFRM output fragments the ESP packet, as a host keyed by an IKE
-# daemon does for any datagram between the path MTU minus the ESP
-# overhead and the MTU.
+# both before and after it.  The sender's socket uses IP_PMTUDISC_OMIT:
+# the kernel cuts datagrams at the device MTU, not at the tunnel's smaller
+# one, with DF clear, so its XFRM output fragments the ESP packet (of a
+# whole datagram, or of each fragment), as a host keyed by an IKE daemon
+# does when it does not lower its MTU for the tunnel.  (IP_PMTUDISC_PROBE
+# refuses datagrams above the MTU; DONT and WANT fragment at the tunnel's
+# MTU, before encryption only.)
 SIZES = (64, 1000, 1460, 3000)
 
 
@@ -245,7 +247,7 @@ def send_main(argv):
     src, dst, port, tag, count, gap = argv[:6]
     stop = argv[6] if len(argv) > 6 else None
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.setsockopt(socket.IPPROTO_IP, 10, 3)      # IP_MTU_DISCOVER = IP_PMTUDISC_PROBE
+    s.setsockopt(socket.IPPROTO_IP, 10, 5)      # IP_MTU_DISCOVER = IP_PMTUDISC_OMIT
     s.bind((src, 0))
     n = 0
     for i in range(int(count)):
