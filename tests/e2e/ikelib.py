@@ -215,15 +215,14 @@ def redact(text):
 
 # ------------------------------------------------------------ traffic
 
-# Datagram sizes, in turn: small, whole after encryption, fragmented after
-# encryption (the ESP packet exceeds the 1500-byte MTU), and fragmented
-# both before and after it.  The sender's socket uses IP_PMTUDISC_OMIT:
-# the kernel cuts datagrams at the device MTU, not at the tunnel's smaller
-# one, with DF clear, so its XFRM output fragments the ESP packet (of a
-# whole datagram, or of each fragment), as a host keyed by an IKE daemon
-# does when it does not lower its MTU for the tunnel.  (IP_PMTUDISC_PROBE
-# refuses datagrams above the MTU; DONT and WANT fragment at the tunnel's
-# MTU, before encryption only.)
+# Datagram sizes, in turn: small, whole after encryption, and two that are
+# fragmented after encryption (the ESP packet exceeds the 1500-byte MTU:
+# two fragments, three).  The sender's socket uses IP_PMTUDISC_OMIT: the
+# kernel neither fragments the datagram at the tunnel's MTU nor sets DF, so
+# its XFRM output encrypts it whole and fragments the ESP packet, as a host
+# keyed by an IKE daemon does when it does not lower its MTU for the
+# tunnel.  (IP_PMTUDISC_PROBE refuses datagrams above the MTU; DONT and
+# WANT fragment at the tunnel's MTU, before encryption.)
 SIZES = (64, 1000, 1460, 3000)
 
 
