@@ -38,6 +38,14 @@ A4, B4 = "198.18.0.1", "198.18.0.2"
 A_IN, B_IN, FORGED = "198.19.1.1", "198.19.2.1", "198.19.9.9"
 NET_A, NET_B = "198.19.1.0/24", "198.19.2.0/24"
 PORT = 40500
+# The responder's CHILD_SA lifetime in packets (strongSwan installs
+# rekey_packets as the SA's soft packet limit, life_packets as its hard
+# one): well above what the first SAs carry (about 40 + 150 packets), so
+# that only the last phase reaches it.
+RES_CHILD_OPTS = """\
+                rekey_packets = 600
+                life_packets = 100000
+                rand_packets = 0"""
 SCALE = xdpsec_env.TIME_SCALE
 REPORT = os.environ.get("XDPSEC_IKE_REPORT")
 
@@ -185,8 +193,11 @@ def test_strongswan_ikev2_psk_tunnel_gcm():
         psk = os.urandom(32).hex()
         ini = ikelib.Charon(a, str(tmp_path / "ini"), "ini", A4, B4, NET_A, NET_B, psk,
                             time_scale=SCALE)
+        # only the responder's CHILD_SAs have a packet limit (see the
+        # last phase): the initiator's kernel, which counts what it sends,
+        # never expires its own
         res = ikelib.Charon(b, str(tmp_path / "res"), "res", B4, A4, NET_B, NET_A, psk,
-                            time_scale=SCALE)
+                            child_opts=RES_CHILD_OPTS, time_scale=SCALE)
         charons += [ini, res]
         res.start()
         ini.start()
@@ -250,6 +261,26 @@ def test_strongswan_ikev2_psk_tunnel_gcm():
                         lambda: counters_match(env, b), maxt=30)
         kstate = "".join(s["text"] for s in inbound(b))
         sas = xdpsec_sas(env)
+
+        # ---- a rekey the responder's charon starts by itself, at its soft
+        # packet limit: the kernel never sees the packets; xdpsec counts
+        # them, pushes the counts back and hands the reached limit to the
+        # kernel (XFRM_MSG_EXPIRE), whose notification makes charon rekey
+        stop5 = str(tmp_path / "stop5")
+        bg = send(a, A_IN, 7, 100000, gap=0.01, stop=stop5, background=True)
+        k2 = wait_for("charon's rekey at the soft packet limit",
+                      lambda: [s for s in inbound(b) if s["spi"] != spi1]
+                      if all(s["spi"] != spi1 for s in inbound(b)) else None, maxt=300)
+        spi2 = k2[0]["spi"]
+        n_now = len(sink.of(7))
+        wait_for("the stream on the new SA", lambda: len(sink.of(7)) >= n_now + 20)
+        open(stop5, "w").close()
+        out, err = bg.communicate(timeout=120 * SCALE)
+        sent5 = json.loads(out)["sent"]
+        sink.wait(7, sent5)
+        got5 = check_phase(sink, 7, sent5, "rekey by packets")
+        with open(res.log) as f:
+            res_log = f.read()
         secs = time.time() - t0
 
         delta = {k: after[k] - before_stats.get(k, 0) for k in after}
@@ -264,6 +295,8 @@ def test_strongswan_ikev2_psk_tunnel_gcm():
                "during   %d/%d   (CHILD_SA rekeyed: SPI 0x%08x -> 0x%08x)" % (got2, sent2, spi0, spi1),
                "after    %d/%d" % (got3, sent3),
                "forged   %d/%d   (inner source %s)" % (len(sink.of(4)), sent4, FORGED),
+               "packets  %d/%d   (the responder's soft limit, %s: SPI 0x%08x -> 0x%08x)"
+               % (got5, sent5, RES_CHILD_OPTS.split("\n")[0].strip(), spi1, spi2),
                "spd counters moved by the forged packets: %s" % spd_forged,
                "xdpsec counters (whole test): %s" % ", ".join(
                    "%s/%s %d" % (g, n, v) for (g, n), v in sorted(delta.items())
@@ -272,7 +305,7 @@ def test_strongswan_ikev2_psk_tunnel_gcm():
                                     s["stats"]["bytes"]) for s in sas],
                "kernel vs xdpsec (spi, kernel bytes, packets, xdpsec bytes, packets): %s"
                % [(hex(r[0]),) + r[1:] for r in rows],
-               "ip -s xfrm state (responder, inbound; keys elided):", kstate,
+               "ip -s xfrm state (responder, inbound, before the last phase; keys elided):", kstate,
                "test time: %.0f s" % secs)
 
         # ---- verdicts
@@ -285,6 +318,10 @@ def test_strongswan_ikev2_psk_tunnel_gcm():
         assert spd_forged.get("NoPols") == sent4, spd_forged
         # xdpsec decrypted it all (the kernel never saw the ESP: XDP took it)
         assert delta[("esp", "delivered")] >= sent1 + sent2 + sent3 + sent4
+        # the last rekey: charon acted on the kernel's soft expiry of the
+        # SA whose packets only xdpsec saw, and nothing was lost
+        assert "creating rekey job for CHILD_SA ESP/0x%08x" % spi1 in res_log
+        assert got5 == sent5, "rekey by packets lost %d of %d" % (sent5 - got5, sent5)
         assert delta.get(("branch", "frag_after"), 0) > 0, sorted(delta.items())
     except BaseException:
         for c in charons:
