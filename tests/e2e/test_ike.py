@@ -387,12 +387,31 @@ def test_manual_xfrm_state_mirror_and_lifetimes():
         wait_for("xdpsec to drop the SA", lambda: [s for s in xdpsec_sas(env) if s["spi"] == spi] == [])
         after = env.stats()
         d = {k: after[k] - before.get(k, 0) for k in after if after[k] - before.get(k, 0)}
+        assert got == 10
+        assert d.get(("esp", "state_expired"), 0) + d.get(("esp", "no_sa"), 0) == 2, d
+
+        # the third form of the kernel's replay state: no ESN, a window
+        # above 32 packets (iproute2 and strongSwan add XFRMA_REPLAY_ESN_VAL
+        # for it): the push-back must use that attribute too
+        spi2 = spi + 1
+        state2 = ("xfrm state add src %s dst %s proto esp spi 0x%x reqid %d mode tunnel "
+                  "replay-window 128 aead rfc4106(gcm(aes)) %s 128"
+                  % (A4, B4, spi2, reqid, "0x" + os.urandom(20).hex()))
+        a.run("ip -batch -", input="xfrm state delete src %s dst %s proto esp spi 0x%x\n"
+              % (A4, B4, spi) + state2 + "\n")
+        b.run("ip -batch -", input=state2 + "\n")
+        wait_for("the mirror", lambda: [s for s in xdpsec_sas(env) if s["spi"] == spi2])
+        n2 = send(a, A_IN, 8, 3)
+        sink.wait(8, n2)
+        assert check_phase(sink, 8, n2, "window 128") == 3
+        wait_for("the kernel's counters (XFRM_MSG_NEWAE)", lambda: counters_match(env, b), maxt=30)
+        kstate2 = inbound(b)[0]["text"]
+        assert "seq-hi 0x0, seq 0x3" in kstate2 and "replay_window 128" in kstate2, kstate2
         report("== test_ike: ip xfrm state add by hand, limit packet-soft 6 packet-hard 10",
                "delivered/sent %d/%d; esp/state_expired %d, esp/no_sa %d" % (
                    got, sent, d.get(("esp", "state_expired"), 0), d.get(("esp", "no_sa"), 0)),
-               "ip -s xfrm state after 5 datagrams (keys elided):", kstate)
-        assert got == 10
-        assert d.get(("esp", "state_expired"), 0) + d.get(("esp", "no_sa"), 0) == 2, d
+               "ip -s xfrm state after 5 datagrams (ESN; keys elided):", kstate,
+               "and of an SA without ESN, window 128, after 3 datagrams:", kstate2)
     finally:
         if sink is not None and sink.p.poll() is None:
             sink.p.kill()
