@@ -19,6 +19,7 @@ every datagram checked byte for byte (ikelib.payload).  Needs root.
 """
 import json
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -286,10 +287,17 @@ def test_strongswan_ikev2_psk_tunnel_gcm():
         delta = {k: after[k] - before_stats.get(k, 0) for k in after}
         spd_forged = {k[1]: after[k] - mid.get(k, 0) for k in after
                       if k[0] == "spd" and after[k] - mid.get(k, 0)}
-        report("== test_ike: strongSwan charon %s, IKEv2 PSK, tunnel, AES-GCM"
-               % ini.swanctl("--version").stdout.strip().splitlines()[0],
-               "swanctl.conf (initiator; the responder mirrors it, PSK elided):",
+        ver = re.search(r"Starting IKE charon daemon \(([^)]*)\)", res_log)
+        report("== test_ike: charon (%s), IKEv2 PSK, tunnel, AES-GCM"
+               % (ver.group(1) if ver else "?"),
+               "strongswan.conf (each charon its own; paths in the test's folder):",
+               ikelib.STRONGSWAN_CONF % dict(plugins=ikelib.PLUGINS, log="DIR/charon.log",
+                                             vici="unix://DIR/charon.vici",
+                                             retransmit=4.0 * SCALE),
+               "swanctl.conf of the initiator (PSK elided):",
                ikelib.swanctl_conf("ini", A4, B4, NET_A, NET_B, "<psk>"),
+               "swanctl.conf of the responder: the same with the sides swapped, and in "
+               "children.net:", RES_CHILD_OPTS, "",
                "phase    delivered/sent",
                "before   %d/%d" % (got1, sent1),
                "during   %d/%d   (CHILD_SA rekeyed: SPI 0x%08x -> 0x%08x)" % (got2, sent2, spi0, spi1),
@@ -407,6 +415,20 @@ def test_manual_xfrm_state_mirror_and_lifetimes():
         wait_for("the kernel's counters (XFRM_MSG_NEWAE)", lambda: counters_match(env, b), maxt=30)
         kstate2 = inbound(b)[0]["text"]
         assert "seq-hi 0x0, seq 0x3" in kstate2 and "replay_window 128" in kstate2, kstate2
+        pols = json.loads(env.ctl("policy", "list", json_out=True).stdout)
+        pols = (pols.get("result") or pols)["policies"]
+        assert [p["origin"] for p in pols] == ["xfrm"], pols
+
+        # deleted by hand in the kernel: gone from xdpsec, its packets no_sa
+        b.run("ip xfrm state delete src %s dst %s proto esp spi 0x%x" % (A4, B4, spi2))
+        wait_for("xdpsec to drop the deleted SA",
+                 lambda: [s for s in xdpsec_sas(env) if s["spi"] == spi2] == [])
+        no_sa = [("esp", "no_sa"), ("decrypt", "drop_unknown_spi"), ("classify", "drop_unknown_spi")]
+        mid = env.stats()
+        n3 = send(a, A_IN, 9, 2)
+        wait_for("the packets of the deleted SA to be counted (no SA)",
+                 lambda: sum(env.stats().get(k, 0) - mid.get(k, 0) for k in no_sa) >= n3 or None)
+        assert sink.of(9) == []
         report("== test_ike: ip xfrm state add by hand, limit packet-soft 6 packet-hard 10",
                "delivered/sent %d/%d; esp/state_expired %d, esp/no_sa %d" % (
                    got, sent, d.get(("esp", "state_expired"), 0), d.get(("esp", "no_sa"), 0)),
