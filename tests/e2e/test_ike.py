@@ -312,10 +312,10 @@ def test_strongswan_ikev2_psk_tunnel_gcm():
                "packets  %d/%d   (the responder's soft limit, %s: SPI 0x%08x -> 0x%08x)"
                % (got5, sent5, RES_CHILD_OPTS.split("\n")[0].strip(), spi1, spi2),
                "spd counters moved by the forged packets: %s" % spd_forged,
-               "xdpsec counters (whole test): %s" % ", ".join(
+               "xdpsec counters (up to the forged packets): %s" % ", ".join(
                    "%s/%s %d" % (g, n, v) for (g, n), v in sorted(delta.items())
                    if v and g in ("esp", "spd", "branch", "reasm")),
-               "xdpsec SAs: %s" % [(hex(s["spi"]), s["origin"], s["stats"]["packets"],
+               "xdpsec SAs (then): %s" % [(hex(s["spi"]), s["origin"], s["stats"]["packets"],
                                     s["stats"]["bytes"]) for s in sas],
                "kernel vs xdpsec (spi, kernel bytes, packets, xdpsec bytes, packets): %s"
                % [(hex(r[0]),) + r[1:] for r in rows],
