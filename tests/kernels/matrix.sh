@@ -97,7 +97,7 @@ per_kernel() {
 	fi
 	if [ -s "$out/ike.txt" ]; then
 		echo "  ike (strongSwan charon -> xdpsecd --xfrm), $out/ike.txt:"
-		grep -E '^(before|during|after|forged|spd counters|kernel vs xdpsec|delivered/sent) ' "$out/ike.txt" |
+		grep -E '^(before|during|after|forged|packets|spd counters|kernel vs xdpsec|delivered/sent) ' "$out/ike.txt" |
 			sed 's/^/    /'
 	fi
 	if [ "$(col "$out/steps.tsv" xfrm 2)" = fail ] || [ "$(col "$out/steps.tsv" demo 2)" = fail ] ||
