@@ -11,8 +11,10 @@ here and run in the Debian 6.1 guest of the kernel matrix:
     sudo make test-ike      (tests/kernels/ike_test.sh; report in
                              build/kernels/ike-6.1/report.txt)
 
-where a skip is a failure (XDPSEC_E2E_REQUIRE=1); `make test-kernels` runs
-it as smoke.sh's step "ike" on the 6.1 kernel.
+where a skip is a failure; `make test-kernels` runs it as smoke.sh's step
+"ike" on the 6.1 kernel.  On a kernel without ESP both tests skip, even
+under XDPSEC_E2E_REQUIRE=1 (`make test` here); a missing charon or daemon
+is a failure then.
 
 Topology (nslib.Pair): initiator ns a, veth0 198.18.0.1, inner address
 198.19.1.1; responder ns b, veth1 198.18.0.2, inner address 198.19.2.1,
@@ -193,7 +195,11 @@ def test_strongswan_ikev2_psk_tunnel_gcm():
     try:
         a, b = env.pair.a, env.pair.b
         ok, why = kernel_has_gcm(a)
-        need(ok, "this kernel has no ESP with rfc4106(gcm(aes)): " + why)
+        if not ok:
+            # a skip even under XDPSEC_E2E_REQUIRE (`make test` on a host
+            # without ESP), as test_kernel_xfrm.py's; the guest runners
+            # (ike_test.sh, smoke.sh) fail a skip on a kernel with ESP
+            pytest.skip("this kernel lacks ESP with rfc4106(gcm(aes)): " + why)
         inner_routes(env)
         psk = os.urandom(32).hex()
         ini = ikelib.Charon(a, str(tmp_path / "ini"), "ini", A4, B4, NET_A, NET_B, psk,
@@ -363,7 +369,11 @@ def test_manual_xfrm_state_mirror_and_lifetimes():
     try:
         a, b = env.pair.a, env.pair.b
         ok, why = kernel_has_gcm(a)
-        need(ok, "this kernel has no ESP with rfc4106(gcm(aes)): " + why)
+        if not ok:
+            # a skip even under XDPSEC_E2E_REQUIRE (`make test` on a host
+            # without ESP), as test_kernel_xfrm.py's; the guest runners
+            # (ike_test.sh, smoke.sh) fail a skip on a kernel with ESP
+            pytest.skip("this kernel lacks ESP with rfc4106(gcm(aes)): " + why)
         inner_routes(env)
         key = "0x" + os.urandom(20).hex()
         spi, reqid = 0x4d1a0001, 41
