@@ -515,7 +515,7 @@ static enum esp_drop esp_finish(struct sa_table *t, struct esp_pend *p, struct e
 	 * holds (replay_marks.h): a restart must not accept again what was
 	 * delivered.  The main thread is nudged well before that point. */
 	sa_lock(&s->lock);
-	if (s->expired) {
+	if (__atomic_load_n(&s->expired, __ATOMIC_RELAXED)) {
 		verdict = ESP_DROP_EXPIRED;     /* another packet reached the limit meanwhile */
 	} else if (t->replay_guard && p->seq > s->replay_ceiling && !replay_check(&s->replay, p->seq)) {
 		verdict = ESP_DROP_UNSAVED;
