@@ -11,6 +11,8 @@
 #   sudo make test-kernels  deps, build, then the smoke set inside each kernel
 #                   of tests/kernels/kernels.list (Debian's 6.1 and 6.12, qemu
 #                   TCG); kernels are cached in /var/cache/xdpsec/kernels
+#   sudo make test-ike  deps, build, then tests/e2e/test_ike.py (strongSwan's
+#                   charon keys xdpsecd --xfrm) in the 6.1 guest (IKE_KERNEL)
 #   make fuzz       libFuzzer targets (clang) into build/fuzz/
 #   make vmlinux    regenerate vmlinux/vmlinux.h from the running kernel's BTF
 #   make install    PREFIX=/usr/local DESTDIR= (UNITDIR: see docs/install.mk)
@@ -119,7 +121,7 @@ MAN_SRCS   := $(wildcard docs/*.scd)
 MANS       := $(patsubst docs/%.scd,$(BUILD)/man/%,$(MAN_SRCS))
 HAVE_SCDOC := $(shell command -v $(SCDOC) 2>/dev/null)
 
-.PHONY: all bpf user tests bench fuzz man deps check test test-kernels demo clean vmlinux install fixtures
+.PHONY: all bpf user tests bench fuzz man deps check test test-kernels test-ike demo clean vmlinux install fixtures
 .DEFAULT_GOAL := all
 
 all: bpf user tests bench man
@@ -221,11 +223,17 @@ $(BUILD) $(BUILD)/obj $(BUILD)/tests $(BUILD)/bench $(BUILD)/fuzz $(BUILD)/fuzzo
 # make test-kernels: qemu, the guest's initramfs (busybox, cpio, xz for the
 # modules, kmod for depmod/modprobe of the guest kernel's modules)
 KERNEL_DEB_PKGS := qemu-system-x86 busybox-static cpio xz-utils kmod zstd apt dpkg
+# make test-ike: strongSwan's charon and swanctl (the test runs its own
+# charons, in namespaces of the guest).  This machine must not run an IKE
+# daemon of its own: when deps installs them, a policy-rc.d refuses every
+# service start (if there is none already), and the services the packages
+# enabled (strongswan-starter, ipsec) are disabled again.
+IKE_DEB_PKGS := strongswan-charon strongswan-swanctl
 DEB_PKGS := clang llvm libbpf-dev libxdp-dev bpftool xdp-tools iproute2 \
 	libssl-dev libelf-dev zlib1g-dev pkg-config libipsec-mb-dev libdpdk-dev \
 	libjson-c-dev libmnl-dev libclang-rt-14-dev python3-scapy python3-cryptography python3-pytest \
 	python3-prometheus-client tcpdump ethtool iputils-ping scdoc man-db make gcc util-linux \
-	$(KERNEL_DEB_PKGS)
+	$(KERNEL_DEB_PKGS) $(IKE_DEB_PKGS)
 
 deps:
 	@missing=$$(for p in $(DEB_PKGS); do \
@@ -233,7 +241,17 @@ deps:
 	done); \
 	if [ -n "$$missing" ]; then \
 		echo "deps: installing:" $$missing; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+		starter=$$(dpkg-query -W -f='$${Status}' strongswan-starter 2>/dev/null); \
+		prc=; if [ ! -e /usr/sbin/policy-rc.d ]; then \
+			printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod 755 /usr/sbin/policy-rc.d && prc=1; fi; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; rc=$$?; \
+		if [ -n "$$prc" ]; then rm -f /usr/sbin/policy-rc.d; fi; \
+		case "$$starter" in *"install ok installed"*) ;; *) \
+			if dpkg-query -W -f='$${Status}' strongswan-starter 2>/dev/null | grep -q 'install ok installed'; then \
+				systemctl disable strongswan-starter.service >/dev/null 2>&1; \
+				update-rc.d ipsec disable >/dev/null 2>&1; \
+				echo "deps: strongswan-starter and ipsec disabled (no IKE daemon on this machine)"; fi ;; esac; \
+		exit $$rc; \
 	else echo "deps: all Debian packages present"; fi
 
 check: $(CHECK_TESTS)
@@ -260,6 +278,14 @@ endif
 test-kernels: deps
 	$(MAKE) all
 	tests/kernels/matrix.sh $(KERNELS)
+
+# tests/e2e/test_ike.py in one guest (tests/kernels/ike_test.sh): charon
+# in two namespaces, xdpsecd --xfrm on the responder; report in
+# $(BUILD)/kernels/ike-KERNEL/report.txt.
+IKE_KERNEL ?= 6.1
+test-ike: deps
+	$(MAKE) all
+	BUILD=$(BUILD) tests/kernels/ike_test.sh $(IKE_KERNEL)
 
 demo: deps
 	$(MAKE) all

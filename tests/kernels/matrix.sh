@@ -7,7 +7,8 @@
 # kernel-XFRM TCP test, pass/fail and time.
 #
 # usage: tests/kernels/matrix.sh [NAME...]      (default: every kernel of the list)
-# Env: BUILD (build), SMOKE_STEPS, SMOKE_DEMO_N, SMOKE_DEMO_COMBOS (see smoke.sh), KERNELS_CACHE,
+# Env: BUILD (build), SMOKE_STEPS, SMOKE_DEMO_N, SMOKE_DEMO_COMBOS (see smoke.sh),
+#      IKE_KERNELS (kernels that run smoke.sh's ike step; default "6.1"), KERNELS_CACHE,
 #      KERNELS_REFRESH (see fetch.sh), GUEST_* (see run-in-guest.sh).
 # Results: $BUILD/kernels/NAME/ (steps.tsv, one log per step, console.log)
 # and the report in $BUILD/kernels/report.txt.  Exit status 1 if any kernel
@@ -47,8 +48,11 @@ for k in "$@"; do
 	read -r pkg ver kver _ < <(tr '\n' ' ' < "$CACHE/$k/.complete"; echo)
 	PKG[$k]="$pkg $ver"
 	echo "  $pkg $ver, booting under qemu TCG"
+	# the IKE step (about 3 minutes under TCG) on the kernels of IKE_KERNELS
+	SMOKE_IKE=; case " ${IKE_KERNELS-6.1} " in *" $k "*) SMOKE_IKE=1 ;; esac
+	export SMOKE_IKE
 	GUEST_OUT=$(realpath "$out") GUEST_CONSOLE=$out/console.log \
-	GUEST_ENV="BUILD PYTHON CI XDPSEC_E2E_TIME_SCALE SMOKE_STEPS SMOKE_DEMO_N SMOKE_DEMO_COMBOS" \
+	GUEST_ENV="BUILD PYTHON CI XDPSEC_E2E_TIME_SCALE SMOKE_STEPS SMOKE_DEMO_N SMOKE_DEMO_COMBOS SMOKE_IKE" \
 		"$HERE/run-in-guest.sh" "$k" "tests/kernels/smoke.sh $(realpath "$out")" 2>&1 | tee "$out/guest.log"
 	rc=${PIPESTATUS[0]}
 	SECS[$k]=$(( $(date +%s) - t0 ))
@@ -91,8 +95,14 @@ per_kernel() {
 				  for (i = 1; i <= n; i++) if (cs[i] in c) printf " %9s", d[bs[j], cs[i]] "/" s[bs[j], cs[i]]
 				  printf " %9s\n", td[bs[j]] "/" ts[bs[j]] } }' "$out/demo.tsv"
 	fi
-	if [ "$(col "$out/steps.tsv" xfrm 2)" = fail ] || [ "$(col "$out/steps.tsv" demo 2)" = fail ]; then
-		echo "  failing step logs: $out/{demo,xfrm}.log"
+	if [ -s "$out/ike.txt" ]; then
+		echo "  ike (strongSwan charon -> xdpsecd --xfrm), $out/ike.txt:"
+		grep -E '^(before|during|after|forged|packets|spd counters|kernel vs xdpsec|delivered/sent) ' "$out/ike.txt" |
+			sed 's/^/    /'
+	fi
+	if [ "$(col "$out/steps.tsv" xfrm 2)" = fail ] || [ "$(col "$out/steps.tsv" demo 2)" = fail ] ||
+	   [ "$(col "$out/steps.tsv" ike 2)" = fail ]; then
+		echo "  failing step logs: $out/{demo,xfrm,ike}.log"
 	fi
 }
 
@@ -100,12 +110,13 @@ per_kernel() {
 	echo
 	echo "==================== kernel matrix report"
 	for k in "$@"; do per_kernel "$k"; echo; done
-	echo "kernel  package                                    probe  load   classify  demo   xfrm   time   result"
+	echo "kernel  package                                    probe  load   classify  demo   xfrm   ike    time   result"
 	for k in "$@"; do
 		s=$OUTROOT/$k/steps.tsv
-		printf '%-7s %-42s %-6s %-6s %-9s %-6s %-6s %4ss  %s\n' "$k" "${PKG[$k]}" \
+		printf '%-7s %-42s %-6s %-6s %-9s %-6s %-6s %-6s %4ss  %s\n' "$k" "${PKG[$k]}" \
 			"$(col "$s" probe 2)" "$(col "$s" load 2)" "$(col "$s" classify 2)" \
-			"$(col "$s" demo 2)" "$(col "$s" xfrm 2)" "${SECS[$k]}" "${RESULT[$k]}"
+			"$(col "$s" demo 2)" "$(col "$s" xfrm 2)" "$(col "$s" ike 2 | grep . || echo -)" \
+			"${SECS[$k]}" "${RESULT[$k]}"
 	done
 	echo "make test-kernels: $(( $(date +%s) - start ))s"
 } | tee "$REPORT"

@@ -19,6 +19,12 @@
 #   xfrm      the e2e TCP test whose sender is the kernel's own XFRM ESP
 #             (skipped on kernels without ESP; fails if it skips here when
 #             the kernel has rfc4106(gcm(aes)))
+#   ike       tests/e2e/test_ike.py: strongSwan's charon keys xdpsecd --xfrm
+#             (rekey under traffic, forged inner source, the kernel's SA
+#             counters against xdpsec's) and the manual `ip xfrm state`
+#             mirror with lifetimes; OUTDIR/ike.txt is its report.  About
+#             3 minutes under TCG: a default step only with SMOKE_IKE=1
+#             (matrix.sh sets it for the kernels of IKE_KERNELS, "6.1")
 # SMOKE_STEPS="probe load ..." picks steps; SMOKE_DEMO_N (default 1) is the
 # demo's datagrams per case, SMOKE_DEMO_COMBOS its --combos (4:gcm,6:chacha).
 set -u
@@ -28,7 +34,7 @@ mkdir -p "$OUT"
 BUILD=${BUILD:-build}
 export BUILD
 PY=${PYTHON:-/usr/bin/python3}
-STEPS=${SMOKE_STEPS:-probe load classify demo xfrm}
+STEPS=${SMOKE_STEPS:-probe load classify demo xfrm${SMOKE_IKE:+ ike}}
 : > "$OUT/steps.tsv"
 mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf
 
@@ -101,6 +107,20 @@ s_xfrm() {
 		printf 'fail\t%s' "${last:-exit $1}"
 	fi
 }
+s_ike() {
+	local last r=$OUT/ike.txt
+	last=$(grep -E '(passed|failed|skipped|error)' "$2" | tail -1)
+	if [ "$1" = 0 ] && grep -q '2 passed' "$2" && ! grep -q skipped "$2"; then
+		printf 'pass\trekey %s, forged %s %s' \
+			"$(awk '$1 == "during" { print $2 }' "$r" 2>/dev/null)" \
+			"$(awk '$1 == "forged" { print $2 }' "$r" 2>/dev/null)" \
+			"$(sed -n 's/^spd counters moved by the forged packets: //p' "$r" 2>/dev/null)"
+	elif [ "$1" = 0 ] && grep -q skipped "$2" && ! kernel_has_esp; then
+		printf 'skip\tthe kernel has no ESP: %s' "$last"
+	else
+		printf 'fail\t%s' "$(grep -m1 -E 'SKIPPED|^E  ' "$2" | cut -c1-160)${last:+; $last}"
+	fi
+}
 kernel_has_esp() { modprobe -q esp4 2>/dev/null || grep -qw esp4 /proc/modules 2>/dev/null; }
 
 for s in $STEPS; do
@@ -113,6 +133,9 @@ for s in $STEPS; do
 			--report "$OUT/demo.tsv" ;;
 	xfrm)     step xfrm s_xfrm env XDPSEC_E2E_REQUIRE=1 "$PY" -m pytest -q -p no:cacheprovider -rs \
 			tests/e2e/test_kernel_xfrm.py ;;
+	ike)      rm -f "$OUT/ike.txt"
+		  step ike s_ike env XDPSEC_IKE_REPORT="$OUT/ike.txt" "$PY" -m pytest -q \
+			-p no:cacheprovider -rs -s tests/e2e/test_ike.py ;;
 	*)        echo "smoke.sh: unknown step $s" >&2; exit 2 ;;
 	esac
 done

@@ -10,6 +10,7 @@
 #include "sa_json_ext.h"
 #include "spd.h"
 #include "spd_maps.h"
+#include "state_file.h"
 
 static void list_cb(const struct xs_policy *p, void *arg)
 {
@@ -35,6 +36,8 @@ json_object *ctl_policy_dispatch(struct xdpsecd *d, const char *cmd, json_object
 		unsigned n = spd_flush(d->spd, XS_ORIGIN_MANUAL);
 
 		spd_maps_sync(d);
+		if (n)
+			state_file_changed(d);  /* manual policies persist (state_file.c) */
 		events_post(d->events, "policy_flushed", "%u policies", n);
 		res = json_object_new_object();
 		json_object_object_add(res, "deleted", json_object_new_int64(n));
@@ -60,6 +63,7 @@ json_object *ctl_policy_dispatch(struct xdpsecd *d, const char *cmd, json_object
 		events_post(d->events, "policy_deleted", "dir in%s", p.index ? " (by index)" : "");
 	}
 	spd_maps_sync(d);
+	state_file_changed(d);
 	return ctl_reply_ok(id, NULL);
 }
 

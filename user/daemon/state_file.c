@@ -4,8 +4,14 @@
  *
  * Snapshot (STATE):
  *   {"v":1, "gen":G, "saved":UNIX_TIME, "limits":{...},
+ *    "policies":[{<policy as in `policy list`>}, ...],
  *    "sas":[{<SA as in the protocol, keys included>, "replay_mark":N}, ...]}
  * Journal (STATE.journal, generation G): state_journal.h.
+ *
+ * Policies: those added with `xdpsecctl policy add` (origin manual) only;
+ * mirrored ones are the kernel's, dumped again at start.  A policy change
+ * queues no journal record: it writes a snapshot (state_file_changed), as
+ * limits do; policies change rarely, SAs at every rekey.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -23,7 +29,9 @@
 #include "ctl_proto.h"
 #include "log.h"
 #include "replay_marks.h"
+#include "sa_json_ext.h"
 #include "sa_table.h"
+#include "spd.h"
 #include "state_file.h"
 #include "state_journal.h"
 #include "state_load.h"
@@ -219,6 +227,12 @@ static int save_cb(uint32_t index, const struct xs_sa_config *cfg,
 	return 0;
 }
 
+static void policy_cb(const struct xs_policy *p, void *arg)
+{
+	if (p->origin == XS_ORIGIN_MANUAL)
+		json_object_array_add(arg, spd_policy_to_json(p));
+}
+
 static int write_all(int fd, const char *p, size_t n)
 {
 	while (n) {
@@ -270,6 +284,12 @@ int state_file_save(struct xdpsecd *d, char *err, size_t errlen)
 	json_object_object_add(head, "gen", json_object_new_int64((int64_t)sp->gen + 1));
 	json_object_object_add(head, "saved", json_object_new_int64(time(NULL)));
 	json_object_object_add(head, "limits", ctl_cmds_limits_json(&d->limits));
+	if (d->spd) {
+		json_object *pols = json_object_new_array();
+
+		spd_walk(d->spd, policy_cb, pols);
+		json_object_object_add(head, "policies", pols);
+	}
 	txt = json_object_to_json_string_length(head, JSON_C_TO_STRING_PLAIN, &len);
 	buf_put(&s, txt, len - 1);                       /* without its '}' */
 	out.buf[out.len - 1] = ',';

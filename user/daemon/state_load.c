@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
  * state_load.c - the state at start: the snapshot, then its journal
- * (state_journal.h), then every SA through sa_apply_add with its replay
- * edge skipped ahead to the saved mark (replay_marks.h).
+ * (state_journal.h), then the manual policies (spd_add, their indexes
+ * kept), then every SA through sa_apply_add with its replay edge
+ * skipped ahead to the saved mark (replay_marks.h).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -15,7 +16,9 @@
 #include "ctl_cmds.h"
 #include "ctl_proto.h"
 #include "log.h"
+#include "sa_json_ext.h"
 #include "sa_table.h"
+#include "spd.h"
 #include "state_file.h"
 #include "state_journal.h"
 #include "sa_apply.h"
@@ -205,6 +208,19 @@ int state_load(struct xdpsecd *d, const char *path, const char *jpath, uint64_t 
 	if (root && json_object_object_get_ex(root, "limits", &v) &&
 	    (rc = ctl_cmds_limits_apply(d, v, l.msg, sizeof(l.msg))))
 		snprintf(err, errlen, "%s: limits: %s", path, l.msg);
+	if (!rc && root && d->spd && json_object_object_get_ex(root, "policies", &v)) {
+		for (size_t i = 0; !rc && i < json_object_array_length(v); i++) {
+			struct xs_policy p;
+
+			if (spd_policy_from_json(json_object_array_get_idx(v, i), &p, l.msg, sizeof(l.msg)) ||
+			    (rc = spd_add(d->spd, &p, false, l.msg, sizeof(l.msg)))) {
+				snprintf(err, errlen, "%s: policy #%zu: %s", path, i + 1, l.msg);
+				rc = rc ? rc : -EINVAL;
+			}
+		}
+		if (!rc && json_object_array_length(v))
+			pr_info("restored %zu policies from %s\n", json_object_array_length(v), path);
+	}
 	json_object_object_foreach(l.byid, key, o) {
 		struct sa_parse_result r;
 		int64_t mark = get_mark(o, "replay_mark");

@@ -59,6 +59,7 @@ static const char *const drop_names[ESP_DROP__MAX] = {
 	[ESP_DROP_ENCAP] = "encap_mismatch",
 	[ESP_DROP_UNSAVED] = "replay_unsaved",
 	[ESP_DROP_BAD_CSUM] = "bad_csum",
+	[ESP_DROP_EXPIRED] = "state_expired",
 };
 
 static const char *const drop_help[ESP_DROP__MAX] = {
@@ -77,6 +78,8 @@ static const char *const drop_help[ESP_DROP__MAX] = {
 	[ESP_DROP_ENCAP] = "ESP dropped: UDP encapsulation does not match the SA",
 	[ESP_DROP_UNSAVED] = "ESP dropped: beyond the replay mark saved so far (state file)",
 	[ESP_DROP_BAD_CSUM] = "ESP dropped: outer IPv4 header checksum wrong",
+	[ESP_DROP_EXPIRED] = "ESP dropped before decryption: the SA is past a hard lifetime "
+			     "limit (XfrmInStateExpired)",
 };
 
 static const char *const ro_names[ESP_RO__MAX] = {
@@ -496,6 +499,9 @@ static enum esp_drop esp_parse(struct esp_ctx *c, uint8_t *pkt, size_t len,
 			sa_count(&s->st.trunc);
 		return ESP_DROP_TRUNC;
 	}
+	/* past a hard limit: refused before any work, as the kernel does */
+	if (__atomic_load_n(&s->expired, __ATOMIC_RELAXED))
+		return ESP_DROP_EXPIRED;
 
 	/* ---- sequence number: ESN inference, replay pre-check (no lock).
 	 * Arrival records (replay_arrived.h) come in only for a number left
@@ -611,7 +617,9 @@ static enum esp_drop esp_finish(struct esp_ctx *c, struct esp_pend *p, struct es
 	 * delivered.  The main thread is nudged well before that point. */
 	sa_lock(&s->lock);
 	top0 = s->replay.top;
-	if (t->replay_guard && p->seq > s->replay_ceiling && !replay_check(&s->replay, p->seq)) {
+	if (__atomic_load_n(&s->expired, __ATOMIC_RELAXED)) {
+		verdict = ESP_DROP_EXPIRED;     /* another packet reached the limit meanwhile */
+	} else if (t->replay_guard && p->seq > s->replay_ceiling && !replay_check(&s->replay, p->seq)) {
 		verdict = ESP_DROP_UNSAVED;
 	} else if (!replay_update(&s->replay, p->seq)) {
 		taken = true;
@@ -625,8 +633,17 @@ static enum esp_drop esp_finish(struct esp_ctx *c, struct esp_pend *p, struct es
 		sa_count(&s->st.replay);
 	}
 	if (taken && verdict == ESP_DROP_NONE) {
+		size_t n = s->mode == XS_MODE_TUNNEL ? out_len : pay_len;
+
 		s->st.packets++;
-		s->st.bytes += s->mode == XS_MODE_TUNNEL ? out_len : pay_len;
+		s->st.bytes += n;
+		/* the kernel counts the packet that reaches a limit and
+		 * refuses the next ones (xfrm_input: check, then count) */
+		s->life_packets++;
+		s->life_bytes += n;
+		if ((s->hard_packets && s->life_packets >= s->hard_packets) ||
+		    (s->hard_bytes && s->life_bytes >= s->hard_bytes))
+			__atomic_store_n(&s->expired, 1, __ATOMIC_RELAXED);
 	}
 	top = s->replay.top;
 	if (t->replay_guard && !s->replay_nudged &&
@@ -645,6 +662,7 @@ static enum esp_drop esp_finish(struct esp_ctx *c, struct esp_pend *p, struct es
 	case ESP_DROP_NONE:
 	case ESP_DROP_REPLAY:
 	case ESP_DROP_UNSAVED:
+	case ESP_DROP_EXPIRED:
 		break;
 	case ESP_DROP_PAD:
 		sa_count(&s->st.pad_err);

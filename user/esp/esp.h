@@ -32,6 +32,7 @@ enum esp_drop {
 	ESP_DROP_ENCAP,          /* UDP encapsulation does not match the SA      */
 	ESP_DROP_UNSAVED,        /* beyond the replay edge saved so far (replay_marks.h) */
 	ESP_DROP_BAD_CSUM,       /* outer IPv4 header checksum                   */
+	ESP_DROP_EXPIRED,        /* the SA is past a hard lifetime limit         */
 	ESP_DROP__MAX
 };
 

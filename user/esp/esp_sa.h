@@ -58,12 +58,20 @@ struct sa {
 	uint32_t index;
 	uint8_t mode, esn, encap;
 	uint16_t encap_dport;
+	/* Hard lifetime (cfg.lft, 0 = none), checked before decrypting as
+	 * the kernel's xfrm_state_check_expire does.  expired is set (never
+	 * cleared) by the packet that reaches a limit, or by
+	 * sa_table_expire (time limits, sa_life.c); atomic byte. */
+	uint8_t expired;
+	uint64_t hard_packets, hard_bytes;
 	struct crypto_params cp;
 	struct crypto_sa *crypto;
 	struct xs_sa_config cfg;            /* as added (keys wiped on delete) */
 	/* Mutable state on its own cache lines: written by workers. */
 	alignas(64) sa_lock_t lock;         /* replay update + stats        */
 	struct sa_stats st;                 /* under lock (auth_fail etc. atomic) */
+	uint64_t life_packets, life_bytes;  /* under lock; what the hard limits
+					       count (st is zeroed by stats --reset) */
 	/* Replay edge persistence (replay_marks.h), when the table is guarded:
 	 * a packet is accepted only up to replay_ceiling, the edge already
 	 * saved; passing replay_nudge asks the main thread for a new one.

@@ -123,17 +123,21 @@ void sa_life_tick(struct xdpsecd *d, uint64_t now_ms)
 		l->seen = true;
 		if (!l->used_ms && s->packets)
 			l->used_ms = now_ms;
-		if (l->state < 2 && (why = reached(s, l, now_ms, true))) {
-			l->state = 2;
-			spd_sa_expire(d->spd, s->index);
-			events_post_peer(d->events, "expire", sa_addr_str(&s->src, a, sizeof(a)),
-					 sa_addr_str(&s->dst, b, sizeof(b)),
-					 "SPI 0x%08x: hard expiry (%s): the SA decrypts no more", s->spi, why);
-		} else if (l->state < 1 && (why = reached(s, l, now_ms, false))) {
+		/* soft before hard, as the kernel (which checks per packet)
+		 * always reports them, even when one tick sees both reached */
+		if (l->state < 1 && (why = reached(s, l, now_ms, false))) {
 			l->state = 1;
 			events_post_peer(d->events, "expire", sa_addr_str(&s->src, a, sizeof(a)),
 					 sa_addr_str(&s->dst, b, sizeof(b)),
 					 "SPI 0x%08x: soft expiry (%s)", s->spi, why);
+		}
+		if (l->state < 2 && (why = reached(s, l, now_ms, true))) {
+			l->state = 2;
+			sa_table_expire(d->sat, s->index);
+			spd_sa_expire(d->spd, s->index);
+			events_post_peer(d->events, "expire", sa_addr_str(&s->src, a, sizeof(a)),
+					 sa_addr_str(&s->dst, b, sizeof(b)),
+					 "SPI 0x%08x: hard expiry (%s): the SA decrypts no more", s->spi, why);
 		}
 	}
 	/* forget SAs that are gone */

@@ -3,11 +3,14 @@
  * sa_life.h - soft and hard lifetimes of hand-keyed SAs (`limit ...` on
  * `sa add`): checked once a second from the control loop.  Soft: an
  * `expire` event.  Hard: an `expire` event, and the SA's packets are
- * refused from then on, counted spd/StateExpired (the SA stays listed
- * until deleted).  Mirrored SAs are left to the kernel, which expires them
- * by time itself and by bytes and packets when xfrm_mirror.c asks.
- * Granularity: one second, so a byte or packet limit may be overshot by
- * what arrives within that second.
+ * refused from then on (the SA stays listed until deleted).  The ESP
+ * engine enforces hard byte and packet limits itself, per packet, before
+ * decrypting (esp.c, esp/state_expired), for every SA, mirrored ones
+ * included; hard time limits are this tick's (one second granularity),
+ * which marks the SA expired in the table (sa_table_expire) and in the SPD
+ * (spd/StateExpired: a packet decrypted just before the mark).  Mirrored
+ * SAs are otherwise left to the kernel, which expires them by time itself
+ * and by bytes and packets when xfrm_mirror.c asks.
  */
 #ifndef XDPSEC_SA_LIFE_H
 #define XDPSEC_SA_LIFE_H

@@ -145,6 +145,8 @@ int sa_table_add(struct sa_table *t, const struct xs_sa_config *cfg, uint32_t *i
 	s->esn = cfg->esn;
 	s->encap = cfg->encap;
 	s->encap_dport = cfg->encap_dport;
+	s->hard_packets = cfg->lft.hard_packets;
+	s->hard_bytes = cfg->lft.hard_bytes;
 	s->cp = cp;
 	s->cfg = *cfg;
 	s->cfg.replay_window = window;
@@ -282,6 +284,18 @@ int sa_table_set_replay_top(struct sa_table *t, const struct xs_addr *dst, uint3
 		replay_arrived_clear(&s->arrived);
 		sa_unlock(&s->lock);
 	}
+	pthread_mutex_unlock(&t->mu);
+	return s ? 0 : -ENOENT;
+}
+
+int sa_table_expire(struct sa_table *t, uint32_t index)
+{
+	struct sa *s;
+
+	pthread_mutex_lock(&t->mu);
+	s = index < t->max_sas ? t->slots[index] : NULL;
+	if (s)
+		__atomic_store_n(&s->expired, 1, __ATOMIC_RELAXED);
 	pthread_mutex_unlock(&t->mu);
 	return s ? 0 : -ENOENT;
 }

@@ -65,6 +65,11 @@ void sa_table_flush(struct sa_table *t,
 		    void (*on_del)(uint32_t index, const struct xs_sa_config *cfg, void *arg),
 		    void *arg);
 void sa_table_reset_stats(struct sa_table *t);
+/* The SA at index reached a hard lifetime limit that the ESP engine does
+ * not count itself (time, sa_life.c): from now on its packets are refused
+ * before decryption (esp/state_expired).  Byte and packet limits are
+ * enforced by the engine per packet.  0 or -ENOENT. */
+int sa_table_expire(struct sa_table *t, uint32_t index);
 uint32_t sa_table_count(struct sa_table *t);
 enum crypto_backend sa_table_backend(struct sa_table *t);
 /* Which backend serves this SA (ipsec-mb SAs may fall back to OpenSSL). */

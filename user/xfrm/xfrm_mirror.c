@@ -448,7 +448,12 @@ static int push_ae(struct xfrm_mirror *m, struct msa *s, const struct sa_stats *
 	ae->reqid = s->reqid;
 	ae->flags = XFRM_AE_LVAL | XFRM_AE_RVAL;
 	mnl_attr_put(nlh, XFRMA_LTIME_VAL, sizeof(cur), &cur);
-	if (s->esn && s->bmp_len) {
+	/* The kernel keeps the window in the form the SA was added with:
+	 * XFRMA_REPLAY_ESN_VAL (ESN, or a window above 32 packets, as
+	 * strongSwan and iproute2 add those: bmp_len set) or the legacy
+	 * struct xfrm_replay_state; xfrm_new_ae takes the other one silently
+	 * and changes nothing. */
+	if (s->bmp_len) {
 		size_t len = sizeof(struct xfrm_replay_state_esn) + s->bmp_len * 4u;
 		struct xfrm_replay_state_esn *e = calloc(1, len);
 
@@ -456,14 +461,14 @@ static int push_ae(struct xfrm_mirror *m, struct msa *s, const struct sa_stats *
 			return -ENOMEM;
 		e->bmp_len = s->bmp_len;
 		e->seq = (uint32_t)st->replay_top;
-		e->seq_hi = (uint32_t)(st->replay_top >> 32);
+		e->seq_hi = s->esn ? (uint32_t)(st->replay_top >> 32) : 0;
 		e->replay_window = s->replay_window;
 		/* everything at or left of the edge counts as seen, as
 		 * sa_table_set_replay_top restores it */
 		memset(e->bmp, 0xff, s->bmp_len * 4u);
 		mnl_attr_put(nlh, XFRMA_REPLAY_ESN_VAL, len, e);
 		free(e);
-	} else if (!s->esn) {
+	} else {
 		struct xfrm_replay_state r = { .seq = (uint32_t)st->replay_top, .bitmap = ~0u };
 
 		mnl_attr_put(nlh, XFRMA_REPLAY_VAL, sizeof(r), &r);
