@@ -28,10 +28,7 @@ struct ctl_peer {
 json_object *ctl_cmds_dispatch(struct xdpsecd *d, json_object *req,
 			       const struct ctl_peer *peer, bool *monitor);
 
-/* SA changes live in user/daemon/sa_apply.h; these are their old names,
- * kept for code written before the move (user/xfrm/xfrm_mirror.c). */
-#define ctl_cmds_sa_add sa_apply_add
-#define ctl_cmds_sa_del sa_apply_del_origin
+/* SA changes go through every layer in user/daemon/sa_apply.h. */
 #include "sa_apply.h"
 
 /* The `stats` and `reasm` replies (ctl_stats.c). */

@@ -32,7 +32,7 @@
 #include <sys/socket.h>
 #include <libmnl/libmnl.h>
 #include <linux/xfrm.h>
-#include "ctl_cmds.h"
+#include "sa_apply.h"
 #include "daemon.h"
 #include "events.h"
 #include "log.h"
@@ -137,7 +137,7 @@ static void sa_gone(struct xfrm_mirror *m, const struct xs_addr *dst, uint32_t s
 
 	if (s)
 		s->live = false;
-	if (!ctl_cmds_sa_del(m->d, &id, XS_ORIGIN_XFRM, err, sizeof(err)))
+	if (!sa_apply_del_origin(m->d, &id, XS_ORIGIN_XFRM, err, sizeof(err)))
 		pr_info("xfrm: SA %s removed (%s)\n", id_str(dst, spi, buf, sizeof(buf)), why);
 }
 
@@ -167,7 +167,7 @@ static void on_sa(struct xfrm_mirror *m, const struct nlmsghdr *nlh)
 			id_str(&r.cfg.dst, r.cfg.spi, buf, sizeof(buf)));
 		goto out;
 	}
-	rc = ctl_cmds_sa_add(m->d, &r, true, err, sizeof(err));
+	rc = sa_apply_add(m->d, &r, true, err, sizeof(err));
 	if (rc) {
 		pr_warn("xfrm: SA %s not mirrored: %s\n",
 			id_str(&r.cfg.dst, r.cfg.spi, buf, sizeof(buf)), err);

@@ -4,7 +4,7 @@
  * daemon's network namespace, mirrored into xdpsec (libmnl).
  *
  * Inbound ESP SAs (destination a local address) enter the SA table through
- * the same path as `sa add` (ctl_cmds_sa_add), marked origin xfrm; the
+ * the same path as `sa add` (sa_apply_add, user/daemon/sa_apply.h), marked origin xfrm; the
  * `dir in` policies enter the SPD (spd.h).  Both are dumped at start and
  * followed through XFRMNLGRP_SA, XFRMNLGRP_POLICY and XFRMNLGRP_EXPIRE
  * (add, update, delete, flush, expire).  SAs and policies of origin
