@@ -23,6 +23,7 @@
 #include <netinet/in.h>
 #include "spd.h"
 #include "xdpsec_common.h"
+#include "xdpsec_parse.h"
 
 #define SPD_MAX 1024
 
@@ -263,35 +264,28 @@ struct flow {
 	uint16_t sport, dport;
 };
 
+/* The flow of a packet about to be delivered, read by the classifier's own
+ * parser (headers/xdpsec_parse.h: its extension-header depth limit, its
+ * hop-by-hop rule, its fragment fields), so the SPD sees the transport
+ * header the classify program and the ESP engine see.  Ports only where
+ * the datagram holds them: not in a non-first fragment.  False when the
+ * parser refuses the header. */
 static bool flow_of(const uint8_t *ip, size_t len, struct flow *f)
 {
+	struct xdpsec_pkt p;
 	size_t off;
 
-	if (len < 20)
+	if (!len || len > UINT32_MAX ||
+	    xdpsec_parse_ip_l3((void *)(uintptr_t)ip, (__u32)len, &p) == XDPSEC_CLASS_MALFORMED)
 		return false;
-	if ((ip[0] >> 4) == 4) {
-		f->family = AF_INET;
-		f->proto = ip[9];
-		f->src = ip + 12;
-		f->dst = ip + 16;
-		off = (size_t)(ip[0] & 0xf) * 4;
-	} else if ((ip[0] >> 4) == 6 && len >= 40) {
-		f->family = AF_INET6;
-		f->proto = ip[6];
-		f->src = ip + 8;
-		f->dst = ip + 24;
-		off = 40;
-		/* extension headers the kernel's flow dissection skips too */
-		for (int i = 0; i < 8 && (f->proto == 0 || f->proto == 43 || f->proto == 60); i++) {
-			if (off + 2 > len)
-				return false;
-			f->proto = ip[off];
-			off += ((size_t)ip[off + 1] + 1) * 8;
-		}
-	} else {
-		return false;
-	}
+	f->family = p.family == XDPSEC_AF_INET ? AF_INET : AF_INET6;
+	f->proto = p.l4_proto;
+	f->src = ip + (f->family == AF_INET ? 12 : 8);
+	f->dst = ip + (f->family == AF_INET ? 16 : 24);
 	f->sport = f->dport = 0;
+	if (p.is_fragment && !p.is_first)
+		return true;
+	off = p.l4_off;
 	switch (f->proto) {
 	case IPPROTO_TCP: case IPPROTO_UDP: case IPPROTO_SCTP: case IPPROTO_UDPLITE:
 		if (off + 4 <= len) {
@@ -368,8 +362,13 @@ enum spd_verdict spd_check(struct spd *s, const uint8_t *ip, size_t len, uint32_
 		return SPD_PASS;
 	if (sa_idx == 0xffffffffu && !atomic_load_explicit(&s->n_in, memory_order_relaxed))
 		return SPD_PASS;
-	if (!flow_of(ip, len, &f))
-		return SPD_PASS;        /* the ESP engine checked the inner header */
+	if (!flow_of(ip, len, &f)) {
+		/* not readable, so no policy can be ruled out: refused (the
+		 * ESP engine has checked a tunnel inner header with the same
+		 * parser, so this is plaintext the daemon reassembled) */
+		atomic_fetch_add_explicit(&s->cnt[SPD_HDR_ERROR], 1, memory_order_relaxed);
+		return SPD_HDR_ERROR;
+	}
 	/* IKE in clear: the kernel lets the IKE daemon's own socket through
 	 * with a per-socket bypass policy, which neither XDP nor the daemon
 	 * can see; UDP to 500 and 4500 is exempt instead (the same exemption
@@ -397,6 +396,7 @@ static const char *const names[SPD__MAX] = {
 	[SPD_POLBLOCK] = "PolBlock",
 	[SPD_TMPL_MISMATCH] = "TmplMismatch",
 	[SPD_STATE_EXPIRED] = "StateExpired",
+	[SPD_HDR_ERROR] = "HdrError",
 };
 
 static const char *const helps[SPD__MAX] = {
@@ -405,6 +405,7 @@ static const char *const helps[SPD__MAX] = {
 	[SPD_POLBLOCK] = "packets a dir in block policy matched (XfrmInPolBlock)",
 	[SPD_TMPL_MISMATCH] = "packets whose protection (none, or the SA that decrypted them) satisfies no template of the matching dir in policy (XfrmInTmplMismatch); plaintext refused in XDP included",
 	[SPD_STATE_EXPIRED] = "packets of an SA past a hard lifetime limit (XfrmInStateExpired)",
+	[SPD_HDR_ERROR] = "packets to check whose IP or extension headers the parser refuses, so no policy can be ruled out (XfrmInHdrError)",
 };
 
 const char *spd_verdict_name(enum spd_verdict v)

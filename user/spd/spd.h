@@ -64,6 +64,7 @@ enum spd_verdict {
 	SPD_POLBLOCK,                  /* a block policy matched             */
 	SPD_TMPL_MISMATCH,             /* the policy wants other protection  */
 	SPD_STATE_EXPIRED,             /* the SA reached a hard limit (sa_life.c) */
+	SPD_HDR_ERROR,                 /* headers the parser refuses         */
 	SPD__MAX
 };
 
