@@ -12,6 +12,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 #include "instance.h"
+#include "log.h"
 
 int instance_netns(struct xs_netns *ns)
 {
@@ -276,7 +277,11 @@ void instance_unlock(struct instance_lock *l)
 {
 	if (l->fd < 0)
 		return;
-	unlink(l->path);
+	/* A daemon that dropped to --user may not remove the file from a
+	 * directory root owns: emptied, it names no owner, and the next
+	 * daemon takes it without a word about a stale one. */
+	if (unlink(l->path) && ftruncate(l->fd, 0))
+		pr_debug("lock %s: neither removed nor emptied\n", l->path);
 	close(l->fd);
 	l->fd = -1;
 }
