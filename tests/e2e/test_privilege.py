@@ -1,4 +1,4 @@
-"""test_privilege - least privilege (docs/privileges.md): after set-up
+"""test_privilege - least privilege (docs/xdpsecd.8.scd, PRIVILEGES): after set-up
 xdpsecd keeps only what its steady state and its stop need, in every
 thread, with no_new_privs, and with --user runs as that user.
 

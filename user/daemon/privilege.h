@@ -4,7 +4,7 @@
  * only the capabilities its steady state and its stop need, sets
  * no_new_privs, and with --user NAME runs as that user.
  *
- * What the steady state needs (measured: docs/privileges.md):
+ * What the steady state needs (measured: tests/e2e/test_privilege.py; docs/xdpsecd.8.scd, PRIVILEGES):
  *
  *   CAP_NET_ADMIN  with a data plane: the stop detaches the XDP programs
  *                  (netlink RTM_SETLINK), deletes the feedback pair (ip(8),
