@@ -14,6 +14,7 @@ thread, with no_new_privs, and with --user runs as that user.
     stop leaves the program attached and the feedback pair behind.
 Needs root; skips like test_pipeline when the daemon cannot run here.
 """
+import glob
 import json
 import os
 import pwd
@@ -176,6 +177,11 @@ def test_user_runs_decrypts_and_cleans_up(user):
         assert gone_pair, links
         assert detached, e.log_tail()
         assert not os.path.exists(e.sock)
+        # the interface's lock: removed, or (root's directory) emptied so
+        # that it names no stale owner
+        ino = os.stat(e.pair.b.path).st_ino
+        for lock in glob.glob("/run/lock/xdpsec/net-%d-*.lock" % ino):
+            assert os.path.getsize(lock) == 0, lock
         # the snapshot written at the stop is the user's, with what is left
         assert os.stat(e.state).st_uid == user.pw_uid
         with open(e.state) as f:
