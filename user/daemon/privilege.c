@@ -262,6 +262,7 @@ static int all_threads(int (*fn)(const void *), const void *arg, char *err, size
 		}
 		sleep_ms(10);
 	}
+	signal(sig, SIG_IGN);        /* every thread has taken it */
 	for (int j = 0; j < atomic_load(&bc.published); j++)
 		if (bc.rc[j]) {
 			snprintf(err, errlen, "thread %d could not change its credentials", (int)bc.tid[j]);
@@ -401,11 +402,13 @@ static void dir_of(const char *path, char *buf, size_t len)
 		*slash = 0;
 }
 
+/* PATH is TOP or below it (no ".." to climb out: what is under TOP is
+ * given to the user). */
 static bool under(const char *path, const char *top)
 {
 	size_t n = strlen(top);
 
-	return !strncmp(path, top, n) && (path[n] == 0 || path[n] == '/');
+	return !strncmp(path, top, n) && (path[n] == 0 || path[n] == '/') && !strstr(path, "/..");
 }
 
 /* chown TOP and every directory below it down to DIR (all xdpsec's own),
