@@ -2,8 +2,10 @@
 xdpsecd keeps only what its steady state and its stop need, in every
 thread, with no_new_privs, and with --user runs as that user.
 
-  - as root: every thread's CapEff/CapPrm/CapBnd is the kept set (at most
-    CAP_NET_ADMIN and CAP_BPF, CAP_NET_ADMIN always with a data plane),
+  - as root: every thread's CapEff/CapPrm/CapBnd is the kept set:
+    CAP_NET_ADMIN, and CAP_BPF where bpf(2) gates every command (Linux
+    before 6.5 with kernel.unprivileged_bpf_disabled set, as Debian 12's
+    6.1: `tests/kernels/run-in-guest.sh 6.1 "...pytest tests/e2e/test_privilege.py"`),
     NoNewPrivs 1, and `xdpsecctl status` says the same;
   - with --user (a throwaway system user, created and removed here): uid
     and gid are the user's in every thread, traffic still decrypts and is
@@ -94,6 +96,17 @@ def caps(words):
     return {c for c in range(64) if v >> c & 1}
 
 
+def bpf_gated():
+    """Does this kernel's bpf(2) refuse every command without CAP_BPF?  Up
+    to Linux 6.4 it did while kernel.unprivileged_bpf_disabled is set
+    (6.5 moved the check into map and program creation).  From the version
+    here; the daemon finds it by a probe."""
+    major, minor = (int(x) for x in os.uname().release.split(".")[:2])
+    with open("/proc/sys/kernel/unprivileged_bpf_disabled") as f:
+        disabled = int(f.read())
+    return (major, minor) < (6, 5) and disabled != 0
+
+
 def assert_dropped(e, uid, gid):
     """Every thread holds the same kept set (CAP_NET_ADMIN, and CAP_BPF
     only where the daemon found bpf(2) gated), uid/gid, no_new_privs; the
@@ -104,8 +117,7 @@ def assert_dropped(e, uid, gid):
     assert len(ts) >= 2, ts              # main and at least one worker
     for tid, f in ts.items():
         eff, prm, bnd = caps(f["CapEff"]), caps(f["CapPrm"]), caps(f["CapBnd"])
-        assert NET_ADMIN in eff, (tid, f["CapEff"])
-        assert eff <= {NET_ADMIN, BPF}, (tid, f["CapEff"])
+        assert eff == ({NET_ADMIN, BPF} if bpf_gated() else {NET_ADMIN}), (tid, f["CapEff"])
         assert eff == prm == bnd, (tid, f["CapEff"], f["CapPrm"], f["CapBnd"])
         assert f["NoNewPrivs"] == ["1"], tid
         assert [int(x) for x in f["Uid"]] == [uid] * 4, (tid, f["Uid"])
@@ -200,7 +212,7 @@ def test_stop_needs_net_admin(user):
               owner=user)
     try:
         f = tasks(e.daemon.pid)[e.daemon.pid]
-        assert caps(f["CapEff"]) <= {BPF}, f["CapEff"]
+        assert caps(f["CapEff"]) == ({BPF} if bpf_gated() else set()), f["CapEff"]
         near = reply(e, "status")["feedback"]["near"]
         e.sa_add(FRAG.sa_lines())
         res = e.run_case(FRAG)
