@@ -4,7 +4,7 @@ thread, with no_new_privs, and with --user runs as that user.
 
   - as root: every thread's CapEff/CapPrm/CapBnd is the kept set:
     CAP_NET_ADMIN, and CAP_BPF where bpf(2) gates every command (Linux
-    before 6.5 with kernel.unprivileged_bpf_disabled set, as Debian 12's
+    before 5.19 with kernel.unprivileged_bpf_disabled set; not Debian 12's
     6.1: `tests/kernels/run-in-guest.sh 6.1 "...pytest tests/e2e/test_privilege.py"`),
     NoNewPrivs 1, and `xdpsecctl status` says the same;
   - with --user (a throwaway system user, created and removed here): uid
@@ -98,13 +98,13 @@ def caps(words):
 
 def bpf_gated():
     """Does this kernel's bpf(2) refuse every command without CAP_BPF?  Up
-    to Linux 6.4 it did while kernel.unprivileged_bpf_disabled is set
-    (6.5 moved the check into map and program creation).  From the version
-    here; the daemon finds it by a probe."""
+    to Linux 5.18 it did while kernel.unprivileged_bpf_disabled is set
+    (5.19 narrowed the check to map and program creation).  From the
+    version here; the daemon finds it by a probe."""
     major, minor = (int(x) for x in os.uname().release.split(".")[:2])
     with open("/proc/sys/kernel/unprivileged_bpf_disabled") as f:
         disabled = int(f.read())
-    return (major, minor) < (6, 5) and disabled != 0
+    return (major, minor) < (5, 19) and disabled != 0
 
 
 def assert_dropped(e, uid, gid):

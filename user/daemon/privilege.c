@@ -475,7 +475,7 @@ int privilege_prepare_paths(const struct priv_user *u, const char *state_path,
 /* ------------------------------------------------------------ the drop */
 
 /* Does bpf(2) refuse every command without CAP_BPF / CAP_SYS_ADMIN here?
- * (Before Linux 6.5 it did so while kernel.unprivileged_bpf_disabled is
+ * (Before Linux 5.19 it did so while kernel.unprivileged_bpf_disabled is
  * set.)  Asked with both lowered from this thread's effective set: a
  * lookup on no map fails with EPERM at that gate, EBADF past it. */
 static bool bpf_gated(void)
@@ -540,7 +540,7 @@ int privilege_drop(const struct priv_user *u, const struct priv_need *need, char
 	if (need->dataplane && bpf_gated()) {
 		f.keep |= BIT(CAP_BPF);
 		result.why[CAP_BPF] = "this kernel checks it for every bpf(2) command "
-				      "(kernel.unprivileged_bpf_disabled, Linux < 6.5): map updates";
+				      "(kernel.unprivileged_bpf_disabled, Linux < 5.19): map updates";
 	}
 	drop = env_drops();
 	f.keep &= ~drop;

@@ -13,11 +13,12 @@
  *                  writable with it, as for root); with --xfrm: every XFRM
  *                  netlink request (dumps, NEWAE pushes) is checked
  *                  against it.
- *   CAP_BPF        only where bpf(2) checks it for every command (before
- *                  Linux 6.5 with kernel.unprivileged_bpf_disabled set):
- *                  found by a probe, not by the version.  Elsewhere map
- *                  updates and lookups through the descriptors the daemon
- *                  already holds need no capability.
+ *   CAP_BPF        only where bpf(2) checks it for every command (Linux
+ *                  before 5.19 with kernel.unprivileged_bpf_disabled set;
+ *                  since, only map and program creation): found by a
+ *                  probe, not by the version.  Elsewhere (Debian 12's 6.1
+ *                  included, measured) map updates and lookups through the
+ *                  descriptors the daemon already holds need no capability.
  *
  * Everything else (CAP_SYS_ADMIN, CAP_NET_RAW, CAP_IPC_LOCK, CAP_PERFMON,
  * CAP_CHOWN, CAP_SETUID, ...) serves set-up only: loading and attaching
