@@ -569,6 +569,7 @@ int main(int argc, char **argv)
 		rc = 1;
 		goto out_dp;
 	}
+	spd_maps_open(d);       /* before the drop: found by map id */
 	spd_maps_sync(d);
 
 	server = ctl_server_new(d, d->sock_path, sock_gid, admin_gid, err, sizeof(err));
@@ -618,6 +619,7 @@ out_srv:
 out_dp:
 	xfrm_mirror_free(d->xfrm);
 	d->xfrm = NULL;
+	spd_maps_close();
 	dataplane_stop(d);
 	if (rc == 0 && state_file_save(d, err, sizeof(err)))
 		pr_warn("state file not saved: %s\n", err);
