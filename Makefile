@@ -318,7 +318,7 @@ clean:
 # make fuzz-long         libFuzzer campaigns, FUZZ_RUNS (10^8) executions or
 #                        FUZZ_LONG_SECONDS per target (tests/fuzz/campaign.sh)
 # make fuzz-seeds        minimize each corpus into tests/fuzz/seeds/TARGET
-.PHONY: memcheck fuzz-long fuzz-seeds
+.PHONY: memcheck fuzz-long fuzz-seeds soak
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))
 VALGRIND   ?= valgrind
 MEMCHECK_FLAGS := --tool=memcheck --error-exitcode=99 --leak-check=full \
@@ -347,3 +347,13 @@ fuzz-seeds: fuzz
 	BUILD=$(BUILD) tests/fuzz/campaign.sh --merge $(FUZZ_TARGETS)
 
 -include $(wildcard $(BUILD)/fuzz/*.d)
+
+# ---------------------------------------------------------------- soak
+# make soak   xdpsecd under mixed traffic (every branch, malformed and
+#             replayed frames) for SOAK_SECONDS (default 600); RSS, open fds,
+#             the conservation law every 10 s and delivered/sent into
+#             $(BUILD)/soak/report.txt (tests/soak/soak.py, docs/testing.md).
+#             Needs root; not part of make test.
+SOAK_SECONDS ?= 600
+soak: all
+	BUILD=$(BUILD) $(PYTHON) tests/soak/soak.py --seconds $(SOAK_SECONDS) --out $(BUILD)/soak/report.txt

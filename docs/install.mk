@@ -27,6 +27,14 @@ else
 UNITDIR  ?= /etc/systemd/system
 endif
 
+# The units' user (User=xdpsec): a sysusers.d file, read by
+# systemd-sysusers from /usr/lib/sysusers.d and /etc/sysusers.d only.
+ifeq ($(PREFIX),/usr)
+SYSUSERSDIR ?= $(or $(shell pkg-config --variable=sysusersdir systemd 2>/dev/null),/usr/lib/sysusers.d)
+else
+SYSUSERSDIR ?= /etc/sysusers.d
+endif
+
 MANS  := $(wildcard $(BUILD)/man/*.8)
 UNITS := xdpsecd.service xdpsecd@.service
 
@@ -45,6 +53,9 @@ install:
 		    packaging/$$u > $(BUILD)/systemd/$$u && \
 		install -m 0644 $(BUILD)/systemd/$$u $(DESTDIR)$(UNITDIR)/$$u || exit 1; \
 	done
+	install -d $(DESTDIR)$(SYSUSERSDIR)
+	install -m 0644 packaging/xdpsec.sysusers $(DESTDIR)$(SYSUSERSDIR)/xdpsec.conf
 	install -m 0644 packaging/xdpsecd.env.example $(DESTDIR)$(DOCDIR)/
 	install -m 0644 $(BUILD)/xdpsecctl.bash $(DESTDIR)$(BASHCOMPDIR)/xdpsecctl
 	@echo "install: systemd units in $(DESTDIR)$(UNITDIR): xdpsecd@IFACE.service, or xdpsecd.service with /etc/xdpsec/xdpsecd.env (example in $(DOCDIR))"
+	@echo "install: the units run as user xdpsec ($(DESTDIR)$(SYSUSERSDIR)/xdpsec.conf): create it with systemd-sysusers (or adduser --system --group xdpsec)"

@@ -33,6 +33,7 @@
 #include "spd.h"
 #include "ctl_policy.h"
 #include "state_file.h"
+#include "privilege.h"
 
 #ifndef XDPSEC_VERSION
 #define XDPSEC_VERSION "0.1"
@@ -241,6 +242,8 @@ static json_object *cmd_status(struct xdpsecd *d, json_object *id)
 	json_object_object_add(o, "features", kfeat_json(d->features));
 	/* attached interfaces, attach mode, feedback pair, workers, queues */
 	dataplane_status(d, o);
+	/* uid, capabilities held, no_new_privs (privilege.h) */
+	json_object_object_add(o, "privileges", privilege_status_json());
 	return ctl_reply_ok(id, o);
 }
 

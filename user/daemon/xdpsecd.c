@@ -35,6 +35,7 @@
 #include "feedback_veth.h"
 #include "instance.h"
 #include "log.h"
+#include "privilege.h"
 #include "reasm.h"
 #include "sa_table.h"
 #include "sa_life.h"
@@ -57,7 +58,7 @@
 static const char usage_text[] =
 "Usage: xdpsecd [-i IFACE]... [-S SOCKET] [-c CONFIG] [-f] [-v] [--state FILE]\n"
 "               [--group NAME] [--admin-group NAME] [--max-sas N]\n"
-"               [-w N] [--no-steer] [--natt-port PORT] [--xfrm]\n"
+"               [-w N] [--no-steer] [--natt-port PORT] [--xfrm] [--user NAME]\n"
 "       xdpsecd --check [-v]\n"
 "\n"
 "Receives IPsec ESP with XDP and AF_XDP: reassembles fragmented datagrams,\n"
@@ -103,6 +104,13 @@ static const char usage_text[] =
 "      --xfrm              mirror the kernel's XFRM SAs (inbound ESP) and dir in\n"
 "                          policies of this network namespace, as an IKE daemon\n"
 "                          installs them, and follow their changes.\n"
+"      --user NAME         after set-up, run as user NAME (its groups too),\n"
+"                          keeping only the capabilities the steady state and\n"
+"                          the stop need (CAP_NET_ADMIN; CAP_BPF where the\n"
+"                          kernel checks it for map updates).  Without it the\n"
+"                          daemon stays root but drops the same capabilities.\n"
+"                          The state file's directory must be writable by NAME\n"
+"                          (one under /var/lib/xdpsec is given to it).\n"
 "      --check             probe the kernel features the data plane uses, print\n"
 "                          one line each (name: yes|no (note)) and exit: 0 when\n"
 "                          the data plane can run (perhaps degraded), 1 when\n"
@@ -355,6 +363,7 @@ int main(int argc, char **argv)
 		{ "natt-port", required_argument, NULL, 7 },
 		{ "check", no_argument, NULL, 6 },
 		{ "xfrm", no_argument, NULL, 8 },
+		{ "user", required_argument, NULL, 9 },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct xdpsecd *d = &daemon_state;
@@ -365,6 +374,7 @@ int main(int argc, char **argv)
 	struct dataplane_opts dpo;
 	bool sock_given = false, state_given = false;
 	struct xs_netns ns;
+	struct priv_user puser = { 0 };
 	sigset_t mask;
 	char err[600];
 	FILE *f;
@@ -444,6 +454,12 @@ int main(int argc, char **argv)
 		}
 		case 6: check = 1; break;
 		case 8: xfrm = 1; break;
+		case 9:
+			if (privilege_user_lookup(optarg, &puser, err, sizeof(err))) {
+				fprintf(stderr, "xdpsecd: %s\n", err);
+				return 2;
+			}
+			break;
 		default:
 			fputs(usage_text, stderr);
 			return 2;
@@ -557,6 +573,7 @@ int main(int argc, char **argv)
 		rc = 1;
 		goto out_dp;
 	}
+	spd_maps_open(d);       /* before the drop: found by map id */
 	spd_maps_sync(d);
 
 	server = ctl_server_new(d, d->sock_path, sock_gid, admin_gid, err, sizeof(err));
@@ -575,6 +592,15 @@ int main(int argc, char **argv)
 		d->state_path ? d->state_path : "none");
 	if (d->xfrm)
 		ctl_server_watch(server, xfrm_mirror_fd(d->xfrm), xfrm_mirror_ready, d->xfrm);
+	/* Set-up is over: keep only what the steady state and the stop
+	 * need (privilege.h), before the first client and the "ready". */
+	if (privilege_prepare_paths(&puser, d->state_path, d->sock_path, err, sizeof(err)) ||
+	    privilege_drop(&puser, &(struct priv_need){ .dataplane = n_ifaces > 0, .xfrm = d->xfrm != NULL },
+			   err, sizeof(err))) {
+		pr_warn("privileges: %s\n", err);
+		rc = 1;
+		goto out_srv;
+	}
 	if (ready_fd >= 0) {
 		if (write(ready_fd, "r", 1) != 1)
 			pr_warn("cannot notify the parent process\n");
@@ -590,12 +616,14 @@ int main(int argc, char **argv)
 
 	rc = ctl_server_run(server, TICK_MS, tick, d) ? 1 : 0;
 
+out_srv:
 	ctl_server_free(server);
 	server = NULL;
 	d->srv = NULL;
 out_dp:
 	xfrm_mirror_free(d->xfrm);
 	d->xfrm = NULL;
+	spd_maps_close();
 	dataplane_stop(d);
 	if (rc == 0 && state_file_save(d, err, sizeof(err)))
 		pr_warn("state file not saved: %s\n", err);

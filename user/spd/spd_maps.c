@@ -151,9 +151,37 @@ static void sync_map(int fd, const struct compile *c)
 
 static uint64_t synced_gen = ~0ull;
 
+/* The programs' SPD maps, found once at set-up: finding a map by its id
+ * (BPF_MAP_GET_FD_BY_ID) needs CAP_SYS_ADMIN, which the daemon gives up
+ * once set up (privilege.h); the descriptors it holds need nothing. */
+static struct {
+	bool open;
+	int n_spd, n_cnt;
+	int spd[MAX_FDS], cnt[MAX_FDS];
+} maps;
+
+int spd_maps_open(struct xdpsecd *d)
+{
+	if (maps.open || !d->dp)
+		return 0;
+	maps.n_spd = dataplane_prog_map_fds(d, XDPSEC_MAP_SPD, maps.spd, MAX_FDS);
+	maps.n_cnt = dataplane_prog_map_fds(d, XDPSEC_MAP_SPD_CNT, maps.cnt, MAX_FDS);
+	maps.open = true;
+	return maps.n_spd;
+}
+
+void spd_maps_close(void)
+{
+	for (int i = 0; i < maps.n_spd; i++)
+		close(maps.spd[i]);
+	for (int i = 0; i < maps.n_cnt; i++)
+		close(maps.cnt[i]);
+	memset(&maps, 0, sizeof(maps));
+	synced_gen = ~0ull;
+}
+
 void spd_maps_sync(struct xdpsecd *d)
 {
-	int fds[MAX_FDS], n;
 	struct compile c = { 0 };
 	uint64_t gen;
 
@@ -167,18 +195,16 @@ void spd_maps_sync(struct xdpsecd *d)
 	if (!c.pol)
 		return;
 	spd_walk(d->spd, collect_cb, &c);
-	n = dataplane_prog_map_fds(d, XDPSEC_MAP_SPD, fds, MAX_FDS);
-	for (int i = 0; i < n; i++) {
-		sync_map(fds[i], &c);
-		close(fds[i]);
-	}
+	spd_maps_open(d);
+	for (int i = 0; i < maps.n_spd; i++)
+		sync_map(maps.spd[i], &c);
 	free(c.pol);
 	synced_gen = gen;
 }
 
 void spd_maps_counts(struct xdpsecd *d, uint64_t out[SPD__MAX])
 {
-	int fds[MAX_FDS], n, ncpu = libbpf_num_possible_cpus();
+	int *fds = maps.cnt, n, ncpu = libbpf_num_possible_cpus();
 
 	memset(out, 0, SPD__MAX * sizeof(*out));
 	if (ncpu <= 0)
@@ -187,7 +213,8 @@ void spd_maps_counts(struct xdpsecd *d, uint64_t out[SPD__MAX])
 
 	if (!vals)
 		return;
-	n = dataplane_prog_map_fds(d, XDPSEC_MAP_SPD_CNT, fds, MAX_FDS);
+	spd_maps_open(d);
+	n = maps.n_cnt;
 	for (int i = 0; i < n; i++) {
 		/* programs that share maps share these counters: count a map once */
 		bool dup = false;
@@ -205,23 +232,19 @@ void spd_maps_counts(struct xdpsecd *d, uint64_t out[SPD__MAX])
 				for (int c = 0; c < ncpu; c++)
 					out[v] += vals[c];
 	}
-	for (int i = 0; i < n; i++)
-		close(fds[i]);
 	free(vals);
 }
 
 void spd_maps_reset_counts(struct xdpsecd *d)
 {
-	int fds[MAX_FDS], n, ncpu = libbpf_num_possible_cpus();
+	int ncpu = libbpf_num_possible_cpus();
 	uint64_t *zero;
 
 	if (ncpu <= 0 || !(zero = calloc((size_t)ncpu, sizeof(*zero))))
 		return;
-	n = dataplane_prog_map_fds(d, XDPSEC_MAP_SPD_CNT, fds, MAX_FDS);
-	for (int i = 0; i < n; i++) {
+	spd_maps_open(d);
+	for (int i = 0; i < maps.n_cnt; i++)
 		for (__u32 v = 0; v < SPD__MAX; v++)
-			bpf_map_update_elem(fds[i], &v, zero, BPF_ANY);
-		close(fds[i]);
-	}
+			bpf_map_update_elem(maps.cnt[i], &v, zero, BPF_ANY);
 	free(zero);
 }

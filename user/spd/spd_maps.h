@@ -15,6 +15,12 @@ struct xdpsecd;
 
 /* Rewrites the maps of every attached classify program when the SPD
  * changed since the last call (spd_generation).  Cheap otherwise. */
+/* Finds the programs' SPD maps and keeps their descriptors (at set-up,
+ * while the daemon may still look maps up by id); the calls below open
+ * them on first use otherwise.  spd_maps_close() before the data plane
+ * stops.  spd_maps_open returns the number of SPD maps found. */
+int spd_maps_open(struct xdpsecd *d);
+void spd_maps_close(void);
 void spd_maps_sync(struct xdpsecd *d);
 /* The XDP program's refusals, per verdict, summed over programs and CPUs. */
 void spd_maps_counts(struct xdpsecd *d, uint64_t out[SPD__MAX]);
