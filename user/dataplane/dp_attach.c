@@ -187,8 +187,16 @@ void dp_release_ingress(struct ingress *in)
 
 		if (in->devmap_fd >= 0)
 			bpf_map_delete_elem(in->devmap_fd, &slot);
-		if (in->attached_by_us)
-			bpf_xdp_detach(in->ifindex, in->xdp_flags, NULL);
+		/* a failed detach leaves the classify program steering into
+		 * a pair about to go: said, with what the operator can run */
+		if (in->attached_by_us) {
+			int r = bpf_xdp_detach(in->ifindex, in->xdp_flags, NULL);
+
+			if (r)
+				pr_warn("%s: the classify program could not be detached (%s); "
+					"detach it with: ip link set dev %s xdp off\n",
+					in->name, strerror(-r), in->name);
+		}
 	}
 	int *fds[] = { &in->cnt_fd, &in->cfg_fd, &in->devmap_fd, &in->sa_fd, &in->sastate_fd,
 		       &in->xsks_fd, &in->natt_fd, &in->prog_fd };
