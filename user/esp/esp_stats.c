@@ -46,8 +46,7 @@ static const char *const drop_help[ESP_DROP__MAX] = {
 	[ESP_DROP_ENCAP] = "ESP dropped: UDP encapsulation does not match the SA",
 	[ESP_DROP_UNSAVED] = "ESP dropped: beyond the replay mark saved so far (state file)",
 	[ESP_DROP_BAD_CSUM] = "ESP dropped: outer IPv4 header checksum wrong",
-	[ESP_DROP_EXPIRED] = "ESP dropped before decryption: the SA is past a hard lifetime "
-			     "limit (XfrmInStateExpired)",
+	[ESP_DROP_EXPIRED] = "ESP dropped before decryption: SA past a hard lifetime limit (XfrmInStateExpired)",
 };
 
 static const char *const ro_names[ESP_RO__MAX] = {
