@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -132,6 +133,25 @@ static int keys_opt;
 
 /* ------------------------------------------------------------ running */
 
+/* monitor ends on Ctrl-C or kill, the signal's own way (the shell sees
+ * 130 for Ctrl-C).  Set explicitly: a shell without job control starts
+ * background commands with SIGINT ignored, and monitor would then outlive
+ * the `kill -INT` a script sends it. */
+static void monitor_stop(int sig)
+{
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+static void monitor_signals(void)
+{
+	struct sigaction sa = { .sa_handler = monitor_stop };
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+}
+
 /* 0 ok, 1 refused / connection trouble, 2 usage.  err gets the reason. */
 static int run_one(int fd, struct ctl_reader *rd, int argc, char **argv, unsigned *id,
 		   char *err, size_t errlen)
@@ -176,6 +196,7 @@ static int run_one(int fd, struct ctl_reader *rd, int argc, char **argv, unsigne
 	json_object_put(reply);
 	if (!strcmp(cmd, "monitor")) {
 		/* stream until the daemon goes away or we are interrupted */
+		monitor_signals();
 		while ((reply = ctl_read_msg(rd))) {
 			if (json_object_object_get_ex(reply, "event", &v)) {
 				if (cli_json_out)
