@@ -56,53 +56,24 @@
 #ifndef PACKET_QDISC_BYPASS
 #define PACKET_QDISC_BYPASS 20
 #endif
+#include "traffic_common.h"
+
 #define BURST_MAX 1024
 #define DEPTH 4
 
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static double cpu_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static void die(const char *what)
-{
-	fprintf(stderr, "traffic_send: %s: %s\n", what, strerror(errno));
-	exit(2);
-}
+const char *traffic_prog = "traffic_send";
 
 /* The whole file in one buffer; *n frames, their iovecs pointing into it. */
 static struct iovec *load_frames(const char *path, size_t *n)
 {
-	FILE *f = fopen(path, "rb");
 	struct iovec *iov = NULL;
-	size_t cap = 0, cnt = 0, off = 0;
-	struct stat st;
-	uint8_t *buf;
+	size_t cap = 0, cnt = 0, off = 0, size;
+	uint8_t *buf = frame_file_read(path, "reading the frame file", &size);
+	uint32_t len;
+	int r;
 
-	if (!f || fstat(fileno(f), &st))
-		die(path);
-	buf = malloc((size_t)st.st_size + 1);
-	if (!buf || fread(buf, 1, (size_t)st.st_size, f) != (size_t)st.st_size)
-		die("reading the frame file");
-	fclose(f);
-	while (off + 4 <= (size_t)st.st_size) {
-		uint32_t len;
-
-		memcpy(&len, buf + off, 4);
-		len = ntohl(len);
-		off += 4;
-		if (len < ETH_HLEN || off + len > (size_t)st.st_size) {
+	while ((r = frame_file_next(buf, size, &off, &len))) {
+		if (r < 0 || len < ETH_HLEN) {
 			fprintf(stderr, "traffic_send: bad record at %zu in %s\n", off - 4, path);
 			exit(2);
 		}

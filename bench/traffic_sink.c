@@ -45,30 +45,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "traffic_common.h"
+
 #define BATCH 64
 #define DGRAM_MAX 65536
 
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static double cpu_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static void die(const char *what)
-{
-	fprintf(stderr, "traffic_sink: %s: %s\n", what, strerror(errno));
-	exit(2);
-}
+const char *traffic_prog = "traffic_sink";
 
 static inline uint64_t mix(uint64_t h)
 {
@@ -111,24 +93,14 @@ static uint32_t *slot_of(struct table *t, uint64_t k)
 
 static uint32_t load_expected(const char *path, struct table *t, uint32_t **lens)
 {
-	FILE *f = fopen(path, "rb");
-	struct stat st;
-	uint8_t *buf;
-	size_t off = 0;
-	uint32_t n = 0, cap;
+	size_t off = 0, size;
+	uint8_t *buf = frame_file_read(path, "reading the expected payloads", &size);
+	uint32_t n = 0, cap, len;
 
-	if (!f || fstat(fileno(f), &st))
-		die(path);
-	buf = malloc((size_t)st.st_size + 1);
-	if (!buf || fread(buf, 1, (size_t)st.st_size, f) != (size_t)st.st_size)
-		die("reading the expected payloads");
-	fclose(f);
 	/* a first pass counts the records: the table is twice that */
-	for (size_t o = 0; o + 4 <= (size_t)st.st_size; n++) {
-		uint32_t len;
-
-		memcpy(&len, buf + o, 4);
-		o += 4 + ntohl(len);
+	while (frame_file_next(buf, size, &off, &len) > 0) {
+		n++;
+		off += len;
 	}
 	for (cap = 1024; cap < 2 * n; cap <<= 1)
 		;
@@ -139,15 +111,11 @@ static uint32_t load_expected(const char *path, struct table *t, uint32_t **lens
 	*lens = calloc(cap, sizeof(**lens));
 	if (!t->key || !t->idx || !*lens)
 		die("calloc");
-	while (off + 4 <= (size_t)st.st_size) {
-		uint32_t len, *s;
+	off = 0;
+	while (frame_file_next(buf, size, &off, &len) > 0) {
+		uint32_t *s;
 		uint64_t k;
 
-		memcpy(&len, buf + off, 4);
-		len = ntohl(len);
-		off += 4;
-		if (off + len > (size_t)st.st_size)
-			break;
 		k = digest(buf + off, len);
 		s = slot_of(t, k);
 		if (*s) {
