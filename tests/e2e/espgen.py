@@ -210,6 +210,17 @@ def _csum(b):
     return (~s) & 0xFFFF
 
 
+def ip4_recsum(pkt):
+    """PKT (an IPv4 packet, bytes) with its header checksum computed
+    anew: for tests that change header fields and want only that change
+    to be wrong."""
+    p = bytearray(pkt)
+    ihl = (p[0] & 15) * 4
+    p[10:12] = b"\0\0"
+    p[10:12] = struct.pack("!H", _csum(bytes(p[:ihl])))
+    return bytes(p)
+
+
 def frag4(pkt, n=None, chunk=None):
     """IPv4 fragments of PKT (bytes, no options expected but handled)."""
     ihl = (pkt[0] & 0xF) * 4

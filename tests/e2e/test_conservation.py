@@ -48,21 +48,6 @@ def env():
         e.close()
 
 
-def csum(h):
-    s = sum(struct.unpack("!%dH" % (len(h) // 2), h))
-    while s >> 16:
-        s = (s & 0xFFFF) + (s >> 16)
-    return (~s) & 0xFFFF
-
-
-def ip4_fix(p):
-    p = bytearray(p)
-    ihl = (p[0] & 15) * 4
-    p[10:12] = b"\0\0"
-    p[10:12] = struct.pack("!H", csum(bytes(p[:ihl])))
-    return bytes(p)
-
-
 def is_middle4(p):
     fo = struct.unpack("!H", p[6:8])[0]
     return bool(fo & 0x2000) and (fo & 0x1FFF) != 0
@@ -95,7 +80,7 @@ def zero_len_v4(p):
     z = bytearray(p[:ihl])
     z[2:4] = struct.pack("!H", ihl)
     z[6] |= 0x20
-    return ip4_fix(bytes(z))
+    return espgen.ip4_recsum(bytes(z))
 
 
 def zero_len_v6(p):

@@ -33,7 +33,6 @@ import os
 import random
 import signal
 import struct
-import subprocess
 import sys
 import time
 
@@ -70,21 +69,6 @@ class SoakGen(espgen.Gen):
 
 
 # ------------------------------------------------------------- malformed
-def _csum(h):
-    s = sum(struct.unpack("!%dH" % (len(h) // 2), h))
-    while s >> 16:
-        s = (s & 0xFFFF) + (s >> 16)
-    return (~s) & 0xFFFF
-
-
-def _ip4(p):
-    p = bytearray(p)
-    ihl = (p[0] & 15) * 4
-    p[10:12] = b"\0\0"
-    p[10:12] = struct.pack("!H", _csum(bytes(p[:ihl])))
-    return bytes(p)
-
-
 def malformed(cases, rng):
     """L3 packets every one of which must be dropped with a reason: made
     from the packets of cases that deliver nothing (wrong key, unknown
@@ -100,7 +84,7 @@ def malformed(cases, rng):
                 out.append(p[:10] + bytes([p[10] ^ 0xFF]) + p[11:])      # bad checksum
                 t = bytearray(p[:26])                                     # ESP cut in its header
                 t[2:4] = struct.pack("!H", 26)
-                out.append(_ip4(bytes(t)))
+                out.append(espgen.ip4_recsum(bytes(t)))
                 z = bytearray(p)                                          # SPI 0
                 z[20:24] = b"\0\0\0\0"
                 out.append(bytes(z))
@@ -117,7 +101,7 @@ def malformed(cases, rng):
                 z = bytearray(p[:ihl])
                 z[2:4] = struct.pack("!H", ihl)
                 z[6] |= 0x20
-                out.append(_ip4(bytes(z)))
+                out.append(espgen.ip4_recsum(bytes(z)))
             elif p[6] == 44:
                 z = bytearray(p[:48])
                 z[4:6] = struct.pack("!H", 8)
