@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "testlib.h"
+#include "esp_build.h"
 #include "spd.h"
 #include "xdpsec_common.h"
 #include "xdpsec_parse.h"
@@ -48,21 +49,10 @@ static void add_policies(void)
 	}
 }
 
-static uint16_t csum(const uint8_t *h, size_t n)
-{
-	uint32_t s = 0;
-
-	for (size_t i = 0; i < n; i += 2)
-		s += (uint32_t)(h[i] << 8 | h[i + 1]);
-	while (s >> 16)
-		s = (s & 0xffff) + (s >> 16);
-	return (uint16_t)~s;
-}
-
 /* IPv4 UDP 198.19.1.5 -> 198.19.2.5, dport given; frag_off in 8-byte units */
 static size_t udp4(uint8_t *b, uint16_t dport, uint16_t frag_off, int more)
 {
-	uint16_t fo = (uint16_t)(frag_off | (more ? 0x2000 : 0)), c;
+	uint16_t fo = (uint16_t)(frag_off | (more ? 0x2000 : 0));
 	size_t len = 20 + 8 + 16;
 
 	memset(b, 0, len);
@@ -75,9 +65,7 @@ static size_t udp4(uint8_t *b, uint16_t dport, uint16_t frag_off, int more)
 	b[9] = IPPROTO_UDP;
 	inet_pton(AF_INET, "198.19.1.5", b + 12);
 	inet_pton(AF_INET, "198.19.2.5", b + 16);
-	c = csum(b, 20);
-	b[10] = (uint8_t)(c >> 8);
-	b[11] = (uint8_t)c;
+	espb_fix_csum4(b);
 	/* what sits where the ports would be */
 	b[20] = 0x30;
 	b[22] = (uint8_t)(dport >> 8);
